@@ -1,0 +1,38 @@
+"""Ledger account identity, shared by the gateway (which names accounts to clients) and the ledger.
+
+An account's id is derived from its tenant and its code, so the gateway can name an account that the
+ledger has not opened yet (a user who never held a credit) without a round trip, and both sides agree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+_ACCOUNT_NAMESPACE = uuid.UUID("6f1c1f0e-6d2b-4f43-9a57-2a7f3c9b8e10")
+
+AccountKind = Literal["system", "user", "world", "spent"]
+SYSTEM = "system"
+WORLD = "world"
+SPENT = "spent"
+USER_FACING = frozenset({"system", "user"})
+
+
+def user_code(user_id: uuid.UUID) -> str:
+    return f"user:{user_id}"
+
+
+def account_id(tenant_id: uuid.UUID, code: str) -> uuid.UUID:
+    return uuid.uuid5(_ACCOUNT_NAMESPACE, f"{tenant_id}/{code}")
+
+
+def kind_of(code: str) -> AccountKind:
+    if code.startswith("user:"):
+        return "user"
+    if code in (SYSTEM, WORLD, SPENT):
+        return code  # type: ignore[return-value]
+    raise ValueError(f"unknown account code {code!r}")
+
+
+def owner_of(code: str) -> uuid.UUID | None:
+    return uuid.UUID(code.removeprefix("user:")) if code.startswith("user:") else None

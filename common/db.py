@@ -1,0 +1,107 @@
+"""Postgres access shared by the services: the pool, the database itself, and migrations.
+
+Migrations are plain forward-only `.sql` files. Each service applies the shared set (outbox, inbox)
+and then its own, under a Postgres advisory lock so that two processes starting together never apply
+the same file twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from common.logs import get_logger
+
+log = get_logger(__name__)
+
+SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant works; it only has to be the same for every process migrating the same database.
+_MIGRATION_LOCK_KEY = 7_342_001
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, size: int = 8) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=size, init=_init_connection, command_timeout=30
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
+def _database_name(dsn: str) -> str:
+    return urlsplit(dsn).path.lstrip("/")
+
+
+def _maintenance_dsn(dsn: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/postgres"))
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the service's database if it does not exist yet (each service owns one)."""
+    name = _database_name(dsn)
+    conn = await asyncpg.connect(_maintenance_dsn(dsn))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                # Identifiers cannot be parameters; quote_ident-style escaping keeps it safe.
+                quoted = '"' + name.replace('"', '""') + '"'
+                await conn.execute(f"CREATE DATABASE {quoted}")
+                log.info("database_created", database=name)
+            except asyncpg.DuplicateDatabaseError:
+                pass  # another process created it between our check and our CREATE
+    finally:
+        await conn.close()
+
+
+async def migrate(dsn: str, service_migrations: Path) -> list[str]:
+    """Apply every migration not yet applied; answers the names applied now."""
+    await ensure_database(dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
+        try:
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       name text PRIMARY KEY,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            applied = []
+            for name, path in _migration_files([SHARED_MIGRATIONS, service_migrations]):
+                if name in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(path.read_text())
+                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+                applied.append(name)
+                log.info("migration_applied", migration=name)
+            return applied
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)
+    finally:
+        await conn.close()
+
+
+def _migration_files(folders: Sequence[Path]) -> list[tuple[str, Path]]:
+    files = []
+    for folder in folders:
+        prefix = "shared" if folder == SHARED_MIGRATIONS else "service"
+        for path in sorted(folder.glob("*.sql")):
+            files.append((f"{prefix}/{path.name}", path))
+    return files

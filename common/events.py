@@ -1,0 +1,143 @@
+"""The CloudEvents 1.0 envelope and the catalogue of events: the contract between services.
+
+Routing key = the event's `type`. Payload models are the only definition of each event's `data`;
+producers build them, consumers validate against them. Extend the catalogue, never break it: add
+optional fields, never rename or remove one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.logs import current_request_id
+
+SPEC_VERSION = "1.0"
+
+PURCHASE_PAID = "billing.purchase.paid"
+PURCHASE_FAILED = "billing.purchase.failed"
+TRANSACTION_POSTED = "ledger.transaction.posted"
+BALANCE_LOW = "ledger.balance.low"
+HOLD_EXPIRED = "ledger.hold.expired"
+CREDIT_MODE_CHANGED = "gateway.tenant.credit_mode_changed"
+
+PayloadT = TypeVar("PayloadT", bound=BaseModel)
+
+
+class Event(BaseModel):
+    """A CloudEvents 1.0 structured-mode JSON envelope. `requestid` is an extension attribute that
+    carries the originating request's id across services."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: Literal["1.0"] = SPEC_VERSION
+    id: uuid.UUID
+    source: str
+    type: str
+    time: datetime
+    subject: str | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    requestid: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def new(cls, *, type: str, source: str, subject: str | None, data: BaseModel) -> Event:
+        return cls(
+            id=uuid.uuid4(),
+            source=source,
+            type=type,
+            time=datetime.now(UTC),
+            subject=subject,
+            requestid=current_request_id(),
+            data=data.model_dump(mode="json"),
+        )
+
+    def payload(self, model: type[PayloadT]) -> PayloadT:
+        return model.model_validate(self.data)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_json(cls, body: bytes) -> Event:
+        return cls.model_validate_json(body)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PurchasePaid(_Payload):
+    purchase_id: uuid.UUID
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    quantity: int = Field(gt=0)
+    buyer_user_id: uuid.UUID
+    invoice_number: str
+    total_cents: int
+    currency: str
+    paid_at: datetime
+
+
+class PurchaseFailed(_Payload):
+    purchase_id: uuid.UUID
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    reason: str
+
+
+class Posting(_Payload):
+    account_id: uuid.UUID
+    account_code: str
+    amount: int  # positive: credits into the account; negative: out of it
+    balance_after: int
+    held_after: int = 0
+
+
+class TransactionPosted(_Payload):
+    transaction_id: uuid.UUID
+    seq: int
+    tenant_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    actor_user_id: uuid.UUID | None = None
+    reference: str | None = None
+    note: str | None = None
+    postings: list[Posting]
+
+
+class BalanceLow(_Payload):
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    available: int
+    threshold: int
+
+
+class HoldExpired(_Payload):
+    tenant_id: uuid.UUID
+    hold_id: uuid.UUID
+    account_id: uuid.UUID
+    quantity: int
+
+
+class CreditModeChanged(_Payload):
+    tenant_id: uuid.UUID
+    mode: Literal["shared", "individual"]
+    previous_mode: Literal["shared", "individual"]
+    user_ids: list[uuid.UUID]
+    actor_user_id: uuid.UUID | None = None
+
+
+CATALOGUE: dict[str, type[BaseModel]] = {
+    PURCHASE_PAID: PurchasePaid,
+    PURCHASE_FAILED: PurchaseFailed,
+    TRANSACTION_POSTED: TransactionPosted,
+    BALANCE_LOW: BalanceLow,
+    HOLD_EXPIRED: HoldExpired,
+    CREDIT_MODE_CHANGED: CreditModeChanged,
+}

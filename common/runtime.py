@@ -1,0 +1,113 @@
+"""The resources a service process holds, each as one aiohttp cleanup context (opened before
+`yield`, closed after), and the command-line entry every service shares."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from common.bus import Broker, EventHandler
+from common.db import create_pool, migrate
+from common.logs import configure_logging, get_logger
+from common.outbox import OutboxRelay
+
+log = get_logger(__name__)
+
+DB = web.AppKey("db", asyncpg.Pool)
+BROKER = web.AppKey("broker", Broker)
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+
+def database_ctx(dsn: str, migrations: Path, size: int) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await migrate(dsn, migrations)
+        app[DB] = await create_pool(dsn, size)
+        yield
+        await app[DB].close()
+
+    return ctx
+
+
+def broker_ctx(url: str, exchange: str) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        app[BROKER] = Broker(url, exchange)
+        await app[BROKER].connect()
+        yield
+        await app[BROKER].close()
+
+    return ctx
+
+
+def background_ctx(name: str, work: Callable[[web.Application], Coroutine[Any, Any, None]]) -> CleanupCtx:
+    """Run a long-lived task beside the HTTP server; cancel it on shutdown."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(work(app), name=name)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
+
+
+def relay_ctx(dsn: str) -> CleanupCtx:
+    async def relay(app: web.Application) -> None:
+        outbox_relay = OutboxRelay(dsn, app[DB], app[BROKER])
+        try:
+            await outbox_relay.run()
+        finally:
+            await outbox_relay.close()
+
+    return background_ctx("outbox-relay", relay)
+
+
+def consumer_ctx(queue: str, make_handler: Callable[[web.Application], EventHandler]) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await app[BROKER].consume(queue, make_handler(app))
+        yield
+
+    return ctx
+
+
+def readiness_checks(app: web.Application) -> dict[str, Callable[[], Awaitable[None]]]:
+    async def database() -> None:
+        async with app[DB].acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def broker() -> None:
+        if not app[BROKER].is_connected:
+            raise ConnectionError("broker not connected")
+
+    return {"database": database, "broker": broker}
+
+
+def run_cli(
+    service: str,
+    log_level: str,
+    serve: Callable[[], web.Application],
+    host: str,
+    port: int,
+    commands: dict[str, Callable[[], Awaitable[int]]],
+) -> None:
+    """`python -m <service> [serve|<command>]`: serve by default, or run one of the commands."""
+    configure_logging(service, log_level)
+    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if command == "serve":
+        with contextlib.suppress(ImportError):
+            import uvloop
+
+            uvloop.install()
+        web.run_app(serve(), host=host, port=port, print=None, access_log=None)
+        return
+    if command not in commands:
+        sys.stderr.write(f"usage: python -m {service} [serve|{'|'.join(commands)}]\n")
+        raise SystemExit(2)
+    raise SystemExit(asyncio.run(commands[command]()))

@@ -1,0 +1,166 @@
+"""The HTTP plumbing every service shares: request ids, problem+json errors, metrics, health, and
+parsing of JSON bodies and queries into pydantic models."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ValidationError
+
+from common.identity import Identity, InvalidInternalToken, verify_internal_token
+from common.logs import get_logger, request_context
+from common.problems import DomainError, MalformedRequest, Unauthenticated, from_error, problem_response
+
+log = get_logger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds", "HTTP request latency", ["service", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+IDENTITY = "identity"  # request key holding the caller's verified Identity
+
+
+def _route_label(request: web.Request) -> str:
+    route = request.match_info.route
+    resource = route.resource if route is not None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def observability_middleware(service: str) -> Any:
+    """Request id in, request id out, one metric sample per request, errors as problem+json."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        with request_context(request.headers.get(REQUEST_ID_HEADER)) as request_id:
+            started = time.perf_counter()
+            response = await _answer(request, handler)
+            route = _route_label(request)
+            HTTP_REQUESTS.labels(service, request.method, route, str(response.status)).inc()
+            HTTP_LATENCY.labels(service, route).observe(time.perf_counter() - started)
+            if not response.prepared:
+                response.headers[REQUEST_ID_HEADER] = request_id
+            return response
+
+    return middleware
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DomainError as error:
+        return from_error(error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problem_response(
+            exc.status, exc.reason, exc.text or exc.reason, f"http-{exc.status}",
+            headers={k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")},
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled_error", method=request.method, path=request.path)
+        return problem_response(
+            500, "Internal error", "Something went wrong on our side; it has been logged.", "internal"
+        )
+
+
+def internal_auth_middleware(secret: str, audience: str, public_prefixes: tuple[str, ...] = ()) -> Any:
+    """Services accept only calls carrying the gateway's signed identity (health and metrics aside)."""
+    open_paths = ("/healthz", "/readyz", "/metrics", *public_prefixes)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(open_paths):
+            header = request.headers.get("Authorization", "")
+            if not header.startswith("Bearer "):
+                raise Unauthenticated("An internal token is required.")
+            try:
+                request[IDENTITY] = verify_internal_token(header[7:], secret, audience)
+            except InvalidInternalToken as exc:
+                raise Unauthenticated("The internal token is not valid.") from exc
+        return await handler(request)
+
+    return middleware
+
+
+def identity_of(request: web.Request) -> Identity:
+    identity: Identity = request[IDENTITY]
+    return identity
+
+
+def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]} for e in exc.errors()
+    ]
+
+
+async def parse_json(request: web.Request, model: type[ModelT]) -> ModelT:
+    try:
+        raw = await request.read()
+        data = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest("The body is not valid JSON.") from exc
+    return validate(model, data)
+
+
+def parse_query(request: web.Request, model: type[ModelT], repeatable: tuple[str, ...] = ()) -> ModelT:
+    data: dict[str, Any] = {}
+    for key in request.query:
+        data[key] = request.query.getall(key) if key in repeatable else request.query[key]
+    return validate(model, data)
+
+
+def validate(model: type[ModelT], data: Any) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise MalformedRequest(
+            "The request does not have the expected shape.", errors=_errors_of(exc)
+        ) from exc
+
+
+def json_response(model: BaseModel | list[BaseModel], status: int = 200) -> web.Response:
+    if isinstance(model, list):
+        body = "[" + ",".join(m.model_dump_json() for m in model) + "]"
+    else:
+        body = model.model_dump_json()
+    return web.Response(text=body, status=status, content_type="application/json")
+
+
+def health_routes(checks: dict[str, ReadinessCheck]) -> list[web.RouteDef]:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        failing = {}
+        for name, check in checks.items():
+            try:
+                await asyncio.wait_for(check(), timeout=2)
+            except Exception as exc:
+                failing[name] = type(exc).__name__
+        if failing:
+            return problem_response(
+                503, "Not ready", "Dependencies are unreachable: " + ", ".join(sorted(failing)), "not-ready"
+            )
+        return web.json_response({"status": "ready", "checks": sorted(checks)})
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)]

@@ -1,0 +1,109 @@
+"""Where Postgres and RabbitMQ come from, decided once for the whole run.
+
+1. `TEST_POSTGRES_URL` / `TEST_BROKER_URL` name servers to use (CI and the developer machines).
+2. Otherwise, where a Docker engine answers, testcontainers starts throwaway ones.
+3. Otherwise the local servers on their default ports.
+
+Every test gets databases and an exchange named after this run and itself, so tests never collide
+and a run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+
+import asyncpg
+import pytest
+
+from common.settings import LOCAL_POSTGRES, LOCAL_RABBITMQ
+
+
+@dataclass
+class Infra:
+    postgres_url: str  # server URL without a database name
+    broker_url: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    created_databases: list[str] = field(default_factory=list)
+
+    def database_url(self, name: str) -> str:
+        return f"{self.postgres_url.rstrip('/')}/{name}"
+
+
+def _docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    postgres = os.environ.get("TEST_POSTGRES_URL")
+    broker = os.environ.get("TEST_BROKER_URL")
+    with contextlib.ExitStack() as stack:
+        if not (postgres and broker) and _docker_available():
+            from testcontainers.postgres import PostgresContainer
+            from testcontainers.rabbitmq import RabbitMqContainer
+
+            pg = stack.enter_context(PostgresContainer("postgres:15", driver=None))
+            postgres = postgres or pg.get_connection_url().rsplit("/", 1)[0]
+            mq = stack.enter_context(RabbitMqContainer("rabbitmq:3.13"))
+            broker = broker or f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
+        yield Infra(postgres_url=postgres or LOCAL_POSTGRES, broker_url=broker or LOCAL_RABBITMQ)
+
+
+NewDatabase = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture
+async def new_database(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterator[NewDatabase]:
+    """Create an empty database for this test (dropped afterwards); answers its URL."""
+    created: list[str] = []
+
+    async def make(purpose: str) -> str:
+        name = f"t_{infra.run_id}_{purpose}_{uuid.uuid4().hex[:6]}"
+        conn = await asyncpg.connect(infra.database_url("postgres"))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        created.append(name)
+        return infra.database_url(name)
+
+    yield make
+    conn = await asyncpg.connect(infra.database_url("postgres"))
+    try:
+        for name in created:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def exchange_name(infra: Infra) -> AsyncIterator[str]:
+    """A topic exchange (and so queue names) of this test's own, deleted with its queues afterwards."""
+    name = f"test-{infra.run_id}-{uuid.uuid4().hex[:6]}"
+    yield name
+    await delete_topology(infra.broker_url, name)
+
+
+async def delete_topology(broker_url: str, exchange: str) -> None:
+    import aio_pika
+
+    from common.bus import TOPOLOGY
+
+    connection = await aio_pika.connect(broker_url)
+    async with connection:
+        channel = await connection.channel()
+        for spec in TOPOLOGY:
+            for queue in (f"{exchange}.{spec.name}", f"{exchange}.{spec.name}.dlq"):
+                await channel.queue_delete(queue)
+        await channel.exchange_delete(exchange)
+        await channel.exchange_delete(f"{exchange}.dlx")
