@@ -7,6 +7,7 @@ optional fields, never rename or remove one.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -14,8 +15,6 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.logs import current_request_id
-
-SPEC_VERSION = "1.0"
 
 PURCHASE_PAID = "billing.purchase.paid"
 PURCHASE_FAILED = "billing.purchase.failed"
@@ -33,7 +32,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    specversion: Literal["1.0"] = SPEC_VERSION
+    specversion: Literal["1.0"] = "1.0"
     id: uuid.UUID
     source: str
     type: str
@@ -55,7 +54,7 @@ class Event(BaseModel):
             data=data.model_dump(mode="json"),
         )
 
-    def payload(self, model: type[PayloadT]) -> PayloadT:
+    def payload(self, model: builtins.type[PayloadT]) -> PayloadT:
         return model.model_validate(self.data)
 
     def to_json(self) -> bytes:

@@ -95,7 +95,7 @@ def run_cli(
     serve: Callable[[], web.Application],
     host: str,
     port: int,
-    commands: dict[str, Callable[[], Awaitable[int]]],
+    commands: dict[str, Callable[[], Coroutine[Any, Any, int]]],
 ) -> None:
     """`python -m <service> [serve|<command>]`: serve by default, or run one of the commands."""
     configure_logging(service, log_level)
