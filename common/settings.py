@@ -26,7 +26,7 @@ class ServiceSettings(BaseSettings):
     exchange: str = Field(default="sms-credits", validation_alias="EXCHANGE_NAME")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     # Signs the short-lived identity tokens the gateway attaches to every call to a service.
-    internal_token_secret: str = Field(validation_alias="INTERNAL_TOKEN_SECRET", min_length=16)
+    internal_token_secret: str = Field(validation_alias="INTERNAL_TOKEN_SECRET", min_length=32)
     db_pool_size: int = Field(default=8, validation_alias="DB_POOL_SIZE", ge=1, le=100)
 
 

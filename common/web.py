@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
@@ -41,7 +42,7 @@ def _route_label(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def observability_middleware(service: str) -> Any:
+def observability_middleware(service: str) -> Middleware:
     """Request id in, request id out, one metric sample per request, errors as problem+json."""
 
     @web.middleware
@@ -80,7 +81,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
 
 
-def internal_auth_middleware(secret: str, audience: str, public_prefixes: tuple[str, ...] = ()) -> Any:
+def internal_auth_middleware(secret: str, audience: str, public_prefixes: tuple[str, ...] = ()) -> Middleware:
     """Services accept only calls carrying the gateway's signed identity (health and metrics aside)."""
     open_paths = ("/healthz", "/readyz", "/metrics", *public_prefixes)
 
@@ -135,8 +136,8 @@ def validate(model: type[ModelT], data: Any) -> ModelT:
         ) from exc
 
 
-def json_response(model: BaseModel | list[BaseModel], status: int = 200) -> web.Response:
-    if isinstance(model, list):
+def json_response(model: BaseModel | Sequence[BaseModel], status: int = 200) -> web.Response:
+    if not isinstance(model, BaseModel):
         body = "[" + ",".join(m.model_dump_json() for m in model) + "]"
     else:
         body = model.model_dump_json()

@@ -1,0 +1,56 @@
+"""Builds the gateway: the public API, the pages, and the resources it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from common.runtime import broker_ctx, database_ctx, readiness_checks, relay_ctx
+from common.web import ReadinessCheck, health_routes, observability_middleware
+from gateway import pages
+from gateway.clients import ServiceClient
+from gateway.middleware import authentication_middleware, security_headers_middleware
+from gateway.resources import BILLING, LEDGER, REPORTING, SETTINGS, service_clients_ctx
+from gateway.routes import api
+from gateway.settings import GatewaySettings
+
+SERVICE = "gateway"
+MIGRATIONS = Path(__file__).parent / "migrations"
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[
+            security_headers_middleware,
+            observability_middleware(SERVICE),
+            authentication_middleware(api),
+        ],
+    )
+    app[SETTINGS] = settings
+    app.add_routes(api.routes())
+    app.add_routes(pages.routes)
+    app.add_routes(pages.docs_routes(api))
+    checks = readiness_checks(app)
+    for name, key in (("ledger", LEDGER), ("billing", BILLING), ("reporting", REPORTING)):
+        checks[name] = _service_ready(app, key)
+    app.add_routes(health_routes(checks))
+    app.cleanup_ctx.extend(
+        [
+            database_ctx(settings.database_url, MIGRATIONS, settings.db_pool_size),
+            broker_ctx(settings.broker_url, settings.exchange),
+            relay_ctx(settings.database_url),
+            service_clients_ctx(settings),
+        ]
+    )
+    return app
+
+
+def _service_ready(app: web.Application, key: web.AppKey[ServiceClient]) -> ReadinessCheck:
+    async def check() -> None:
+        await app[key].ready()
+
+    return check
+

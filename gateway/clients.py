@@ -1,0 +1,102 @@
+"""Calls from the gateway to the services, each carrying a freshly signed identity and the request id.
+
+A service's 4xx answer is passed on to the client as it is (the service knows best why); a service
+that cannot be reached, or answers 5xx, is a 503 to the client, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from common.identity import Identity, issue_internal_token
+from common.logs import current_request_id, get_logger
+from common.problems import DependencyUnavailable, DomainError
+from common.web import REQUEST_ID_HEADER
+
+log = get_logger(__name__)
+
+
+class UpstreamProblem(DomainError):
+    """A problem answered by a service, relayed to the client unchanged."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(str(body.get("detail", "")), errors=body.get("errors"))
+        self.status = status
+        self.title = str(body.get("title", "Error"))
+        self.slug = str(body.get("type", "/problems/error")).rsplit("/", 1)[-1]
+
+
+class ServiceClient:
+    def __init__(
+        self, name: str, base_url: str, secret: str, session: aiohttp.ClientSession, timeout: float
+    ) -> None:
+        self.name = name
+        self._base = URL(base_url)
+        self._secret = secret
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    def _headers(self, identity: Identity, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = {"Authorization": "Bearer " + issue_internal_token(identity, self._secret, self.name)}
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        headers.update(extra or {})
+        return headers
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        identity: Identity,
+        *,
+        query: Any = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """A JSON call; answers the decoded body or raises the service's problem."""
+        _, raw, _ = await self.raw(method, path, identity, query=query, body=body, headers=headers)
+        return json.loads(raw) if raw else None
+
+    async def raw(
+        self,
+        method: str,
+        path: str,
+        identity: Identity,
+        *,
+        query: Any = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes, str]:
+        """Any call; answers (status, body, content type) for a success, raises otherwise."""
+        try:
+            async with self._session.request(
+                method, self._base.join(URL(path)), params=query, json=body,
+                headers=self._headers(identity, headers), timeout=self._timeout,
+            ) as response:
+                payload = await response.read()
+                if response.status < 400:
+                    return response.status, payload, response.content_type
+                if response.status < 500:
+                    raise UpstreamProblem(response.status, _problem(payload))
+                log.warning("service_error", service=self.name, status=response.status, path=path)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("service_unreachable", service=self.name, path=path, error=repr(exc))
+        raise DependencyUnavailable(f"The {self.name} service is unavailable; please try again shortly.")
+
+    async def ready(self) -> None:
+        async with self._session.get(self._base.join(URL("/readyz")), timeout=self._timeout) as response:
+            if response.status != 200:
+                raise ConnectionError(f"{self.name} not ready")
+
+
+def _problem(payload: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(payload)
+        return body if isinstance(body, dict) else {}
+    except ValueError:
+        return {}

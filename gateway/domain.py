@@ -1,0 +1,131 @@
+"""Who may do what: the design's permission table as pure functions.
+
+The gateway decides what a caller may see and ask for; the services check again what they own (the
+ledger its balances, billing its purchases), so a bug here cannot move a credit on its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from common.accounts import SYSTEM, account_id, user_code
+from common.problems import Forbidden, NotFound, RuleBroken
+
+CreditMode = Literal["shared", "individual"]
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: uuid.UUID
+    name: str
+    legal_name: str | None
+    abn: str | None
+    credit_mode: CreditMode
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Person:
+    id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    email: str
+    name: str
+    role: Literal["master", "user", "operator"]
+    team: str | None
+    active: bool
+    send_sms: bool
+    manage_credits: bool
+
+    @property
+    def is_master(self) -> bool:
+        return self.role == "master"
+
+    def same_team(self, other: Person) -> bool:
+        return self.team is not None and self.team == other.team
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """An account as the gateway names it to clients: the ledger's id, plus whose it is."""
+
+    id: uuid.UUID
+    code: str
+    kind: Literal["system", "user"]
+    owner: Person | None
+
+
+class AccountNotFound(NotFound):
+    slug = "account-not-found"
+
+
+class AccountForbidden(Forbidden):
+    slug = "account-forbidden"
+
+
+class RecipientCannotReceive(RuleBroken):
+    slug = "recipient-cannot-receive"
+
+
+def tenant_accounts(tenant: Tenant, people: Iterable[Person]) -> list[AccountRef]:
+    """System Credits always; User Credits for each person only in individual mode."""
+    accounts = [AccountRef(account_id(tenant.id, SYSTEM), SYSTEM, "system", None)]
+    if tenant.credit_mode == "individual":
+        for person in sorted(people, key=lambda p: p.name.lower()):
+            if person.role != "operator":
+                code = user_code(person.id)
+                accounts.append(AccountRef(account_id(tenant.id, code), code, "user", person))
+    return accounts
+
+
+def find_account(accounts: Iterable[AccountRef], wanted: uuid.UUID) -> AccountRef:
+    for account in accounts:
+        if account.id == wanted:
+            return account
+    raise AccountNotFound("No such account.")
+
+
+def may_manage(caller: Person, account: AccountRef) -> bool:
+    """See the account, its balance and its log."""
+    if account.owner is None:
+        return caller.is_master
+    return caller.is_master or caller.manage_credits or account.owner.id == caller.id
+
+
+def may_purchase_for(caller: Person, account: AccountRef) -> bool:
+    if account.owner is None:
+        return caller.is_master
+    owner = account.owner
+    return caller.is_master or caller.manage_credits or owner.id == caller.id or caller.same_team(owner)
+
+
+def may_transfer_from(caller: Person, account: AccountRef) -> bool:
+    if account.owner is None:
+        return caller.is_master
+    return caller.is_master or caller.manage_credits or account.owner.id == caller.id
+
+
+def may_transfer_to(caller: Person, account: AccountRef) -> bool:
+    # The same people as for purchases: credits may be given to whoever one may buy them for.
+    return may_purchase_for(caller, account)
+
+
+def managed_accounts(caller: Person, accounts: Iterable[AccountRef]) -> list[AccountRef]:
+    return [a for a in accounts if may_manage(caller, a)]
+
+
+def require_can_receive(account: AccountRef) -> None:
+    """Credits may only go to System Credits or an active user who may send SMS."""
+    owner = account.owner
+    if owner is not None and not (owner.active and owner.send_sms):
+        raise RecipientCannotReceive(
+            f"{owner.name} cannot receive credits: the user is inactive or may not send SMS."
+        )
+
+
+def authorise_purchase(caller: Person, account: AccountRef) -> None:
+    if not may_purchase_for(caller, account):
+        raise AccountForbidden("You may not purchase credits for this account.")
+    require_can_receive(account)

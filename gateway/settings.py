@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from common.settings import LOCAL_POSTGRES, ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    database_url: str = Field(default=f"{LOCAL_POSTGRES}/gateway", validation_alias="GATEWAY_DATABASE_URL")
+    port: int = Field(default=8080, validation_alias="GATEWAY_PORT")
+    # Signs the access tokens handed to clients; distinct from the internal secret so that a leaked
+    # client-facing key does not let anyone speak to the services directly.
+    jwt_secret: str = Field(validation_alias="JWT_SECRET", min_length=32)
+    access_token_ttl: int = Field(default=900, validation_alias="ACCESS_TOKEN_TTL", ge=60, le=86400)
+    ledger_url: str = Field(default="http://127.0.0.1:8081", validation_alias="LEDGER_URL")
+    billing_url: str = Field(default="http://127.0.0.1:8082", validation_alias="BILLING_URL")
+    reporting_url: str = Field(default="http://127.0.0.1:8083", validation_alias="REPORTING_URL")
+    service_timeout: float = Field(default=10.0, validation_alias="SERVICE_TIMEOUT_SECONDS", gt=0)

@@ -1,0 +1,103 @@
+"""What the gateway does for a request: consult the directory, decide, and call the services."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from common.identity import Identity
+from common.problems import Unauthenticated
+from gateway import domain, store
+from gateway.auth import Caller, issue_access_token, password_matches, subject_of
+from gateway.clients import ServiceClient
+from gateway.domain import AccountRef, Person
+from gateway.schemas import AccountView, OwnerView, TokenAnswer
+
+
+async def sign_in(pool: asyncpg.Pool, email: str, password: str, secret: str, ttl: int) -> TokenAnswer:
+    async with pool.acquire() as conn:
+        found = await store.credentials_by_email(conn, email)
+    person, password_hash = found if found else (None, None)
+    if not await password_matches(password, password_hash) or person is None or not person.active:
+        # One answer for every failure: no hint of which emails exist.
+        raise Unauthenticated("The email or password is not correct.")
+    return TokenAnswer(access_token=issue_access_token(person, secret, ttl), expires_in=ttl)
+
+
+async def caller_from_token(pool: asyncpg.Pool, token: str, secret: str) -> Caller:
+    """The person behind a token, read fresh from the directory so that deactivation or a changed
+    role takes effect on the next request, not when the token expires."""
+    user_id = subject_of(token, secret)
+    async with pool.acquire() as conn:
+        person = await store.person(conn, user_id)
+        if person is None or not person.active:
+            raise Unauthenticated("The access token is no longer valid.")
+        tenant = await store.tenant(conn, person.tenant_id) if person.tenant_id else None
+    return Caller(person, tenant)
+
+
+def identity_for(caller: Caller) -> Identity:
+    person = caller.person
+    return Identity(
+        role=person.role,
+        tenant_id=person.tenant_id,
+        user_id=person.id,
+        team=person.team,
+        send_sms=person.send_sms,
+        manage_credits=person.manage_credits,
+        credit_mode=caller.tenant.credit_mode if caller.tenant else None,
+    )
+
+
+async def tenant_accounts(pool: asyncpg.Pool, caller: Caller) -> list[AccountRef]:
+    tenant = caller.require_tenant()
+    async with pool.acquire() as conn:
+        people = await store.people_of(conn, tenant.id)
+    return domain.tenant_accounts(tenant, people)
+
+
+async def account_by_id(pool: asyncpg.Pool, tenant_id: uuid.UUID, wanted: uuid.UUID) -> AccountRef:
+    async with pool.acquire() as conn:
+        tenant = await store.tenant(conn, tenant_id)
+        if tenant is None:
+            raise domain.AccountNotFound("No such account.")
+        people = await store.people_of(conn, tenant_id)
+    return domain.find_account(domain.tenant_accounts(tenant, people), wanted)
+
+
+async def people(pool: asyncpg.Pool, caller: Caller) -> list[Person]:
+    async with pool.acquire() as conn:
+        return await store.people_of(conn, caller.require_tenant().id)
+
+
+def account_name(account: AccountRef) -> str:
+    return account.owner.name if account.owner else "System Credits"
+
+
+async def account_views(ledger: ServiceClient, caller: Caller, refs: list[AccountRef]) -> list[AccountView]:
+    if not refs:
+        return []
+    balances: list[dict[str, Any]] = await ledger.call(
+        "GET", "/accounts", identity_for(caller), query=[("code", ref.code) for ref in refs]
+    )
+    by_code = {b["code"]: b for b in balances}
+    return [
+        AccountView(
+            id=ref.id,
+            kind=ref.kind,
+            name=account_name(ref),
+            owner=OwnerView(id=ref.owner.id, name=ref.owner.name, email=ref.owner.email) if ref.owner else None,
+            balance=by_code[ref.code]["balance"],
+            held=by_code[ref.code]["held"],
+            available=by_code[ref.code]["available"],
+        )
+        for ref in refs
+    ]
+
+
+def purchase_identity(tenant_id: uuid.UUID) -> Identity:
+    """The identity the gateway uses for the hosted checkout pages, where the unguessable session id,
+    not a signed-in user, is what grants access."""
+    return Identity(role="service", tenant_id=tenant_id)
