@@ -132,7 +132,11 @@ class Broker:
         channel = await self._connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=prefetch)
         queue = await channel.get_queue(self.queue_name(spec_name), ensure=True)
-        await queue.consume(lambda message: self._deliver(message, handler, spec_name))
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await self._deliver(message, handler, spec_name)
+
+        await queue.consume(on_message)
 
     async def _deliver(
         self, message: AbstractIncomingMessage, handler: EventHandler, spec_name: str

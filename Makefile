@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test unit integration e2e lint migrate seed clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,dev]'
+	touch $@
+
+.env:
+	$(PYTHON) scripts/new_env.py > .env
+
+## Run every service against the local Postgres and RabbitMQ, with the demo data; Ctrl-C stops all.
+run: $(INSTALLED) .env
+	set -a && source ./.env && set +a && $(PY) -m gateway seed
+	$(VENV)/bin/honcho start -f Procfile -e .env
+
+## The whole test suite: unit, integration, end to end.
+test: $(INSTALLED)
+	$(PY) -m pytest -p no:cacheprovider
+
+unit: $(INSTALLED)
+	$(PY) -m pytest tests/unit -q
+
+integration: $(INSTALLED)
+	$(PY) -m pytest tests/integration -q
+
+e2e: $(INSTALLED)
+	$(PY) -m pytest tests/e2e -q
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy common gateway services tests
+
+migrate: $(INSTALLED) .env
+	set -a && source ./.env && set +a && for s in gateway services.ledger services.billing services.reporting; do \
+		$(PY) -m $$s migrate || exit 1; done
+
+seed: $(INSTALLED) .env
+	set -a && source ./.env && set +a && $(PY) -m gateway seed
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import aio_pika
+import asyncpg
+
+from common import events
+from common.bus import Broker
+from common.db import create_pool
+from common.events import Event
+from common.inbox import first_delivery
+from tests.conftest import Infra
+from tests.integration.common.conftest import posted_event
+
+QUEUE = "reporting.ledger-events"
+
+
+async def _raw_publish(infra: Infra, exchange: str, routing_key: str, body: bytes) -> None:
+    connection = await aio_pika.connect(infra.broker_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        ex = await channel.get_exchange(exchange)
+        await ex.publish(aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key)
+
+
+async def _eventually(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_the_same_event_received_twice_is_applied_once(
+    database: str, conn: asyncpg.Connection, broker: Broker
+):
+    pool = await create_pool(database, 2)
+    seen: list[uuid.UUID] = []
+
+    async def apply(event: Event) -> None:
+        seen.append(event.id)
+        async with pool.acquire() as c, c.transaction():
+            if await first_delivery(c, "test", event.id):
+                await c.execute("INSERT INTO effects (event_id) VALUES ($1)", event.id)
+
+    try:
+        await broker.consume(QUEUE, apply)
+        event = posted_event()
+        envelope = event.model_dump(mode="json", exclude_none=True)
+        await broker.publish(envelope, event.type)
+        await broker.publish(envelope, event.type)
+
+        async def both_delivered() -> bool:
+            return len(seen) == 2
+
+        await _eventually(both_delivered)
+        assert await conn.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", event.id) == 1
+    finally:
+        await pool.close()
+
+
+async def test_undecodable_message_goes_to_the_dead_letter_queue_and_does_not_block_the_next(
+    infra: Infra, broker: Broker, exchange_name: str
+):
+    applied: list[uuid.UUID] = []
+
+    async def apply(event: Event) -> None:
+        applied.append(event.id)
+
+    await broker.consume(QUEUE, apply)
+    await _raw_publish(infra, exchange_name, events.TRANSACTION_POSTED, b"this is not an event")
+    good = posted_event()
+    await broker.publish(good.model_dump(mode="json", exclude_none=True), good.type)
+
+    async def good_applied() -> bool:
+        return good.id in applied
+
+    await _eventually(good_applied)
+
+    connection = await aio_pika.connect(infra.broker_url)
+    async with connection:
+        channel = await connection.channel()
+        dlq = await channel.declare_queue(broker.queue_name(QUEUE) + ".dlq", passive=True)
+        message = None
+        for _ in range(100):
+            message = await dlq.get(fail=False)
+            if message:
+                break
+            await asyncio.sleep(0.05)
+        assert message is not None, "nothing reached the dead-letter queue"
+        assert message.body == b"this is not an event"
+        assert "undecodable" in str((message.headers or {}).get("x-poison-reason"))
+        await message.ack()

@@ -1,0 +1,53 @@
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from common import events
+from common.events import Event, PurchasePaid
+from common.logs import request_context
+
+
+def _paid() -> PurchasePaid:
+    return PurchasePaid(
+        purchase_id=uuid.uuid4(), tenant_id=uuid.uuid4(), account_id=uuid.uuid4(), account_code="system",
+        quantity=500, buyer_user_id=uuid.uuid4(), invoice_number="INV-000001", total_cents=4400,
+        currency="AUD", paid_at=datetime.now(UTC),
+    )
+
+
+def test_envelope_round_trips_through_json_with_its_payload():
+    paid = _paid()
+    with request_context("req-123"):
+        event = Event.new(type=events.PURCHASE_PAID, source="billing", subject="t/a", data=paid)
+    decoded = Event.from_json(event.to_json())
+    assert decoded == event
+    assert decoded.specversion == "1.0"
+    assert decoded.requestid == "req-123"
+    assert decoded.payload(PurchasePaid) == paid
+
+
+def test_envelope_without_required_attributes_is_refused():
+    with pytest.raises(ValidationError):
+        Event.from_json(b'{"specversion": "1.0", "type": "x", "data": {}}')
+
+
+def test_envelope_of_another_spec_version_is_refused():
+    event = Event.new(type=events.PURCHASE_PAID, source="billing", subject=None, data=_paid())
+    body = event.to_json().replace(b'"specversion":"1.0"', b'"specversion":"0.3"')
+    with pytest.raises(ValidationError):
+        Event.from_json(body)
+
+
+def test_payload_of_the_wrong_shape_is_refused():
+    event = Event.new(type=events.PURCHASE_PAID, source="billing", subject=None, data=_paid())
+    broken = event.model_copy(update={"data": {**event.data, "quantity": "lots"}})
+    with pytest.raises(ValidationError):
+        broken.payload(PurchasePaid)
+
+
+def test_every_catalogued_type_is_a_routing_key_of_its_service():
+    for event_type in events.CATALOGUE:
+        service = event_type.split(".")[0]
+        assert service in {"billing", "ledger", "gateway", "reporting", "messaging"}
