@@ -33,7 +33,7 @@ HTTP_LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
-IDENTITY = "identity"  # request key holding the caller's verified Identity
+IDENTITY = web.RequestKey("identity", Identity)  # the caller's verified identity
 
 
 def _route_label(request: web.Request) -> str:
@@ -101,8 +101,7 @@ def internal_auth_middleware(secret: str, audience: str, public_prefixes: tuple[
 
 
 def identity_of(request: web.Request) -> Identity:
-    identity: Identity = request[IDENTITY]
-    return identity
+    return request[IDENTITY]
 
 
 def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:

@@ -10,9 +10,10 @@ from common.runtime import DB
 from common.web import Handler
 from gateway import usecases
 from gateway.api import Api
+from gateway.auth import Caller
 from gateway.resources import SETTINGS
 
-CALLER = "caller"
+CALLER = web.RequestKey("caller", Caller)
 
 # No inline script or style anywhere, and nothing from another origin: a script injected into a page
 # (say through a note shown in the log) cannot run.

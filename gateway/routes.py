@@ -32,8 +32,7 @@ api = Api()
 
 
 def caller_of(request: web.Request) -> Caller:
-    caller: Caller = request[CALLER]
-    return caller
+    return request[CALLER]
 
 
 def idempotency_key(request: web.Request) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import aio_pika
 import asyncpg
@@ -25,7 +26,7 @@ async def _raw_publish(infra: Infra, exchange: str, routing_key: str, body: byte
         await ex.publish(aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key)
 
 
-async def _eventually(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def _eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"

@@ -36,6 +36,6 @@ def test_expired_token_is_refused():
 def test_unsigned_alg_none_token_is_refused():
     now = int(time.time())
     claims = {"role": "master", "aud": "ledger", "iss": "sms-credits-gateway", "iat": now, "exp": now + 60}
-    token = jwt.encode(claims, key=None, algorithm="none")
+    token = jwt.encode(claims, key="", algorithm="none")
     with pytest.raises(InvalidInternalToken):
         verify_internal_token(token, SECRET, "ledger")
