@@ -13,9 +13,11 @@ from gateway import domain, usecases
 from gateway.api import Api
 from gateway.auth import Caller
 from gateway.middleware import CALLER
-from gateway.resources import BILLING, LEDGER, SETTINGS
+from gateway.resources import BILLING, LEDGER, REPORTING, SETTINGS
 from gateway.schemas import (
     AccountView,
+    LogPage,
+    LogQuery,
     MeView,
     PurchaseCreated,
     PurchaseRequest,
@@ -153,6 +155,22 @@ def _may_name(caller: Caller, accounts: list[domain.AccountRef], account_id: uui
     if account_id is None:  # shared mode: people have no accounts of their own to name
         return True
     return domain.may_transfer_to(caller.person, domain.find_account(accounts, account_id))
+
+
+@api.route("GET", "/logs", "The last 30 days' log of the accounts I manage", query=LogQuery, answer=LogPage,
+           tags=("logs",))
+async def logs(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    query = parse_query(request, LogQuery, repeatable=("account",))
+    accounts = await usecases.tenant_accounts(request.app[DB], caller)
+    viewable = usecases.viewable_accounts(caller, accounts, query.account)
+    if not viewable:
+        return json_response(LogPage(entries=[], next_cursor=None))
+    params: list[tuple[str, str]] = [("account", str(a.id)) for a in viewable]
+    params += [(k, str(v)) for k, v in query.model_dump(exclude={"account"}, exclude_none=True).items()]
+    page = await request.app[REPORTING].call("GET", "/logs", usecases.identity_for(caller), query=params)
+    people = await usecases.people(request.app[DB], caller)
+    return json_response(usecases.log_page(page, accounts, people))
 
 
 async def _account(request: web.Request, caller: Caller) -> domain.AccountRef:

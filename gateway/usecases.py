@@ -13,7 +13,7 @@ from gateway import domain, store
 from gateway.auth import Caller, issue_access_token, password_matches, subject_of
 from gateway.clients import ServiceClient
 from gateway.domain import AccountRef, Person
-from gateway.schemas import AccountView, OwnerView, TokenAnswer
+from gateway.schemas import AccountView, LogEntry, LogPage, OwnerView, TokenAnswer
 
 
 async def sign_in(pool: asyncpg.Pool, email: str, password: str, secret: str, ttl: int) -> TokenAnswer:
@@ -95,6 +95,40 @@ async def account_views(ledger: ServiceClient, caller: Caller, refs: list[Accoun
         )
         for ref in refs
     ]
+
+
+def viewable_accounts(
+    caller: Caller, accounts: list[AccountRef], wanted: list[uuid.UUID] | None
+) -> list[AccountRef]:
+    """The accounts whose log the caller asked for: all they manage, or the ones named. Naming an
+    account they may not view is answered as if it did not exist."""
+    managed = domain.managed_accounts(caller.person, accounts)
+    if not wanted:
+        return managed
+    by_id = {a.id: a for a in managed}
+    missing = [w for w in wanted if w not in by_id]
+    if missing:
+        raise domain.AccountNotFound(f"No such account: {missing[0]}.")
+    return [by_id[w] for w in dict.fromkeys(wanted)]
+
+
+def log_page(page: dict[str, Any], accounts: list[AccountRef], people: list[Person]) -> LogPage:
+    """Reporting speaks in account codes and user ids; people read names."""
+    names = {a.code: account_name(a) for a in accounts}
+    ids = {str(a.id): account_name(a) for a in accounts}
+    people_names = {str(p.id): p.name for p in people}
+    entries = [
+        LogEntry(
+            **{
+                **entry,
+                "account": ids.get(entry["account_id"], "Unknown account"),
+                "counterparty": domain.counterparty_label(entry.get("counterparty"), entry["kind"], names),
+                "actor": people_names.get(entry.get("actor") or "", entry.get("actor")),
+            }
+        )
+        for entry in page["entries"]
+    ]
+    return LogPage(entries=entries, next_cursor=page.get("next_cursor"), stale=page.get("stale", False))
 
 
 def purchase_identity(tenant_id: uuid.UUID) -> Identity:

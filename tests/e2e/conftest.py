@@ -1,0 +1,174 @@
+"""Starts the whole system as separate processes, exactly as `make run` does, on ports and databases
+of this test run's own, and gives tests a client of the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from tests.conftest import Infra, delete_topology
+
+ROOT = Path(__file__).resolve().parents[2]
+LOGS = ROOT / "test-artifacts" / "e2e-logs"
+SERVICES = {"ledger": "services.ledger", "billing": "services.billing",
+            "reporting": "services.reporting", "gateway": "gateway"}
+DEMO_PASSWORD = "demo-password"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class System:
+    infra: Infra
+    env: dict[str, str]
+    ports: dict[str, int]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def database_url(self, service: str) -> str:
+        return self.env[f"{service.upper()}_DATABASE_URL"]
+
+    def start(self, service: str) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        log = (LOGS / f"{service}.log").open("ab")
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", SERVICES[service]], cwd=ROOT, env=self.env, stdout=log, stderr=log
+        )
+
+    def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(service)
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    async def wait_ready(self, service: str, timeout: float = 60) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with aiohttp.ClientSession() as session:
+            while True:
+                process = self.processes[service]
+                if process.poll() is not None:
+                    raise RuntimeError(f"{service} exited with {process.returncode}; see {LOGS}/{service}.log")
+                try:
+                    async with session.get(self.url(service) + "/readyz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"{service} not ready; see {LOGS}/{service}.log")
+                await asyncio.sleep(0.2)
+
+
+def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        BROKER_URL=infra.broker_url,
+        EXCHANGE_NAME=f"e2e-{infra.run_id}",
+        INTERNAL_TOKEN_SECRET=secrets.token_urlsafe(40),
+        JWT_SECRET=secrets.token_urlsafe(40),
+        TEST_PROVIDER_WEBHOOK_SECRET=secrets.token_urlsafe(40),
+        LEDGER_URL=f"http://127.0.0.1:{ports['ledger']}",
+        BILLING_URL=f"http://127.0.0.1:{ports['billing']}",
+        REPORTING_URL=f"http://127.0.0.1:{ports['reporting']}",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['gateway']}",
+        BILLING_WEBHOOK_URL=f"http://127.0.0.1:{ports['billing']}/webhooks/test",
+        LOG_LEVEL="INFO",
+    )
+    for service in SERVICES:
+        env[f"{service.upper()}_PORT"] = str(ports[service])
+        env[f"{service.upper()}_DATABASE_URL"] = infra.database_url(f"t_{infra.run_id}_e2e_{service}")
+    return env
+
+
+@pytest.fixture(scope="session")
+async def system(infra: Infra) -> AsyncIterator[System]:
+    ports = {service: _free_port() for service in SERVICES}
+    system = System(infra, _environment(infra, ports), ports)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "gateway", "seed"], cwd=ROOT, env=system.env, capture_output=True, check=False
+    )
+    assert seeded.returncode == 0, seeded.stderr.decode()[-2000:]
+    try:
+        for service in SERVICES:
+            system.start(service)
+        for service in SERVICES:
+            await system.wait_ready(service)
+        yield system
+    finally:
+        for service in list(system.processes):
+            system.stop(service)
+        await delete_topology(infra.broker_url, system.env["EXCHANGE_NAME"])
+        admin = await asyncpg.connect(infra.database_url("postgres"))
+        try:
+            for service in SERVICES:
+                name = system.database_url(service).rsplit("/", 1)[1]
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+class Client:
+    """A signed-in person talking to the gateway as a browser or script would."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, token: str | None = None) -> None:
+        self.session, self.base, self.token = session, base, token
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return {**headers, **(extra or {})}
+
+    async def get(self, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with self.session.get(self.base + path, headers=self._headers(), **kwargs) as r:
+            return r.status, await r.json(content_type=None)
+
+    async def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        async with self.session.post(self.base + path, json=body, headers=self._headers(headers)) as r:
+            return r.status, await r.json(content_type=None)
+
+    async def get_bytes(self, path: str) -> tuple[int, bytes, str]:
+        async with self.session.get(self.base + path, headers=self._headers()) as r:
+            return r.status, await r.read(), r.content_type
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def sign_in(system: System, http: aiohttp.ClientSession) -> Iterator[Any]:
+    async def login(email: str) -> Client:
+        anonymous = Client(http, system.gateway_url)
+        status, body = await anonymous.post("/api/v1/auth/token", {"email": email, "password": DEMO_PASSWORD})
+        assert status == 200, body
+        return Client(http, system.gateway_url, body["access_token"])
+
+    yield login
