@@ -43,7 +43,7 @@ class QueueSpec:
 # Every consumer queue in the system, with the events it receives.
 TOPOLOGY: tuple[QueueSpec, ...] = (
     QueueSpec("ledger.purchases", (events.PURCHASE_PAID,)),
-    QueueSpec("ledger.directory", (events.CREDIT_MODE_CHANGED,)),
+    QueueSpec("ledger.directory", (events.TENANT_CHANGED, events.USER_CHANGED, events.CREDIT_MODE_CHANGED)),
     QueueSpec("billing.ledger-events", (events.TRANSACTION_POSTED,)),
     QueueSpec("reporting.ledger-events", (events.TRANSACTION_POSTED,)),
 )

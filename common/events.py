@@ -22,6 +22,8 @@ TRANSACTION_POSTED = "ledger.transaction.posted"
 BALANCE_LOW = "ledger.balance.low"
 HOLD_EXPIRED = "ledger.hold.expired"
 CREDIT_MODE_CHANGED = "gateway.tenant.credit_mode_changed"
+TENANT_CHANGED = "gateway.directory.tenant_changed"
+USER_CHANGED = "gateway.directory.user_changed"
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 
@@ -97,6 +99,17 @@ class Posting(_Payload):
     held_after: int = 0
 
 
+class HoldChange(_Payload):
+    """A change to an account's reserved credits (holds move no balance, so they are not postings)."""
+
+    hold_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    held_delta: int  # positive: reserved; negative: released
+    held_after: int
+    balance_after: int
+
+
 class TransactionPosted(_Payload):
     transaction_id: uuid.UUID
     seq: int
@@ -107,6 +120,8 @@ class TransactionPosted(_Payload):
     reference: str | None = None
     note: str | None = None
     postings: list[Posting]
+    holds: list[HoldChange] = []
+    terms_version: str | None = None
 
 
 class BalanceLow(_Payload):
@@ -130,6 +145,34 @@ class CreditModeChanged(_Payload):
     previous_mode: Literal["shared", "individual"]
     user_ids: list[uuid.UUID]
     actor_user_id: uuid.UUID | None = None
+    version: int | None = None  # the tenant's directory version after the change
+
+
+class TenantChanged(_Payload):
+    """The directory facts about a tenant that other services keep a copy of."""
+
+    tenant_id: uuid.UUID
+    name: str
+    credit_mode: Literal["shared", "individual"]
+    timezone: str
+    low_balance_threshold: int
+    version: int
+
+
+class UserChanged(_Payload):
+    """The directory facts about a person that other services keep a copy of. `actor_user_id` is who
+    made the change (their name goes on any transfer it causes)."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    role: Literal["master", "user"]
+    team: str | None
+    active: bool
+    send_sms: bool
+    manage_credits: bool
+    version: int
+    actor_user_id: uuid.UUID | None = None
 
 
 CATALOGUE: dict[str, type[BaseModel]] = {
@@ -139,4 +182,6 @@ CATALOGUE: dict[str, type[BaseModel]] = {
     BALANCE_LOW: BalanceLow,
     HOLD_EXPIRED: HoldExpired,
     CREDIT_MODE_CHANGED: CreditModeChanged,
+    TENANT_CHANGED: TenantChanged,
+    USER_CHANGED: UserChanged,
 }

@@ -104,6 +104,14 @@ def identity_of(request: web.Request) -> Identity:
     return request[IDENTITY]
 
 
+def idempotency_key(request: web.Request) -> str:
+    """The client's key for a write that must take effect once, however often it is sent."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 200:
+        raise MalformedRequest("An Idempotency-Key header (1 to 200 characters) is required.")
+    return key
+
+
 def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]} for e in exc.errors()

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from common import permissions
 from common.accounts import SYSTEM, account_id, user_code
 from common.problems import Forbidden, NotFound, RuleBroken
 
@@ -42,9 +43,6 @@ class Person:
     @property
     def is_master(self) -> bool:
         return self.role == "master"
-
-    def same_team(self, other: Person) -> bool:
-        return self.team is not None and self.team == other.team
 
 
 @dataclass(frozen=True)
@@ -87,29 +85,29 @@ def find_account(accounts: Iterable[AccountRef], wanted: uuid.UUID) -> AccountRe
     raise AccountNotFound("No such account.")
 
 
+def _actor(person: Person) -> permissions.Actor:
+    return permissions.Actor(person.id, person.role, person.team, person.manage_credits)
+
+
+def _owner(account: AccountRef) -> permissions.Owner | None:
+    return permissions.Owner(account.owner.id, account.owner.team) if account.owner else None
+
+
 def may_manage(caller: Person, account: AccountRef) -> bool:
     """See the account, its balance and its log."""
-    if account.owner is None:
-        return caller.is_master
-    return caller.is_master or caller.manage_credits or account.owner.id == caller.id
+    return permissions.may_manage(_actor(caller), _owner(account))
 
 
 def may_purchase_for(caller: Person, account: AccountRef) -> bool:
-    if account.owner is None:
-        return caller.is_master
-    owner = account.owner
-    return caller.is_master or caller.manage_credits or owner.id == caller.id or caller.same_team(owner)
+    return permissions.may_purchase_for(_actor(caller), _owner(account))
 
 
 def may_transfer_from(caller: Person, account: AccountRef) -> bool:
-    if account.owner is None:
-        return caller.is_master
-    return caller.is_master or caller.manage_credits or account.owner.id == caller.id
+    return permissions.may_transfer_from(_actor(caller), _owner(account))
 
 
 def may_transfer_to(caller: Person, account: AccountRef) -> bool:
-    # The same people as for purchases: credits may be given to whoever one may buy them for.
-    return may_purchase_for(caller, account)
+    return permissions.may_transfer_to(_actor(caller), _owner(account))
 
 
 def managed_accounts(caller: Person, accounts: Iterable[AccountRef]) -> list[AccountRef]:

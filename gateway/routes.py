@@ -6,9 +6,8 @@ import uuid
 
 from aiohttp import web
 
-from common.problems import MalformedRequest
 from common.runtime import DB
-from common.web import json_response, parse_json, parse_query
+from common.web import idempotency_key, json_response, parse_json, parse_query
 from gateway import domain, usecases
 from gateway.api import Api
 from gateway.auth import Caller
@@ -35,13 +34,6 @@ api = Api()
 
 def caller_of(request: web.Request) -> Caller:
     return request[CALLER]
-
-
-def idempotency_key(request: web.Request) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key or len(key) > 200:
-        raise MalformedRequest("An Idempotency-Key header (1 to 200 characters) is required.")
-    return key
 
 
 @api.route("POST", "/auth/token", "Sign in", body=TokenRequest, answer=TokenAnswer, public=True, tags=("auth",))

@@ -1,10 +1,11 @@
-"""`python -m services.ledger [serve|migrate]`."""
+"""`python -m services.ledger [serve|migrate|check]`."""
 
 from __future__ import annotations
 
-from common.db import migrate
+from common.db import connect, migrate
 from common.runtime import run_cli
 from common.settings import load_settings
+from services.ledger import invariants
 from services.ledger.app import MIGRATIONS, SERVICE, create_app
 from services.ledger.settings import LedgerSettings
 
@@ -17,13 +18,25 @@ def main() -> None:
         print(f"ledger: {len(applied)} migration(s) applied: {', '.join(applied) or 'none'}")
         return 0
 
+    async def check_command() -> int:
+        conn = await connect(settings.database_url)
+        try:
+            results = await invariants.check(conn)
+        finally:
+            await conn.close()
+        for result in results:
+            print(f"{'ok  ' if result.held else 'FAIL'} {result.name}: {result.violations} violation(s)")
+        breached = [r for r in results if not r.held]
+        print(f"ledger: {len(results)} invariants checked, {len(breached)} breached")
+        return 1 if breached else 0
+
     run_cli(
         SERVICE,
         settings.log_level,
         lambda: create_app(settings),
         settings.host,
         settings.port,
-        {"migrate": migrate_command},
+        {"migrate": migrate_command, "check": check_command},
     )
 
 

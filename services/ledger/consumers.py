@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from common import events
 from common.accounts import USER_FACING, kind_of
 from common.bus import EventHandler, PoisonEvent
-from common.events import Event, PurchasePaid
+from common.events import CreditModeChanged, Event, PurchasePaid, TenantChanged, UserChanged
 from common.logs import get_logger
 from common.runtime import DB
-from services.ledger import usecases
+from services.ledger import directory, usecases
 
 log = get_logger(__name__)
 
@@ -25,5 +26,20 @@ def purchase_paid_handler(app: web.Application) -> EventHandler:
         applied = await usecases.credit_purchase(app[DB], event.id, paid)
         log.info("purchase_credited" if applied else "purchase_already_credited",
                  purchase_id=str(paid.purchase_id), quantity=paid.quantity)
+
+    return handle
+
+
+def directory_handler(app: web.Application) -> EventHandler:
+    async def handle(event: Event) -> None:
+        pool = app[DB]
+        if event.type == events.TENANT_CHANGED:
+            await directory.tenant_changed(pool, event.id, event.payload(TenantChanged))
+        elif event.type == events.USER_CHANGED:
+            await directory.user_changed(pool, event.id, event.payload(UserChanged))
+        elif event.type == events.CREDIT_MODE_CHANGED:
+            await directory.credit_mode_changed(pool, event.id, event.payload(CreditModeChanged))
+        else:
+            raise PoisonEvent(f"the directory queue does not handle {event.type}")
 
     return handle

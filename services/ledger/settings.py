@@ -8,3 +8,7 @@ from common.settings import LOCAL_POSTGRES, ServiceSettings
 class LedgerSettings(ServiceSettings):
     database_url: str = Field(default=f"{LOCAL_POSTGRES}/ledger", validation_alias="LEDGER_DATABASE_URL")
     port: int = Field(default=8081, validation_alias="LEDGER_PORT")
+    max_transfer_quantity: int = Field(default=1_000_000, validation_alias="MAX_TRANSFER_QUANTITY", ge=1)
+    hold_sweep_seconds: float = Field(default=1.0, validation_alias="HOLD_SWEEP_SECONDS", gt=0)
+    max_hold_seconds: int = Field(default=7 * 24 * 3600, validation_alias="MAX_HOLD_SECONDS", ge=1)
+    invariant_check_seconds: float = Field(default=300.0, validation_alias="INVARIANT_CHECK_SECONDS", gt=0)

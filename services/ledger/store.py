@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,14 +89,15 @@ async def insert_transaction(
     reference: str | None,
     note: str | None,
     terms_version: str | None,
+    hold_id: uuid.UUID | None = None,
 ) -> StoredTransaction:
     row = await conn.fetchrow(
         """INSERT INTO transactions (id, tenant_id, kind, idempotency_key, request_hash,
-                                     actor_user_id, reference, note, terms_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                     actor_user_id, reference, note, terms_version, hold_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            RETURNING id, seq, kind, request_hash, created_at""",
         uuid.uuid4(), tenant_id, kind, idempotency_key, request_hash,
-        actor_user_id, reference, note, terms_version,
+        actor_user_id, reference, note, terms_version, hold_id,
     )
     assert row is not None
     return StoredTransaction(**dict(row))
@@ -116,16 +117,15 @@ async def insert_postings(
     )
 
 
-async def update_balances(conn: asyncpg.Connection, postings: Sequence[PlannedPosting]) -> None:
-    # The last posting per account carries its final balance (an account may appear twice).
-    final = {p.account_id: (p.balance_after, p.held_after) for p in postings}
+async def update_accounts(conn: asyncpg.Connection, accounts: Iterable[Account]) -> None:
+    rows = list(accounts)
     await conn.execute(
         """UPDATE accounts AS a SET balance = t.balance, held = t.held
            FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS t(id, balance, held)
            WHERE a.id = t.id""",
-        list(final),
-        [v[0] for v in final.values()],
-        [v[1] for v in final.values()],
+        [a.id for a in rows],
+        [a.balance for a in rows],
+        [a.held for a in rows],
     )
 
 
@@ -136,3 +136,148 @@ async def transaction_postings(conn: asyncpg.Connection, transaction_id: uuid.UU
            WHERE p.transaction_id = $1 ORDER BY p.id""",
         transaction_id,
     )
+
+
+# --- Directory replica -------------------------------------------------------------------------------
+
+
+async def credit_mode(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> str | None:
+    value = await conn.fetchval("SELECT credit_mode FROM tenants WHERE id = $1", tenant_id)
+    return str(value) if value else None
+
+
+async def low_balance_threshold(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:
+    value = await conn.fetchval("SELECT low_balance_threshold FROM tenants WHERE id = $1", tenant_id)
+    return int(value or 0)
+
+
+async def directory_user(conn: asyncpg.Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, team, active, send_sms FROM users WHERE id = $1 AND tenant_id = $2", user_id, tenant_id
+    )
+
+
+async def upsert_tenant(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, mode: str, threshold: int | None, version: int
+) -> None:
+    """Keep the newest version only: an older event arriving late changes nothing."""
+    await conn.execute(
+        """INSERT INTO tenants (id, credit_mode, low_balance_threshold, version)
+           VALUES ($1, $2, coalesce($3, 0), $4)
+           ON CONFLICT (id) DO UPDATE SET credit_mode = EXCLUDED.credit_mode,
+               low_balance_threshold = coalesce($3, tenants.low_balance_threshold), version = EXCLUDED.version
+           WHERE tenants.version < EXCLUDED.version""",
+        tenant_id, mode, threshold, version,
+    )
+
+
+async def upsert_user(conn: asyncpg.Connection, facts: dict[str, object], version: int) -> bool:
+    """True when this version was newer than the one held (and so applied)."""
+    applied = await conn.fetchval(
+        """INSERT INTO users (id, tenant_id, role, team, active, send_sms, manage_credits, version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, team = EXCLUDED.team, active = EXCLUDED.active,
+               send_sms = EXCLUDED.send_sms, manage_credits = EXCLUDED.manage_credits, version = EXCLUDED.version
+           WHERE users.version < EXCLUDED.version
+           RETURNING true""",
+        facts["user_id"], facts["tenant_id"], facts["role"], facts["team"], facts["active"],
+        facts["send_sms"], facts["manage_credits"], version,
+    )
+    return bool(applied)
+
+
+async def user_accounts_with_credits(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT code FROM accounts WHERE tenant_id = $1 AND kind = 'user' AND balance - held > 0 ORDER BY id",
+        tenant_id,
+    )
+    return [r["code"] for r in rows]
+
+
+# --- Alerts ------------------------------------------------------------------------------------------
+
+
+async def set_low_balance_alerted(conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID], alerted: bool) -> None:
+    await conn.execute(
+        "UPDATE accounts SET low_balance_alerted = $2 WHERE id = ANY($1::uuid[]) AND low_balance_alerted <> $2",
+        list(account_ids), alerted,
+    )
+
+
+async def low_balance_alerted(conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bool]:
+    rows = await conn.fetch(
+        "SELECT id, low_balance_alerted FROM accounts WHERE id = ANY($1::uuid[])", list(account_ids)
+    )
+    return {r["id"]: r["low_balance_alerted"] for r in rows}
+
+
+# --- History -----------------------------------------------------------------------------------------
+
+
+async def balance_as_of(conn: asyncpg.Connection, account: uuid.UUID, moment: datetime) -> int:
+    value = await conn.fetchval(
+        """SELECT balance_after FROM postings WHERE account_id = $1 AND created_at <= $2
+           ORDER BY created_at DESC, id DESC LIMIT 1""",
+        account, moment,
+    )
+    return int(value or 0)
+
+
+# --- Holds -------------------------------------------------------------------------------------------
+
+_HOLD_COLUMNS = "h.id, h.tenant_id, h.account_id, a.code, h.quantity, h.captured, h.status, h.reference, h.expires_at"
+
+
+async def account_by_id(conn: asyncpg.Connection, account: uuid.UUID) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = $1", account)  # noqa: S608
+    return _account(row) if row else None
+
+
+async def hold(conn: asyncpg.Connection, hold_id: uuid.UUID, *, lock: bool = False) -> asyncpg.Record | None:
+    # The hold row is always locked before its account: every path that takes both takes them in
+    # that order, so captures, voids and the expiry sweeper cannot deadlock.
+    suffix = " FOR UPDATE OF h" if lock else ""
+    return await conn.fetchrow(
+        f"SELECT {_HOLD_COLUMNS} FROM holds h JOIN accounts a ON a.id = h.account_id WHERE h.id = $1{suffix}",  # noqa: S608
+        hold_id,
+    )
+
+
+async def hold_by_key(conn: asyncpg.Connection, tenant_id: uuid.UUID, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {_HOLD_COLUMNS}, h.request_hash FROM holds h JOIN accounts a ON a.id = h.account_id
+            WHERE h.tenant_id = $1 AND h.idempotency_key = $2""",  # noqa: S608
+        tenant_id, key,
+    )
+
+
+async def insert_hold(
+    conn: asyncpg.Connection, *, hold_id: uuid.UUID, tenant_id: uuid.UUID, account: uuid.UUID, quantity: int,
+    reference: str | None, expires_in: int, key: str, request_hash: str,
+) -> None:
+    await conn.execute(
+        """INSERT INTO holds (id, tenant_id, account_id, quantity, status, reference, expires_at,
+                              idempotency_key, request_hash)
+           VALUES ($1, $2, $3, $4, 'open', $5, clock_timestamp() + make_interval(secs => $6), $7, $8)""",
+        hold_id, tenant_id, account, quantity, reference, expires_in, key, request_hash,
+    )
+
+
+async def resolve_hold(conn: asyncpg.Connection, hold_id: uuid.UUID, status: str, captured: int) -> None:
+    await conn.execute(
+        "UPDATE holds SET status = $2, captured = $3, resolved_at = clock_timestamp() WHERE id = $1",
+        hold_id, status, captured,
+    )
+
+
+async def expired_hold_ids(conn: asyncpg.Connection, limit: int) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM holds WHERE status = 'open' AND expires_at <= clock_timestamp()
+           ORDER BY expires_at LIMIT $1""",
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def open_holds_count(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM holds WHERE tenant_id = $1 AND status = 'open'", tenant_id))

@@ -4,20 +4,25 @@ commit together or not at all."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 import asyncpg
 
-from common import events, outbox
-from common.accounts import account_id, kind_of
+from common import events, outbox, permissions
+from common.accounts import account_id, kind_of, owner_of
 from common.events import Event, PurchasePaid, TransactionPosted
 from common.idempotency import request_fingerprint
+from common.identity import Identity
 from common.inbox import first_delivery
-from services.ledger import domain, store
+from services.ledger import alerts, domain, store
 
 SOURCE = "ledger"
 PURCHASE_CONSUMER = "ledger.purchases"
+
+
+Check = Callable[[asyncpg.Connection, dict[str, domain.Account]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,12 @@ class PostingRequest:
     reference: str | None = None
     note: str | None = None
     terms_version: str | None = None
+    held_deltas: dict[str, int] = field(default_factory=dict)  # code -> change in reserved credits
+    hold_id: uuid.UUID | None = None
+
+    @property
+    def codes(self) -> list[str]:
+        return [m.code for m in self.movements] + list(self.held_deltas)
 
 
 @dataclass(frozen=True)
@@ -41,20 +52,22 @@ class PostedTransaction:
     balances: dict[str, tuple[int, int]]  # code -> (balance, held) right after this transaction
 
 
-async def post(conn: asyncpg.Connection, request: PostingRequest) -> PostedTransaction:
+async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check | None = None) -> PostedTransaction:
     """Apply one double-entry transaction inside the caller's database transaction.
 
     Idempotent: a key already used with the same request answers the first result; with a different
     request it is refused. The lookup happens after the accounts are locked, so a concurrent twin
-    holding the same locks has committed by then and is found (READ COMMITTED sees it).
+    holding the same locks has committed by then and is found (READ COMMITTED sees it). `check` runs
+    after the locks too, so the facts it reads cannot change before we commit.
     """
-    codes = [m.code for m in request.movements]
-    await store.open_accounts(conn, request.tenant_id, codes)
-    accounts = await store.lock_accounts(conn, request.tenant_id, codes)
+    await store.open_accounts(conn, request.tenant_id, request.codes)
+    accounts = await store.lock_accounts(conn, request.tenant_id, request.codes)
     existing = await store.find_transaction(conn, request.tenant_id, request.idempotency_key)
     if existing is not None:
         return await _replay(conn, existing, request)
-    postings = domain.plan_postings(accounts, request.movements)
+    if check is not None:
+        await check(conn, accounts)
+    planned = domain.plan(accounts, request.movements, request.held_deltas)
     stored = await store.insert_transaction(
         conn,
         tenant_id=request.tenant_id,
@@ -65,15 +78,17 @@ async def post(conn: asyncpg.Connection, request: PostingRequest) -> PostedTrans
         reference=request.reference,
         note=request.note,
         terms_version=request.terms_version,
+        hold_id=request.hold_id,
     )
-    await store.insert_postings(conn, stored.id, postings)
-    await store.update_balances(conn, postings)
-    await outbox.enqueue(conn, _posted_event(request, stored, postings))
+    await store.insert_postings(conn, stored.id, planned.postings)
+    await store.update_accounts(conn, planned.accounts_after.values())
+    await outbox.enqueue(conn, _posted_event(request, stored, planned))
+    await alerts.after_change(conn, request.tenant_id, planned.accounts_after.values())
     return PostedTransaction(
         id=stored.id,
         seq=stored.seq,
         replayed=False,
-        balances={p.code: (p.balance_after, p.held_after) for p in postings},
+        balances={code: (a.balance, a.held) for code, a in planned.accounts_after.items()},
     )
 
 
@@ -91,9 +106,7 @@ async def _replay(
     )
 
 
-def _posted_event(
-    request: PostingRequest, stored: store.StoredTransaction, postings: Sequence[domain.PlannedPosting]
-) -> Event:
+def _posted_event(request: PostingRequest, stored: store.StoredTransaction, planned: domain.Plan) -> Event:
     payload = TransactionPosted(
         transaction_id=stored.id,
         seq=stored.seq,
@@ -103,6 +116,7 @@ def _posted_event(
         actor_user_id=request.actor_user_id,
         reference=request.reference,
         note=request.note,
+        terms_version=request.terms_version,
         postings=[
             events.Posting(
                 account_id=p.account_id,
@@ -111,7 +125,19 @@ def _posted_event(
                 balance_after=p.balance_after,
                 held_after=p.held_after,
             )
-            for p in postings
+            for p in planned.postings
+        ],
+        holds=[
+            events.HoldChange(
+                hold_id=request.hold_id,
+                account_id=planned.accounts_after[code].id,
+                account_code=code,
+                held_delta=delta,
+                held_after=planned.accounts_after[code].held,
+                balance_after=planned.accounts_after[code].balance,
+            )
+            for code, delta in request.held_deltas.items()
+            if request.hold_id is not None
         ],
     )
     return Event.new(
@@ -163,3 +189,73 @@ async def account_balances(
         )
         for code in codes
     ]
+
+
+@dataclass(frozen=True)
+class TransferOrder:
+    from_code: str
+    to_code: str
+    quantity: int
+    accept_terms: bool
+    note: str | None
+    terms_version: str | None
+
+
+async def transfer(
+    pool: asyncpg.Pool, identity: Identity, order: TransferOrder, idempotency_key: str, maximum: int
+) -> PostedTransaction:
+    """Move credits between two user-facing accounts of the caller's tenant, checking every rule here
+    (not only in the gateway) on the locked accounts."""
+    tenant_id = identity.require_tenant()
+    domain.check_quantity(order.quantity, maximum)  # before building movements from it
+    actor = permissions.Actor(identity.user_id or _NOBODY, identity.role, identity.team, identity.manage_credits)
+
+    async def check(conn: asyncpg.Connection, _: dict[str, domain.Account]) -> None:
+        source = await _holder(conn, tenant_id, order.from_code)
+        target = await _holder(conn, tenant_id, order.to_code)
+        mode = await store.credit_mode(conn, tenant_id) or identity.credit_mode or "individual"
+        domain.check_transfer(actor, source, target, order.quantity, order.accept_terms, mode, maximum)
+
+    request = PostingRequest(
+        tenant_id=tenant_id,
+        kind="transfer",
+        idempotency_key=idempotency_key,
+        request_hash=request_fingerprint(asdict(order)),
+        movements=domain.transfer_movements(order.from_code, order.to_code, order.quantity),
+        actor_user_id=identity.user_id,
+        note=order.note,
+        terms_version=order.terms_version,
+    )
+    return await _in_transaction(pool, request, check)
+
+
+async def _in_transaction(pool: asyncpg.Pool, request: PostingRequest, check: Check | None) -> PostedTransaction:
+    """Post in a transaction of its own. Two requests with one key but different accounts do not wait on
+    each other's locks, so the second meets the key's unique index: it then runs again and is answered
+    as a replay (or refused as a different request)."""
+    for attempt in (1, 2):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return await post(conn, request, check)
+        except asyncpg.UniqueViolationError as exc:
+            if attempt == 2 or exc.constraint_name != "transactions_tenant_id_idempotency_key_key":
+                raise
+    raise AssertionError("unreachable")
+
+
+_NOBODY = uuid.UUID(int=0)
+
+
+async def _holder(conn: asyncpg.Connection, tenant_id: uuid.UUID, code: str) -> domain.Holder:
+    owner_id = owner_of(code)
+    if owner_id is None:
+        return domain.Holder(code, None, can_receive=True)
+    user = await store.directory_user(conn, tenant_id, owner_id)
+    if user is None:
+        raise domain.AccountNotFound("No such account.")
+    return domain.Holder(code, permissions.Owner(owner_id, user["team"]), user["active"] and user["send_sms"])
+
+
+async def balance_as_of(pool: asyncpg.Pool, tenant_id: uuid.UUID, code: str, moment: datetime) -> int:
+    async with pool.acquire() as conn:
+        return await store.balance_as_of(conn, account_id(tenant_id, code), moment)
