@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from common import events
 from common.bus import Broker
-from common.events import Event, PurchasePaid
+from common.events import Event, PurchasePaid, TenantChanged, UserChanged
 from common.identity import Identity, issue_internal_token
+from common.runtime import DB
+from services.ledger import directory, usecases
 from services.ledger.app import create_app
 from services.ledger.settings import LedgerSettings
 from tests.conftest import Infra, NewDatabase
@@ -24,10 +29,48 @@ class LedgerHarness:
     client: TestClient
     broker: Broker
     dsn: str
+    versions: itertools.count = field(default_factory=lambda: itertools.count(1))
 
-    def token(self, tenant_id: uuid.UUID, role: str = "master") -> dict[str, str]:
-        identity = Identity(role=role, tenant_id=tenant_id, user_id=uuid.uuid4())  # type: ignore[arg-type]
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.client.server.app[DB]
+
+    def token(self, tenant_id: uuid.UUID | None, role: str = "master", **facts: Any) -> dict[str, str]:
+        identity = Identity(role=role, tenant_id=tenant_id, user_id=facts.pop("user_id", uuid.uuid4()),  # type: ignore[arg-type]
+                            **facts)
         return {"Authorization": "Bearer " + issue_internal_token(identity, SECRET, "ledger")}
+
+    def as_user(self, user: UserChanged) -> dict[str, str]:
+        return self.token(user.tenant_id, user.role, user_id=user.user_id, team=user.team,
+                          manage_credits=user.manage_credits, send_sms=user.send_sms)
+
+    async def add_tenant(self, mode: str = "individual", threshold: int = 0) -> uuid.UUID:
+        tenant = uuid.uuid4()
+        change = TenantChanged(tenant_id=tenant, name="T", credit_mode=mode, timezone="UTC",  # type: ignore[arg-type]
+                               low_balance_threshold=threshold, version=next(self.versions))
+        await directory.tenant_changed(self.pool, uuid.uuid4(), change)
+        return tenant
+
+    async def add_user(self, tenant: uuid.UUID, role: str = "user", team: str | None = None,
+                       manage_credits: bool = False, active: bool = True, send_sms: bool = True,
+                       user_id: uuid.UUID | None = None, actor: uuid.UUID | None = None) -> UserChanged:
+        change = UserChanged(tenant_id=tenant, user_id=user_id or uuid.uuid4(), name="U", role=role,  # type: ignore[arg-type]
+                             team=team, active=active, send_sms=send_sms, manage_credits=manage_credits,
+                             version=next(self.versions), actor_user_id=actor)
+        await directory.user_changed(self.pool, uuid.uuid4(), change)
+        return change
+
+    async def fund(self, tenant: uuid.UUID, code: str, quantity: int) -> None:
+        event = purchase_paid(tenant, code, quantity)
+        await usecases.credit_purchase(self.pool, event.id, event.payload(PurchasePaid))
+
+    async def transfer(self, headers: dict[str, str], source: str, target: str, quantity: int,
+                       key: str | None = None, accept_terms: bool = True) -> tuple[int, dict[str, Any]]:
+        body = {"from_code": source, "to_code": target, "quantity": quantity, "accept_terms": accept_terms,
+                "terms_version": "2026-11"}
+        response = await self.client.post("/transfers", json=body,
+                                          headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())})
+        return response.status, await response.json()
 
     async def balances(self, tenant_id: uuid.UUID, *codes: str) -> dict[str, int]:
         response = await self.client.get(
