@@ -33,7 +33,7 @@ class LedgerHarness:
 
     @property
     def pool(self) -> asyncpg.Pool:
-        return self.client.app[DB]  # type: ignore[index]
+        return self.client.app[DB]
 
     def token(self, tenant_id: uuid.UUID | None, role: str = "master", **facts: Any) -> dict[str, str]:
         identity = Identity(role=role, tenant_id=tenant_id, user_id=facts.pop("user_id", uuid.uuid4()),  # type: ignore[arg-type]
