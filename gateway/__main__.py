@@ -1,12 +1,14 @@
-"""`python -m gateway [serve|migrate|seed]`."""
+"""`python -m gateway [serve|migrate|seed|service-client <id>]`."""
 
 from __future__ import annotations
+
+import sys
 
 from common.db import migrate
 from common.runtime import run_cli
 from common.settings import load_settings
 from gateway.app import MIGRATIONS, SERVICE, create_app
-from gateway.seed import seed
+from gateway.seed import create_service_client, seed
 from gateway.settings import GatewaySettings
 
 
@@ -24,13 +26,22 @@ def main() -> None:
         print(f"gateway: demo data ready ({added} people added)")
         return 0
 
+    async def service_client_command() -> int:
+        if len(sys.argv) != 3:
+            sys.stderr.write("usage: python -m gateway service-client <client-id>\n")
+            return 2
+        await migrate(settings.database_url, MIGRATIONS)
+        secret = await create_service_client(settings.database_url, sys.argv[2])
+        print(secret)
+        return 0
+
     run_cli(
         SERVICE,
         settings.log_level,
         lambda: create_app(settings),
         settings.host,
         settings.port,
-        {"migrate": migrate_command, "seed": seed_command},
+        {"migrate": migrate_command, "seed": seed_command, "service-client": service_client_command},
     )
 
 

@@ -26,6 +26,7 @@ class Tenant:
     abn: str | None
     credit_mode: CreditMode
     timezone: str
+    low_balance_threshold: int = 100
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Person:
     tenant_id: uuid.UUID | None
     email: str
     name: str
-    role: Literal["master", "user", "operator"]
+    role: Literal["master", "user", "operator", "service"]
     team: str | None
     active: bool
     send_sms: bool
@@ -142,3 +143,12 @@ def authorise_purchase(caller: Person, account: AccountRef) -> None:
     if not may_purchase_for(caller, account):
         raise AccountForbidden("You may not purchase credits for this account.")
     require_can_receive(account)
+
+
+def authorise_transfer(caller: Person, source: AccountRef, target: AccountRef) -> None:
+    """Who may move what; the rules about the transfer itself (quantity, terms, mode, the recipient,
+    the balance) are the ledger's, checked on the locked accounts."""
+    if not may_transfer_from(caller, source):
+        raise AccountForbidden("You may not transfer credits from this account.")
+    if not may_transfer_to(caller, target):
+        raise AccountForbidden("You may not transfer credits to this account.")

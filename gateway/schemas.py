@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class _Request(BaseModel):
@@ -44,7 +44,7 @@ class MeView(BaseModel):
     id: uuid.UUID
     name: str
     email: str
-    role: Literal["master", "user", "operator"]
+    role: Literal["master", "user", "operator", "service"]
     team: str | None
     send_sms: bool
     manage_credits: bool
@@ -160,3 +160,84 @@ class LogPage(BaseModel):
     entries: list[LogEntry]
     next_cursor: str | None
     stale: bool = False
+
+
+class ServiceTokenRequest(_Request):
+    client_id: str = Field(min_length=1, max_length=100)
+    client_secret: str = Field(min_length=1, max_length=1024)
+
+
+class UserChange(_Request):
+    active: StrictBool | None = None
+    send_sms: StrictBool | None = None
+    manage_credits: StrictBool | None = None
+    team: str | None = Field(default=None, max_length=100)
+    role: Literal["master", "user"] | None = None
+
+
+class UserDetail(BaseModel):
+    id: uuid.UUID
+    name: str
+    email: str
+    role: str
+    team: str | None
+    active: bool
+    send_sms: bool
+    manage_credits: bool
+
+    @classmethod
+    def of(cls, person: Any) -> UserDetail:
+        return cls(id=person.id, name=person.name, email=person.email, role=person.role, team=person.team,
+                   active=person.active, send_sms=person.send_sms, manage_credits=person.manage_credits)
+
+
+class AccountQuery(_Request):
+    as_of: datetime | None = Field(default=None, description="A past moment (ISO 8601): the balance then")
+
+
+class TransferRequest(_Request):
+    from_account: uuid.UUID
+    to_account: uuid.UUID
+    quantity: StrictInt
+    accept_terms: StrictBool = Field(description="The 'I agree to the conditions' tick; must be true")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class AccountBalance(BaseModel):
+    id: uuid.UUID
+    balance: int
+
+
+class TransferAnswer(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    id: uuid.UUID
+    source: AccountBalance = Field(alias="from")
+    target: AccountBalance = Field(alias="to")
+    consistency_token: int = Field(description="Pass to GET /logs to see this transfer at once")
+
+
+class HoldRequest(_Request):
+    account_id: uuid.UUID
+    quantity: StrictInt
+    reference: str | None = Field(default=None, max_length=200)
+    expires_in: StrictInt = Field(default=900, ge=1, description="Seconds until an unsettled hold expires")
+
+
+class CaptureRequest(_Request):
+    quantity: StrictInt | None = Field(default=None, description="Credits to spend; all of the hold if absent")
+
+
+class HoldView(BaseModel):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    quantity: int
+    captured: int
+    status: Literal["open", "captured", "voided", "expired"]
+    reference: str | None
+    expires_at: datetime
+    account: dict[str, int] = Field(description="The account's balance, held and available after this")
+
+
+class CreditModeRequest(_Request):
+    mode: Literal["shared", "individual"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 
-import asyncpg
-
+from common.db import connect
 from gateway import store
 from gateway.auth import hash_password
+from gateway.directory import announce
 from gateway.domain import Person, Tenant
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credential, not a secret
@@ -46,15 +47,27 @@ PEOPLE = [
 
 async def seed(dsn: str) -> int:
     """Answers how many people were added (0 when the demo data was already there)."""
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(dsn)
     try:
         async with conn.transaction():
-            for tenant in (ACME, GLOBEX):
-                await store.upsert_tenant(conn, tenant)
+            tenants = [t for t in (ACME, GLOBEX) if await store.insert_tenant(conn, t)]
             password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
-            added = 0
-            for person in PEOPLE:
-                added += await store.insert_person(conn, person, password_hash)
-        return added
+            people = [p for p in PEOPLE if await store.insert_person(conn, p, password_hash)]
+            # The other services learn of them from these events, sent once the gateway runs.
+            await announce(conn, tenants, people)
+        return len(people)
     finally:
         await conn.close()
+
+
+async def create_service_client(dsn: str, client_id: str) -> str:
+    """Create (or rotate the secret of) an internal system's client; answers the new secret, which is
+    shown this once and kept only as a hash."""
+    secret = secrets.token_urlsafe(32)
+    secret_hash = await asyncio.to_thread(hash_password, secret)
+    conn = await connect(dsn)
+    try:
+        await store.save_service_client(conn, client_id, secret_hash)
+    finally:
+        await conn.close()
+    return secret

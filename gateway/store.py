@@ -9,7 +9,7 @@ import asyncpg
 from gateway.domain import Person, Tenant
 
 _PERSON = "id, tenant_id, email, name, role, team, active, send_sms, manage_credits"
-_TENANT = "id, name, legal_name, abn, credit_mode, timezone"
+_TENANT = "id, name, legal_name, abn, credit_mode, timezone, low_balance_threshold"
 
 
 async def credentials_by_email(conn: asyncpg.Connection, email: str) -> tuple[Person, str] | None:
@@ -42,12 +42,14 @@ async def tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Tenant | Non
     return Tenant(**dict(row)) if row else None
 
 
-async def upsert_tenant(conn: asyncpg.Connection, t: Tenant) -> None:
-    await conn.execute(
-        """INSERT INTO tenants (id, name, legal_name, abn, credit_mode, timezone)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING""",
-        t.id, t.name, t.legal_name, t.abn, t.credit_mode, t.timezone,
+async def insert_tenant(conn: asyncpg.Connection, t: Tenant) -> bool:
+    """Add a tenant unless it exists; True when added."""
+    added = await conn.fetchval(
+        """INSERT INTO tenants (id, name, legal_name, abn, credit_mode, timezone, low_balance_threshold)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING true""",
+        t.id, t.name, t.legal_name, t.abn, t.credit_mode, t.timezone, t.low_balance_threshold,
     )
+    return bool(added)
 
 
 async def insert_person(conn: asyncpg.Connection, p: Person, password_hash: str) -> bool:
@@ -61,3 +63,55 @@ async def insert_person(conn: asyncpg.Connection, p: Person, password_hash: str)
         p.send_sms, p.manage_credits,
     )
     return bool(added)
+
+
+async def update_person(conn: asyncpg.Connection, user_id: uuid.UUID, changes: dict[str, object]) -> tuple[Person, int]:
+    """Apply the changed fields (names come from a fixed list, values are parameters); answers the
+    person as they are now and their new directory version."""
+    allowed = ("active", "send_sms", "manage_credits", "team", "role")
+    fields = [name for name in allowed if name in changes]
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
+    row = await conn.fetchrow(
+        f"UPDATE users SET {assignments}, version = version + 1 WHERE id = $1 "  # noqa: S608
+        f"RETURNING {_PERSON}, version",
+        user_id, *(changes[name] for name in fields),
+    )
+    assert row is not None
+    data = dict(row)
+    version = data.pop("version")
+    return Person(**data), version
+
+
+async def set_credit_mode(conn: asyncpg.Connection, tenant_id: uuid.UUID, mode: str) -> tuple[Tenant, int]:
+    row = await conn.fetchrow(
+        f"UPDATE tenants SET credit_mode = $2, version = version + 1 WHERE id = $1 RETURNING {_TENANT}, version",  # noqa: S608
+        tenant_id, mode,
+    )
+    assert row is not None
+    data = dict(row)
+    version = data.pop("version")
+    return Tenant(**data), version
+
+
+async def versions(conn: asyncpg.Connection, table: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    assert table in ("users", "tenants")
+    rows = await conn.fetch(f"SELECT id, version FROM {table} WHERE id = ANY($1::uuid[])", ids)  # noqa: S608
+    return {r["id"]: r["version"] for r in rows}
+
+
+async def lock_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Tenant | None:
+    row = await conn.fetchrow(f"SELECT {_TENANT} FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)  # noqa: S608
+    return Tenant(**dict(row)) if row else None
+
+
+async def service_client_secret_hash(conn: asyncpg.Connection, client_id: str) -> str | None:
+    value = await conn.fetchval("SELECT secret_hash FROM service_clients WHERE id = $1 AND active", client_id)
+    return str(value) if value else None
+
+
+async def save_service_client(conn: asyncpg.Connection, client_id: str, secret_hash: str) -> None:
+    await conn.execute(
+        """INSERT INTO service_clients (id, secret_hash) VALUES ($1, $2)
+           ON CONFLICT (id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, active = true""",
+        client_id, secret_hash,
+    )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from common.identity import Identity
-from common.problems import Unauthenticated
+from common.problems import Forbidden, Unauthenticated
 from gateway import domain, store
-from gateway.auth import Caller, issue_access_token, password_matches, subject_of
+from gateway.auth import Caller, issue_access_token, password_matches, service_caller, subject_of
 from gateway.clients import ServiceClient
 from gateway.domain import AccountRef, Person
 from gateway.schemas import AccountView, LogEntry, LogPage, OwnerView, TokenAnswer
@@ -23,15 +24,39 @@ async def sign_in(pool: asyncpg.Pool, email: str, password: str, secret: str, tt
     if not await password_matches(password, password_hash) or person is None or not person.active:
         # One answer for every failure: no hint of which emails exist.
         raise Unauthenticated("The email or password is not correct.")
-    return TokenAnswer(access_token=issue_access_token(person, secret, ttl), expires_in=ttl)
+    return TokenAnswer(access_token=issue_access_token(str(person.id), secret, ttl), expires_in=ttl)
+
+
+async def sign_in_service(pool: asyncpg.Pool, client_id: str, client_secret: str, secret: str, ttl: int) -> TokenAnswer:
+    async with pool.acquire() as conn:
+        secret_hash = await store.service_client_secret_hash(conn, client_id)
+    if not await password_matches(client_secret, secret_hash):
+        raise Unauthenticated("The client id or secret is not correct.")
+    return TokenAnswer(access_token=issue_access_token(client_id, secret, ttl, kind="service"), expires_in=ttl)
+
+
+class ServiceTokenRequired(Forbidden):
+    slug = "service-only"
+
+
+def require_service(caller: Caller) -> None:
+    if caller.person.role != "service":
+        raise ServiceTokenRequired("Holds are for internal systems signed in with a service token.")
 
 
 async def caller_from_token(pool: asyncpg.Pool, token: str, secret: str) -> Caller:
     """The person behind a token, read fresh from the directory so that deactivation or a changed
     role takes effect on the next request, not when the token expires."""
-    user_id = subject_of(token, secret)
+    kind, subject = subject_of(token, secret)
     async with pool.acquire() as conn:
-        person = await store.person(conn, user_id)
+        if kind == "service":
+            if await store.service_client_secret_hash(conn, subject) is None:
+                raise Unauthenticated("The access token is no longer valid.")
+            return service_caller(subject)
+        try:
+            person = await store.person(conn, uuid.UUID(subject))
+        except ValueError:
+            raise Unauthenticated("The access token is invalid.") from None
         if person is None or not person.active:
             raise Unauthenticated("The access token is no longer valid.")
         tenant = await store.tenant(conn, person.tenant_id) if person.tenant_id else None
@@ -76,12 +101,13 @@ def account_name(account: AccountRef) -> str:
     return account.owner.name if account.owner else "System Credits"
 
 
-async def account_views(ledger: ServiceClient, caller: Caller, refs: list[AccountRef]) -> list[AccountView]:
+async def account_views(
+    ledger: ServiceClient, caller: Caller, refs: list[AccountRef], as_of: datetime | None = None
+) -> list[AccountView]:
     if not refs:
         return []
-    balances: list[dict[str, Any]] = await ledger.call(
-        "GET", "/accounts", identity_for(caller), query=[("code", ref.code) for ref in refs]
-    )
+    query = [("code", ref.code) for ref in refs] + ([("as_of", as_of.isoformat())] if as_of else [])
+    balances: list[dict[str, Any]] = await ledger.call("GET", "/accounts", identity_for(caller), query=query)
     by_code = {b["code"]: b for b in balances}
     return [
         AccountView(

@@ -1,0 +1,75 @@
+"""Accounts, transfers between them, and their log."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from common.accounts import account_id
+from common.runtime import DB
+from common.web import idempotency_key, json_response, parse_json, parse_query
+from gateway import domain, usecases
+from gateway.resources import LEDGER, REPORTING, SETTINGS
+from gateway.routes.registry import api, caller_of, path_uuid
+from gateway.schemas import AccountQuery, AccountView, LogPage, LogQuery, TransferAnswer, TransferRequest
+
+
+@api.route("GET", "/accounts", "The accounts I manage", answer=AccountView, answer_is_list=True,
+           tags=("accounts",))
+async def list_accounts(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    refs = domain.managed_accounts(caller.person, await usecases.tenant_accounts(request.app[DB], caller))
+    return json_response(await usecases.account_views(request.app[LEDGER], caller, refs))
+
+
+@api.route("GET", "/accounts/{id}", "One account; with `as_of`, its balance at that moment", query=AccountQuery,
+           answer=AccountView, tags=("accounts",))
+async def get_account(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    query = parse_query(request, AccountQuery)
+    accounts = await usecases.tenant_accounts(request.app[DB], caller)
+    account = domain.find_account(accounts, path_uuid(request, "account"))
+    if not domain.may_manage(caller.person, account):
+        raise domain.AccountForbidden("You may not see this account.")
+    [view] = await usecases.account_views(request.app[LEDGER], caller, [account], as_of=query.as_of)
+    return json_response(view)
+
+
+@api.route("POST", "/transfers", "Transfer credits between two accounts", body=TransferRequest,
+           answer=TransferAnswer, status=201, headers=("Idempotency-Key",), tags=("accounts",))
+async def transfer(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    key = idempotency_key(request)
+    body = await parse_json(request, TransferRequest)
+    tenant = caller.require_tenant()
+    accounts = await usecases.tenant_accounts(request.app[DB], caller)
+    source = domain.find_account(accounts, body.from_account)
+    target = domain.find_account(accounts, body.to_account)
+    domain.authorise_transfer(caller.person, source, target)
+    answer = await request.app[LEDGER].call(
+        "POST", "/transfers", usecases.identity_for(caller), headers={"Idempotency-Key": key},
+        body={"from_code": source.code, "to_code": target.code, "quantity": body.quantity,
+              "accept_terms": body.accept_terms, "note": body.note,
+              "terms_version": request.app[SETTINGS].terms_version},
+    )
+    return json_response(TransferAnswer.model_validate({
+        "id": answer["id"],
+        "from": {"id": account_id(tenant.id, source.code), "balance": answer["from"]["balance"]},
+        "to": {"id": account_id(tenant.id, target.code), "balance": answer["to"]["balance"]},
+        "consistency_token": answer["consistency_token"],
+    }), status=201)
+
+
+@api.route("GET", "/logs", "The last 30 days' log of the accounts I manage", query=LogQuery, answer=LogPage,
+           tags=("logs",))
+async def logs(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    query = parse_query(request, LogQuery, repeatable=("account",))
+    accounts = await usecases.tenant_accounts(request.app[DB], caller)
+    viewable = usecases.viewable_accounts(caller, accounts, query.account)
+    if not viewable:
+        return json_response(LogPage(entries=[], next_cursor=None))
+    params: list[tuple[str, str]] = [("account", str(a.id)) for a in viewable]
+    params += [(k, str(v)) for k, v in query.model_dump(exclude={"account"}, exclude_none=True).items()]
+    page = await request.app[REPORTING].call("GET", "/logs", usecases.identity_for(caller), query=params)
+    people = await usecases.people(request.app[DB], caller)
+    return json_response(usecases.log_page(page, accounts, people))
