@@ -54,7 +54,7 @@ async def checkout_page(request: web.Request) -> web.Response:
     session = await _session(request)
     if session["status"] != "open":
         raise web.HTTPSeeOther(_confirmation_url(session))
-    return render("checkout.html", session=session, errors={}, form={})
+    return render("checkout.html", session=session, errors={}, form={}, message=None)
 
 
 @routes.post("/checkout/{session}")

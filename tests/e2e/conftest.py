@@ -53,10 +53,10 @@ class System:
 
     def start(self, service: str) -> None:
         LOGS.mkdir(parents=True, exist_ok=True)
-        log = (LOGS / f"{service}.log").open("ab")
-        self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", SERVICES[service]], cwd=ROOT, env=self.env, stdout=log, stderr=log
-        )
+        with (LOGS / f"{service}.log").open("ab") as log:  # the child keeps its own descriptor
+            self.processes[service] = subprocess.Popen(
+                [sys.executable, "-m", SERVICES[service]], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
 
     def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
         process = self.processes.pop(service)
