@@ -193,3 +193,21 @@ def _hold_id(request: web.Request) -> uuid.UUID:
         return uuid.UUID(request.match_info["id"])
     except ValueError:
         raise domain.HoldNotFound("No such hold.") from None
+
+
+class JournalQuery(BaseModel):
+    after_seq: int = Field(default=0, ge=0)
+    limit: int = Field(default=500, ge=1, le=5000)
+
+
+@routes.get("/transactions")
+async def journal(request: web.Request) -> web.Response:
+    """Every posted transaction in sequence order, as announced in `ledger.transaction.posted`: what a
+    read model (the reporting log) is rebuilt from. Operators and internal services only."""
+    if identity_of(request).role not in ("operator", "service"):
+        raise holds.HoldsNeedService("Only operators and internal services read the journal.")
+    query = parse_query(request, JournalQuery)
+    async with request.app[DB].acquire() as conn:
+        page = await store.journal_page(conn, query.after_seq, query.limit)
+    last = page[-1]["seq"] if page else None
+    return web.json_response({"transactions": page, "next_after_seq": last if len(page) == query.limit else None})

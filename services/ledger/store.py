@@ -281,3 +281,17 @@ async def expired_hold_ids(conn: asyncpg.Connection, limit: int) -> list[uuid.UU
 
 async def open_holds_count(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM holds WHERE tenant_id = $1 AND status = 'open'", tenant_id))
+
+
+# --- Journal -----------------------------------------------------------------------------------------
+
+
+async def record_in_journal(
+    conn: asyncpg.Connection, seq: int, tenant_id: uuid.UUID, payload: dict[str, object]
+) -> None:
+    await conn.execute("INSERT INTO journal (seq, tenant_id, payload) VALUES ($1, $2, $3)", seq, tenant_id, payload)
+
+
+async def journal_page(conn: asyncpg.Connection, after_seq: int, limit: int) -> list[dict[str, object]]:
+    rows = await conn.fetch("SELECT payload FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit)
+    return [r["payload"] for r in rows]

@@ -82,7 +82,9 @@ async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check |
     )
     await store.insert_postings(conn, stored.id, planned.postings)
     await store.update_accounts(conn, planned.accounts_after.values())
-    await outbox.enqueue(conn, _posted_event(request, stored, planned))
+    event = _posted_event(request, stored, planned)
+    await store.record_in_journal(conn, stored.seq, request.tenant_id, event.data)
+    await outbox.enqueue(conn, event)
     await alerts.after_change(conn, request.tenant_id, planned.accounts_after.values())
     return PostedTransaction(
         id=stored.id,
