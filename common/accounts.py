@@ -36,3 +36,21 @@ def kind_of(code: str) -> AccountKind:
 
 def owner_of(code: str) -> uuid.UUID | None:
     return uuid.UUID(code.removeprefix("user:")) if code.startswith("user:") else None
+
+
+SYSTEM_CREDITS = "System Credits"
+_OUTSIDE_LABELS = {"purchase": "Purchase", "refund": "Refund"}
+
+
+def counterparty_label(code: str | None, kind: str, names: dict[str, str]) -> str | None:
+    """What the other side of a movement is called in a log: a person (from `names`, code -> name),
+    System Credits, or, for the internal accounts, what happened (a purchase, credits spent on SMS)."""
+    if code is None:
+        return None
+    if code == SYSTEM:
+        return SYSTEM_CREDITS
+    if code == WORLD:
+        return _OUTSIDE_LABELS.get(kind, "Outside")
+    if code == SPENT:
+        return "SMS sent"
+    return names.get(code, "Former user")

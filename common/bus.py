@@ -46,6 +46,7 @@ TOPOLOGY: tuple[QueueSpec, ...] = (
     QueueSpec("ledger.directory", (events.TENANT_CHANGED, events.USER_CHANGED, events.CREDIT_MODE_CHANGED)),
     QueueSpec("billing.ledger-events", (events.TRANSACTION_POSTED,)),
     QueueSpec("reporting.ledger-events", (events.TRANSACTION_POSTED,)),
+    QueueSpec("reporting.directory", (events.TENANT_CHANGED, events.USER_CHANGED)),
 )
 
 

@@ -124,21 +124,6 @@ def require_can_receive(account: AccountRef) -> None:
         )
 
 
-_OUTSIDE_LABELS = {"purchase": "Purchase", "refund": "Refund"}
-
-
-def counterparty_label(code: str | None, kind: str, names: dict[str, str]) -> str | None:
-    """What the other side of a movement is called in the log: a person, System Credits, or, for the
-    internal accounts, what happened (a purchase from outside, credits spent on SMS)."""
-    if code is None:
-        return None
-    if code == "world":
-        return _OUTSIDE_LABELS.get(kind, "Outside")
-    if code == "spent":
-        return "SMS sent"
-    return names.get(code, "Former user")
-
-
 def authorise_purchase(caller: Person, account: AccountRef) -> None:
     if not may_purchase_for(caller, account):
         raise AccountForbidden("You may not purchase credits for this account.")

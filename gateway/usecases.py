@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from common.accounts import SYSTEM_CREDITS, counterparty_label
 from common.identity import Identity
 from common.problems import Forbidden, Unauthenticated
 from gateway import domain, store
@@ -98,7 +99,7 @@ async def people(pool: asyncpg.Pool, caller: Caller) -> list[Person]:
 
 
 def account_name(account: AccountRef) -> str:
-    return account.owner.name if account.owner else "System Credits"
+    return account.owner.name if account.owner else SYSTEM_CREDITS
 
 
 async def account_views(
@@ -148,7 +149,7 @@ def log_page(page: dict[str, Any], accounts: list[AccountRef], people: list[Pers
             **{
                 **entry,
                 "account": ids.get(entry["account_id"], "Unknown account"),
-                "counterparty": domain.counterparty_label(entry.get("counterparty"), entry["kind"], names),
+                "counterparty": counterparty_label(entry.get("counterparty"), entry["kind"], names),
                 "actor": people_names.get(entry.get("actor") or "", entry.get("actor")),
             }
         )
