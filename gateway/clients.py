@@ -6,7 +6,9 @@ that cannot be reached, or answers 5xx, is a 503 to the client, never a 500.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -87,6 +89,26 @@ class ServiceClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("service_unreachable", service=self.name, path=path, error=repr(exc))
         raise DependencyUnavailable(f"The {self.name} service is unavailable; please try again shortly.")
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, path: str, identity: Identity, *, query: Any = None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A GET whose body is read by the caller chunk by chunk (a large CSV), never held whole."""
+        try:
+            async with self._session.get(
+                self._base.join(URL(path)), params=query, headers=self._headers(identity, None),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeout.total,
+                                              sock_read=self._timeout.total),
+            ) as response:
+                if 400 <= response.status < 500:
+                    raise UpstreamProblem(response.status, _problem(await response.read()))
+                if response.status >= 500:
+                    raise DependencyUnavailable(f"The {self.name} service is unavailable; please try again shortly.")
+                yield response
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            log.warning("service_unreachable", service=self.name, path=path, error=repr(exc))
+            raise DependencyUnavailable(f"The {self.name} service is unavailable; please try again shortly.") from exc
 
     async def ready(self) -> None:
         async with self._session.get(self._base.join(URL("/readyz")), timeout=self._timeout) as response:

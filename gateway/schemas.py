@@ -141,6 +141,10 @@ class LogQuery(_Request):
     consistency_token: int | None = None
 
 
+class ReportQuery(LogQuery):
+    format: Literal["html", "pdf"] = "html"
+
+
 class LogEntry(BaseModel):
     id: uuid.UUID
     occurred_at: datetime

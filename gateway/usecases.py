@@ -124,19 +124,22 @@ async def account_views(
     ]
 
 
-def viewable_accounts(
-    caller: Caller, accounts: list[AccountRef], wanted: list[uuid.UUID] | None
-) -> list[AccountRef]:
-    """The accounts whose log the caller asked for: all they manage, or the ones named. Naming an
-    account they may not view is answered as if it did not exist."""
+def log_scope(caller: Caller, accounts: list[AccountRef], wanted: list[uuid.UUID] | None) -> list[tuple[str, str]]:
+    """The query that tells reporting whose log to read: the accounts named (each must be one the
+    caller may view, else it is answered as if it did not exist), or everything the caller may view,
+    named by scope so a large tenant's hundreds of accounts never go into a URL."""
     managed = domain.managed_accounts(caller.person, accounts)
-    if not wanted:
-        return managed
-    by_id = {a.id: a for a in managed}
-    missing = [w for w in wanted if w not in by_id]
-    if missing:
-        raise domain.AccountNotFound(f"No such account: {missing[0]}.")
-    return [by_id[w] for w in dict.fromkeys(wanted)]
+    if wanted:
+        by_id = {a.id: a for a in managed}
+        missing = [w for w in wanted if w not in by_id]
+        if missing:
+            raise domain.AccountNotFound(f"No such account: {missing[0]}.")
+        return [("account", str(w)) for w in dict.fromkeys(wanted)]
+    if caller.person.is_master:
+        return [("scope", "tenant")]
+    if caller.person.manage_credits and any(a.kind == "user" for a in managed):
+        return [("scope", "users")]
+    return [("account", str(a.id)) for a in managed]
 
 
 def log_page(page: dict[str, Any], accounts: list[AccountRef], people: list[Person]) -> LogPage:

@@ -8,9 +8,9 @@ from common.accounts import account_id
 from common.runtime import DB
 from common.web import idempotency_key, json_response, parse_json, parse_query
 from gateway import domain, usecases
-from gateway.resources import LEDGER, REPORTING, SETTINGS
+from gateway.resources import LEDGER, SETTINGS
 from gateway.routes.registry import api, caller_of, path_uuid
-from gateway.schemas import AccountQuery, AccountView, LogPage, LogQuery, TransferAnswer, TransferRequest
+from gateway.schemas import AccountQuery, AccountView, TransferAnswer, TransferRequest
 
 
 @api.route("GET", "/accounts", "The accounts I manage", answer=AccountView, answer_is_list=True,
@@ -57,19 +57,3 @@ async def transfer(request: web.Request) -> web.Response:
         "to": {"id": account_id(tenant.id, target.code), "balance": answer["to"]["balance"]},
         "consistency_token": answer["consistency_token"],
     }), status=201)
-
-
-@api.route("GET", "/logs", "The last 30 days' log of the accounts I manage", query=LogQuery, answer=LogPage,
-           tags=("logs",))
-async def logs(request: web.Request) -> web.Response:
-    caller = caller_of(request)
-    query = parse_query(request, LogQuery, repeatable=("account",))
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    viewable = usecases.viewable_accounts(caller, accounts, query.account)
-    if not viewable:
-        return json_response(LogPage(entries=[], next_cursor=None))
-    params: list[tuple[str, str]] = [("account", str(a.id)) for a in viewable]
-    params += [(k, str(v)) for k, v in query.model_dump(exclude={"account"}, exclude_none=True).items()]
-    page = await request.app[REPORTING].call("GET", "/logs", usecases.identity_for(caller), query=params)
-    people = await usecases.people(request.app[DB], caller)
-    return json_response(usecases.log_page(page, accounts, people))
