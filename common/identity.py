@@ -13,6 +13,8 @@ from typing import Literal
 
 import jwt
 
+from common.problems import Forbidden
+
 Role = Literal["master", "user", "operator", "service"]
 _ALGORITHM = "HS256"
 _ISSUER = "sms-credits-gateway"
@@ -31,7 +33,7 @@ class Identity:
 
     def require_tenant(self) -> uuid.UUID:
         if self.tenant_id is None:
-            raise PermissionError("this action needs a tenant")
+            raise Forbidden("This action belongs to a tenant, and the caller has none.")
         return self.tenant_id
 
 

@@ -104,7 +104,9 @@ class PurchaseRequest(_Request):
 
 class PurchaseCreated(BaseModel):
     id: uuid.UUID
-    status: Literal["pending"]
+    status: Literal["pending", "paid", "credited", "failed"] = Field(
+        description="pending when new; a replayed Idempotency-Key answers the purchase as it is now"
+    )
     checkout_url: str
     quote: Quote
 
