@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -175,17 +176,18 @@ async def test_the_log_needs_at_least_one_valid_account(reporting: Reporting) ->
 
 
 @pytest.mark.parametrize(
-    ("headers", "status"),
+    ("make_headers", "status"),
     [
-        ({}, 401),
-        ({"Authorization": f"Bearer {token_for(TENANT, audience='ledger')}"}, 401),
-        ({"Authorization": f"Bearer {token_for(None, role='operator')}"}, 403),
+        # Tokens are made when the test runs, not when it is collected: they live 60 seconds.
+        (lambda: {}, 401),
+        (lambda: {"Authorization": f"Bearer {token_for(TENANT, audience='ledger')}"}, 401),
+        (lambda: {"Authorization": f"Bearer {token_for(None, role='operator')}"}, 403),
     ],
 )
 async def test_the_log_answers_only_a_tenant_the_gateway_vouches_for(
-    reporting: Reporting, headers: dict[str, str], status: int
+    reporting: Reporting, make_headers: Callable[[], dict[str, str]], status: int
 ) -> None:
-    response = await reporting.client.get("/logs", params={"account": str(SYSTEM_ID)}, headers=headers)
+    response = await reporting.client.get("/logs", params={"account": str(SYSTEM_ID)}, headers=make_headers())
 
     assert response.status == status
     assert response.content_type == "application/problem+json"
