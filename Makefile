@@ -19,7 +19,7 @@ $(INSTALLED): pyproject.toml
 ## Run every service against the local Postgres and RabbitMQ, with the demo data; Ctrl-C stops all.
 run: $(INSTALLED) .env
 	set -a && source ./.env && set +a && $(PY) -m gateway seed
-	$(VENV)/bin/honcho start -f Procfile -e .env
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -e .env
 
 ## The whole test suite: unit, integration, end to end.
 test: $(INSTALLED)
