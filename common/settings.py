@@ -19,7 +19,9 @@ LOCAL_RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
 class ServiceSettings(BaseSettings):
     """What every service process needs; each service adds its own fields."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # Fields are read from their aliases only. Without a prefix, pydantic-settings would also read a
+    # field by its own name: honcho's PORT or a platform's DATABASE_URL would silently win.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_prefix="SMS_CREDITS_FIELD_")
 
     host: str = Field(default="127.0.0.1", validation_alias="HOST")
     broker_url: str = Field(default=LOCAL_RABBITMQ, validation_alias="BROKER_URL")
