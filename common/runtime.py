@@ -89,6 +89,17 @@ def readiness_checks(app: web.Application) -> dict[str, Callable[[], Awaitable[N
     return {"database": database, "broker": broker}
 
 
+def migrate_command(service: str, dsn: str, migrations: Path) -> Callable[[], Coroutine[Any, Any, int]]:
+    """`python -m <service> migrate`: apply the service's migrations and say which."""
+
+    async def command() -> int:
+        applied = await migrate(dsn, migrations)
+        print(f"{service}: {len(applied)} migration(s) applied: {', '.join(applied) or 'none'}")
+        return 0
+
+    return command
+
+
 def run_cli(
     service: str,
     log_level: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from common.db import migrate
-from common.runtime import run_cli
+from common.runtime import migrate_command, run_cli
 from common.settings import load_settings
 from gateway.app import MIGRATIONS, SERVICE, create_app
 from gateway.seed import create_service_client, seed
@@ -14,11 +14,6 @@ from gateway.settings import GatewaySettings
 
 def main() -> None:
     settings = load_settings(GatewaySettings)
-
-    async def migrate_command() -> int:
-        applied = await migrate(settings.database_url, MIGRATIONS)
-        print(f"gateway: {len(applied)} migration(s) applied: {', '.join(applied) or 'none'}")
-        return 0
 
     async def seed_command() -> int:
         await migrate(settings.database_url, MIGRATIONS)
@@ -41,7 +36,7 @@ def main() -> None:
         lambda: create_app(settings),
         settings.host,
         settings.port,
-        {"migrate": migrate_command, "seed": seed_command, "service-client": service_client_command},
+        {"migrate": migrate_command(SERVICE, settings.database_url, MIGRATIONS), "seed": seed_command, "service-client": service_client_command},
     )
 
 

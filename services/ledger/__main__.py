@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from common.db import connect, migrate
-from common.runtime import run_cli
+from common.db import connect
+from common.runtime import migrate_command, run_cli
 from common.settings import load_settings
 from services.ledger import invariants
 from services.ledger.app import MIGRATIONS, SERVICE, create_app
@@ -12,11 +12,6 @@ from services.ledger.settings import LedgerSettings
 
 def main() -> None:
     settings = load_settings(LedgerSettings)
-
-    async def migrate_command() -> int:
-        applied = await migrate(settings.database_url, MIGRATIONS)
-        print(f"ledger: {len(applied)} migration(s) applied: {', '.join(applied) or 'none'}")
-        return 0
 
     async def check_command() -> int:
         conn = await connect(settings.database_url)
@@ -36,7 +31,7 @@ def main() -> None:
         lambda: create_app(settings),
         settings.host,
         settings.port,
-        {"migrate": migrate_command, "check": check_command},
+        {"migrate": migrate_command(SERVICE, settings.database_url, MIGRATIONS), "check": check_command},
     )
 
 
