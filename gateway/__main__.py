@@ -36,7 +36,11 @@ def main() -> None:
         lambda: create_app(settings),
         settings.host,
         settings.port,
-        {"migrate": migrate_command(SERVICE, settings.database_url, MIGRATIONS), "seed": seed_command, "service-client": service_client_command},
+        {
+            "migrate": migrate_command(SERVICE, settings.database_url, MIGRATIONS),
+            "seed": seed_command,
+            "service-client": service_client_command,
+        },
     )
 
 
