@@ -160,6 +160,7 @@ class LogEntry(BaseModel):
     actor: str | None
     reference: str | None
     note: str | None
+    reservation: bool = Field(default=False, description="A hold or its release: moves no balance")
 
 
 class LogPage(BaseModel):

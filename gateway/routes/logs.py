@@ -15,7 +15,7 @@ from gateway.schemas import LogPage, LogQuery, ReportQuery
 
 # The report is a standalone page meant for printing: its own inline styles, never a script.
 REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
-_PASSED_ON = ("Content-Type", "Content-Disposition")
+_PASSED_ON = ("Content-Type", "Content-Disposition", "Cache-Control", "X-Log-Stale")
 
 
 async def _scope(request: web.Request, query: LogQuery) -> list[tuple[str, str]] | None:

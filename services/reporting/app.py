@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from common.runtime import broker_ctx, consumer_ctx, database_ctx, readiness_checks, relay_ctx
+from common.logs import get_logger
+from common.runtime import DB, background_ctx, broker_ctx, consumer_ctx, database_ctx, readiness_checks, relay_ctx
 from common.web import health_routes, internal_auth_middleware, observability_middleware
-from services.reporting.consumers import ledger_events_handler
-from services.reporting.routes import CONSISTENCY_WAIT_SECONDS, routes
+from services.reporting import usecases
+from services.reporting.consumers import directory_handler, ledger_events_handler
+from services.reporting.routes import CONSISTENCY_WAIT_SECONDS, EXPORT_SLOTS, REPORT_MAX_ROWS, routes
 from services.reporting.settings import ReportingSettings
-from services.reporting.usecases import LEDGER_EVENTS_CONSUMER
+from services.reporting.usecases import DIRECTORY_CONSUMER, LEDGER_EVENTS_CONSUMER
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+log = get_logger(__name__)
 
 
 def create_app(settings: ReportingSettings) -> web.Application:
@@ -24,6 +32,8 @@ def create_app(settings: ReportingSettings) -> web.Application:
         ]
     )
     app[CONSISTENCY_WAIT_SECONDS] = settings.consistency_wait_seconds
+    app[REPORT_MAX_ROWS] = settings.report_max_rows
+    app[EXPORT_SLOTS] = asyncio.Semaphore(max(1, settings.db_pool_size // 2))
     app.cleanup_ctx.extend(
         [
             database_ctx(settings.database_url, MIGRATIONS, settings.db_pool_size),
@@ -32,8 +42,29 @@ def create_app(settings: ReportingSettings) -> web.Application:
             # event it starts to publish later needs no new wiring.
             relay_ctx(settings.database_url),
             consumer_ctx(LEDGER_EVENTS_CONSUMER, ledger_events_handler),
+            consumer_ctx(DIRECTORY_CONSUMER, directory_handler),
+            background_ctx("log-retention", _purge_periodically(settings)),
         ]
     )
     app.add_routes(routes)
     app.add_routes(health_routes(readiness_checks(app)))
     return app
+
+
+def _purge_periodically(settings: ReportingSettings) -> Callable[[web.Application], Coroutine[Any, Any, None]]:
+    async def purge(app: web.Application) -> None:
+        while True:
+            try:
+                purged = await usecases.purge_expired(
+                    app[DB], settings.log_retention_days, settings.purge_batch_size, datetime.now(UTC)
+                )
+                if purged.entries or purged.applied:
+                    log.info("log_purged", entries=purged.entries, applied=purged.applied)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A database restart must not end the purge for the life of the process: try next time.
+                log.exception("log_purge_failed")
+            await asyncio.sleep(settings.purge_interval_seconds)
+
+    return purge

@@ -5,7 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from common.bus import EventHandler, PoisonEvent
-from common.events import TRANSACTION_POSTED, Event, TransactionPosted
+from common.events import (
+    TENANT_CHANGED,
+    TRANSACTION_POSTED,
+    USER_CHANGED,
+    Event,
+    TenantChanged,
+    TransactionPosted,
+    UserChanged,
+)
 from common.logs import get_logger
 from common.runtime import DB
 from services.reporting import usecases
@@ -31,5 +39,25 @@ def ledger_events_handler(app: web.Application) -> EventHandler:
             transaction_id=str(posted.transaction_id),
             seq=posted.seq,
         )
+
+    return handle
+
+
+def directory_handler(app: web.Application) -> EventHandler:
+    """Names and time zones for the CSV and the report, copied from the gateway's directory."""
+
+    async def handle(event: Event) -> None:
+        if event.type == TENANT_CHANGED:
+            tenant = event.payload(TenantChanged)
+            applied = await usecases.record_tenant(app[DB], event.id, tenant)
+            subject = {"tenant_id": str(tenant.tenant_id), "version": tenant.version}
+        elif event.type == USER_CHANGED:
+            user = event.payload(UserChanged)
+            applied = await usecases.record_user(app[DB], event.id, user)
+            subject = {"user_id": str(user.user_id), "version": user.version}
+        else:
+            raise PoisonEvent(f"unexpected event type {event.type!r}")
+        # Not applied: a duplicate, or an older version arriving after a newer one (kept as it is).
+        log.info("directory_recorded" if applied else "directory_skipped", event_id=str(event.id), **subject)
 
     return handle

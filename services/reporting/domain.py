@@ -1,5 +1,5 @@
-"""The log's rules, pure and synchronous: which postings become log entries, what a page cursor is,
-and which filters a log request may carry."""
+"""The log's rules, pure and synchronous: which postings and hold changes become log entries, what a
+page cursor is, and which rows a log request selects."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from common import accounts
-from common.events import Posting, TransactionPosted
+from common.events import HoldChange, Posting, TransactionPosted
 from common.problems import MalformedRequest, RuleBroken
 
 Direction = Literal["in", "out"]
 Kind = Literal["purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund"]
+# Which accounts a request reads: the ones it names, every user-facing account of the caller's tenant
+# (a master), or every user account of it, System Credits aside (a user with manage_credits). The
+# gateway decides which scope a caller may use; naming the scope keeps hundreds of ids out of a URL.
+Scope = Literal["accounts", "tenant", "users"]
 
 MAX_DAYS = 30
 MAX_LIMIT = 1000
@@ -36,6 +40,10 @@ class InvalidCursor(MalformedRequest):
 
 class FilterOutOfRange(RuleBroken):
     slug = "filter-out-of-range"
+
+
+class AccountsMissing(MalformedRequest):
+    slug = "accounts-missing"
 
 
 class UnreadablePosting(Exception):
@@ -61,6 +69,15 @@ class LogEntry:
     actor_user_id: uuid.UUID | None
     reference: str | None
     note: str | None
+    # A hold, void or expiry: shown, but it moves no balance and no total counts it.
+    reservation: bool = False
+
+    @property
+    def balance_change(self) -> int:
+        """How much this row moved the account's balance (a reservation moves nothing)."""
+        if self.reservation:
+            return 0
+        return self.quantity if self.direction == "in" else -self.quantity
 
 
 @dataclass(frozen=True)
@@ -75,12 +92,24 @@ FIRST_PAGE = Cursor(_END_OF_TIME, _LAST_ID)
 
 
 @dataclass(frozen=True)
-class LogFilter:
+class Selection:
+    """Which rows a request reads: the same for a page, the CSV and the printed report."""
+
     tenant_id: uuid.UUID
-    account_ids: tuple[uuid.UUID, ...]
+    scope: Scope
+    account_ids: tuple[uuid.UUID, ...]  # only for scope "accounts"
     since: datetime
     kind: str | None
     direction: Direction | None
+
+    @property
+    def includes_system(self) -> bool:
+        return self.scope != "users"
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    selection: Selection
     before: Cursor
     limit: int
 
@@ -104,14 +133,51 @@ def is_user_facing(account_code: str) -> bool:
 
 
 def log_entries_of(posted: TransactionPosted) -> list[LogEntry]:
-    """The log lines a ledger transaction adds: one per posting on a user-facing account."""
+    """The log lines a ledger transaction adds: one per posting on a user-facing account, and one per
+    hold change on a user-facing account that no posting of the transaction already shows."""
     occurred_at = _as_utc(posted.occurred_at)
     entries = []
     for index, posting in enumerate(posted.postings):
         if is_user_facing(posting.account_code):
             counterparty = _counterparty_code(posted.postings, index)
             entries.append(_entry(posted, posting, occurred_at, counterparty))
+    moved = {posting.account_id for posting in posted.postings}
+    for hold in posted.holds:
+        if _is_reservation_row(posted.kind, hold, moved):
+            entries.append(_reservation_entry(posted, hold, occurred_at))
     return entries
+
+
+def _is_reservation_row(kind: str, hold: HoldChange, moved: set[uuid.UUID]) -> bool:
+    # A capture releases its hold and spends in the same transaction: its posting row is what shows
+    # the spending, and a second "released" row beside it would read as credits coming back. The
+    # same goes for any transaction that posts to the account it releases. One row per transaction
+    # and account also keeps the log's rule "one entry per (transaction, account)" true.
+    if kind == "capture" or hold.account_id in moved or hold.held_delta == 0:
+        return False
+    return is_user_facing(hold.account_code)
+
+
+def _reservation_entry(posted: TransactionPosted, hold: HoldChange, occurred_at: datetime) -> LogEntry:
+    return LogEntry(
+        id=entry_id(posted.transaction_id, hold.account_id),
+        tenant_id=posted.tenant_id,
+        account_id=hold.account_id,
+        account_code=hold.account_code,
+        ledger_seq=posted.seq,
+        transaction_id=posted.transaction_id,
+        occurred_at=occurred_at,
+        # Reserving takes credits out of what is available; releasing (void, expiry) gives them back.
+        direction="out" if hold.held_delta > 0 else "in",
+        quantity=abs(hold.held_delta),
+        kind=posted.kind,
+        balance_after=hold.balance_after,  # a hold never changes the balance itself
+        counterparty_code=None,
+        actor_user_id=posted.actor_user_id,
+        reference=posted.reference,
+        note=posted.note,
+        reservation=True,
+    )
 
 
 def _counterparty_code(postings: Sequence[Posting], index: int) -> str | None:
@@ -169,26 +235,44 @@ def decode_cursor(text: str) -> Cursor:
     return Cursor(occurred_at.astimezone(UTC), entry)
 
 
-def log_filter(
+def selection(
     *,
     tenant_id: uuid.UUID,
+    scope: Scope,
     account_ids: Sequence[uuid.UUID],
     days: int,
     kind: str | None,
     direction: Direction | None,
-    cursor: str | None,
-    limit: int,
     now: datetime,
-) -> LogFilter:
+) -> Selection:
     _check_range("days", days, 1, MAX_DAYS)
-    _check_range("limit", limit, 1, MAX_LIMIT)
-    return LogFilter(
+    if scope == "accounts" and not account_ids:
+        raise AccountsMissing(
+            "Name at least one account, or ask for scope=tenant or scope=users.",
+            errors=[{"field": "account", "message": "required when scope is accounts"}],
+        )
+    if scope != "accounts" and account_ids:
+        # Refused rather than ignored: a caller naming accounts and a scope expects one of them to
+        # narrow the other, and silently answering the whole tenant would surprise them.
+        raise AccountsMissing(
+            f"account is only for scope=accounts, not scope={scope}.",
+            errors=[{"field": "account", "message": f"not allowed with scope {scope}"}],
+        )
+    return Selection(
         tenant_id=tenant_id,
+        scope=scope,
         # Each account is read once: a repeated one would otherwise return its entries twice.
         account_ids=tuple(dict.fromkeys(account_ids)),
         since=now - timedelta(days=days),
         kind=kind,
         direction=direction,
+    )
+
+
+def log_filter(selected: Selection, *, cursor: str | None, limit: int) -> LogFilter:
+    _check_range("limit", limit, 1, MAX_LIMIT)
+    return LogFilter(
+        selection=selected,
         before=decode_cursor(cursor) if cursor is not None else FIRST_PAGE,
         limit=limit,
     )

@@ -2,97 +2,121 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
+from common.identity import Identity
+from common.logs import get_logger
 from common.problems import Forbidden
 from common.runtime import DB
 from common.web import identity_of, json_response, parse_query
-from services.reporting import usecases
-from services.reporting.domain import Direction, Kind, LogEntry, LogPage, log_filter
+from services.reporting import csv_export, domain, report, usecases
+from services.reporting.schemas import LogPageOut, LogQuery, ReportQuery, SelectionQuery
 
 CONSISTENCY_WAIT_SECONDS = web.AppKey("consistency_wait_seconds", float)
+REPORT_MAX_ROWS = web.AppKey("report_max_rows", int)
+# A CSV download holds a database connection for as long as the client takes to read it. Capped below
+# the pool size so that slow downloads queue among themselves and never starve the event consumers
+# and the JSON log of connections.
+EXPORT_SLOTS = web.AppKey("export_slots", asyncio.Semaphore)
+
+log = get_logger(__name__)
+
+# Logs are people's credit history: no shared cache may keep a copy.
+_PRIVATE = {"Cache-Control": "no-store"}
 
 routes = web.RouteTableDef()
 
 
-class LogQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    # Required: the gateway decides which accounts the caller may view and always names them.
-    account: list[uuid.UUID] = Field(min_length=1)
-    # Ranges are checked by the domain (422, a rule); here only the shape (400).
-    days: int = 30
-    kind: Kind | None = None
-    direction: Direction | None = None
-    cursor: str | None = None
-    limit: int = 100
-    consistency_token: int | None = Field(default=None, ge=1)
-
-
-class LogEntryOut(BaseModel):
-    id: uuid.UUID
-    occurred_at: datetime
-    account_id: uuid.UUID
-    direction: Direction
-    quantity: int
-    kind: str
-    balance_after: int
-    counterparty: str | None
-    actor: str | None
-    reference: str | None
-    note: str | None
-
-    @classmethod
-    def of(cls, entry: LogEntry) -> LogEntryOut:
-        return cls(
-            id=entry.id,
-            occurred_at=entry.occurred_at.astimezone(UTC),
-            account_id=entry.account_id,
-            direction=entry.direction,
-            quantity=entry.quantity,
-            kind=entry.kind,
-            balance_after=entry.balance_after,
-            counterparty=entry.counterparty_code,
-            actor=str(entry.actor_user_id) if entry.actor_user_id else None,
-            reference=entry.reference,
-            note=entry.note,
-        )
+def _selection(request: web.Request, query: SelectionQuery, now: datetime) -> domain.Selection:
+    return domain.selection(
+        # The tenant comes from the signed identity only: an account id of another tenant then simply
+        # matches nothing, and a scope is always the caller's own tenant.
+        tenant_id=_tenant_of(identity_of(request)),
+        scope=query.scope,
+        account_ids=query.account,
+        days=query.days,
+        kind=query.kind,
+        direction=query.direction,
+        now=now,
+    )
 
 
-class LogPageOut(BaseModel):
-    entries: list[LogEntryOut]
-    next_cursor: str | None
-    stale: bool
-
-    @classmethod
-    def of(cls, page: LogPage) -> LogPageOut:
-        entries = [LogEntryOut.of(entry) for entry in page.entries]
-        return cls(entries=entries, next_cursor=page.next_cursor, stale=page.stale)
+def _tenant_of(identity: Identity) -> uuid.UUID:
+    if identity.tenant_id is None:
+        raise Forbidden("Logs belong to a tenant, and this caller has none.")
+    return identity.tenant_id
 
 
 @routes.get("/logs")
 async def get_logs(request: web.Request) -> web.Response:
     query = parse_query(request, LogQuery, repeatable=("account",))
-    tenant_id = identity_of(request).tenant_id
-    if tenant_id is None:
-        raise Forbidden("Logs belong to a tenant, and this caller has none.")
-    wanted = log_filter(
-        # The tenant comes from the signed identity only: an account id of another tenant then
-        # simply matches nothing.
-        tenant_id=tenant_id,
-        account_ids=query.account,
-        days=query.days,
-        kind=query.kind,
-        direction=query.direction,
-        cursor=query.cursor,
-        limit=query.limit,
-        now=datetime.now(UTC),
-    )
+    wanted = domain.log_filter(_selection(request, query, datetime.now(UTC)), cursor=query.cursor, limit=query.limit)
     page = await usecases.read_log(
         request.app[DB], wanted, query.consistency_token, request.app[CONSISTENCY_WAIT_SECONDS]
     )
-    return json_response(LogPageOut.of(page))
+    response = json_response(LogPageOut.of(page))
+    response.headers.update(_PRIVATE)
+    return response
+
+
+@routes.get("/logs.csv")
+async def get_logs_csv(request: web.Request) -> web.StreamResponse:
+    """Every matching row, streamed: memory holds one chunk whatever the row count."""
+    query = parse_query(request, SelectionQuery, repeatable=("account",))
+    now = datetime.now(UTC)
+    selected = _selection(request, query, now)
+    wait = request.app[CONSISTENCY_WAIT_SECONDS]
+    async with (
+        request.app[EXPORT_SLOTS],
+        usecases.log_export(request.app[DB], selected, query.consistency_token, wait) as export,
+    ):
+        # Everything that can fail with a problem answer has run by now: after prepare() the status
+        # is sent, and a later failure can only cut the download short.
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": csv_export.CONTENT_TYPE,
+                "Content-Disposition": f'attachment; filename="{csv_export.filename(now, export.directory)}"',
+                "X-Log-Stale": "true" if export.stale else "false",
+                **_PRIVATE,
+            }
+        )
+        await response.prepare(request)
+        try:
+            await response.write(csv_export.encode_header())
+            async for chunk in export.chunks:
+                # write() waits while the client is slower than the database: chunks never pile up.
+                await response.write(csv_export.encode_rows(chunk, export.directory))
+        except ConnectionResetError:
+            # The client went away: nothing to answer, and leaving the block releases the cursor.
+            log.info("log_csv_abandoned", tenant_id=str(selected.tenant_id))
+            return response
+    await response.write_eof()
+    return response
+
+
+@routes.get("/logs/report")
+async def get_logs_report(request: web.Request) -> web.Response:
+    """The print-ready report as HTML (inline CSS, no scripts), or the same page as PDF."""
+    query = parse_query(request, ReportQuery, repeatable=("account",))
+    now = datetime.now(UTC)
+    printable = await usecases.report_of(
+        request.app[DB],
+        _selection(request, query, now),
+        identity_of(request),
+        query.consistency_token,
+        request.app[CONSISTENCY_WAIT_SECONDS],
+        request.app[REPORT_MAX_ROWS],
+        now,
+    )
+    html = report.render_html(printable)
+    headers = {"X-Log-Stale": "true" if printable.stale else "false", **_PRIVATE}
+    if query.format == "html":
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
+    # Rendering takes a second or more of CPU: in a thread, so other requests and the consumer go on.
+    pdf = await asyncio.to_thread(report.render_pdf, html)
+    headers["Content-Disposition"] = f'inline; filename="{report.filename(printable, "pdf")}"'
+    return web.Response(body=pdf, content_type="application/pdf", headers=headers)

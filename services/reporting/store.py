@@ -4,73 +4,250 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from datetime import datetime
+from typing import Any, Literal
 
 import asyncpg
 
-from services.reporting.domain import LogEntry, LogFilter
+from services.reporting.domain import LogEntry, LogFilter, Selection
 
-_INSERT_ENTRY = """
-INSERT INTO log_entries (id, tenant_id, account_id, account_code, ledger_seq, transaction_id,
-                         occurred_at, direction, quantity, kind, balance_after, counterparty_code,
-                         actor_user_id, reference, note)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-ON CONFLICT DO NOTHING
+# In the order of LogEntry's fields, so a record builds an entry positionally (a dict per row costs more
+# than the rest of a CSV row's encoding).
+_COLUMNS = """id, tenant_id, account_id, account_code, ledger_seq, transaction_id, occurred_at, direction,
+              quantity, kind, balance_after, counterparty_code, actor_user_id, reference, note, reservation"""
+
+_INSERT_ENTRY = f"""
+INSERT INTO log_entries ({_COLUMNS})
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+"""  # noqa: S608 (a constant column list, no input)
+
+# A rebuild makes every row what the journal says, but writes only rows that differ: replaying over a
+# complete log then changes nothing and leaves no dead tuples behind.
+_REPAIR = """
+ON CONFLICT (id) DO UPDATE SET
+    tenant_id = EXCLUDED.tenant_id, account_id = EXCLUDED.account_id, account_code = EXCLUDED.account_code,
+    ledger_seq = EXCLUDED.ledger_seq, transaction_id = EXCLUDED.transaction_id,
+    occurred_at = EXCLUDED.occurred_at, direction = EXCLUDED.direction, quantity = EXCLUDED.quantity,
+    kind = EXCLUDED.kind, balance_after = EXCLUDED.balance_after,
+    counterparty_code = EXCLUDED.counterparty_code, actor_user_id = EXCLUDED.actor_user_id,
+    reference = EXCLUDED.reference, note = EXCLUDED.note, reservation = EXCLUDED.reservation
+WHERE (log_entries.tenant_id, log_entries.account_id, log_entries.account_code, log_entries.ledger_seq,
+       log_entries.transaction_id, log_entries.occurred_at, log_entries.direction, log_entries.quantity,
+       log_entries.kind, log_entries.balance_after, log_entries.counterparty_code, log_entries.actor_user_id,
+       log_entries.reference, log_entries.note, log_entries.reservation)
+   IS DISTINCT FROM
+      (EXCLUDED.tenant_id, EXCLUDED.account_id, EXCLUDED.account_code, EXCLUDED.ledger_seq,
+       EXCLUDED.transaction_id, EXCLUDED.occurred_at, EXCLUDED.direction, EXCLUDED.quantity,
+       EXCLUDED.kind, EXCLUDED.balance_after, EXCLUDED.counterparty_code, EXCLUDED.actor_user_id,
+       EXCLUDED.reference, EXCLUDED.note, EXCLUDED.reservation)
 """
 
-# One index walk per account, each stopping after a page, then the newest page of their union. A
-# plain `account_id = ANY(...)` would instead read every matching entry of the window and sort them.
-_LOG_PAGE = """
+# The rows a selection reads, in two shapes. Named accounts: their ids. A whole tenant (or its users):
+# the tenant's rows, read through the tenant-time index in order, however many accounts it has. $2 is
+# then "include System Credits" (the log holds only user-facing accounts, so everything else is a user).
+_NAMED_ACCOUNTS = "tenant_id = $1 AND account_id = ANY($2::uuid[])"
+_WHOLE_TENANT = "tenant_id = $1 AND ($2::boolean OR account_code <> 'system')"
+_FILTERS = "occurred_at >= $3 AND ($4::text IS NULL OR kind = $4) AND ($5::text IS NULL OR direction = $5)"
+
+# Named accounts: one index walk per account, each stopping after a page, then the newest page of
+# their union. A plain `account_id = ANY(...)` would instead read every matching entry and sort them.
+_NAMED_ACCOUNTS_PAGE = f"""
 SELECT page.* FROM unnest($2::uuid[]) AS wanted (account_id)
 CROSS JOIN LATERAL (
-    SELECT id, tenant_id, account_id, account_code, ledger_seq, transaction_id, occurred_at,
-           direction, quantity, kind, balance_after, counterparty_code, actor_user_id, reference, note
-    FROM log_entries
-    WHERE tenant_id = $1
-      AND account_id = wanted.account_id
-      AND occurred_at >= $3
-      AND (occurred_at, id) < ($4, $5)
-      AND ($6::text IS NULL OR kind = $6)
-      AND ($7::text IS NULL OR direction = $7)
+    SELECT {_COLUMNS} FROM log_entries
+    WHERE tenant_id = $1 AND account_id = wanted.account_id AND {_FILTERS}
+      AND (occurred_at, id) < ($6, $7)
     ORDER BY occurred_at DESC, id DESC
     LIMIT $8
 ) AS page
 ORDER BY page.occurred_at DESC, page.id DESC
 LIMIT $8
+"""  # noqa: S608 (constant fragments only)
+
+_WHOLE_TENANT_PAGE = f"""
+SELECT {_COLUMNS} FROM log_entries
+WHERE {_WHOLE_TENANT} AND {_FILTERS} AND (occurred_at, id) < ($6, $7)
+ORDER BY occurred_at DESC, id DESC
+LIMIT $8
+"""  # noqa: S608 (constant fragments only)
+
+# Per account in scope: the balance before the period (else derived from its first row in it), what
+# came in and went out (reservations aside) and the balance after its last row. Rows of one account
+# are ordered by time, then ledger seq: the ledger stamps both after locking the account, so they agree.
+_TOTALS = """
+SELECT a.account_id, a.account_code, before_period.balance_after AS balance_before,
+       first_row.opening AS first_opening, sums.credits_in, sums.credits_out, last_row.balance_after AS closing
+FROM log_accounts a
+LEFT JOIN LATERAL (
+    SELECT balance_after FROM log_entries e
+    WHERE e.tenant_id = a.tenant_id AND e.account_id = a.account_id AND e.occurred_at < $4
+    ORDER BY e.occurred_at DESC, e.ledger_seq DESC LIMIT 1
+) AS before_period ON true
+LEFT JOIN LATERAL (
+    SELECT balance_after - CASE WHEN reservation THEN 0 WHEN direction = 'in' THEN quantity ELSE -quantity END
+           AS opening
+    FROM log_entries e
+    WHERE e.tenant_id = a.tenant_id AND e.account_id = a.account_id AND e.occurred_at >= $4
+    ORDER BY e.occurred_at, e.ledger_seq LIMIT 1
+) AS first_row ON true
+LEFT JOIN LATERAL (
+    SELECT coalesce(sum(quantity) FILTER (WHERE direction = 'in' AND NOT reservation), 0) AS credits_in,
+           coalesce(sum(quantity) FILTER (WHERE direction = 'out' AND NOT reservation), 0) AS credits_out
+    FROM log_entries e
+    WHERE e.tenant_id = a.tenant_id AND e.account_id = a.account_id AND e.occurred_at >= $4
+) AS sums ON true
+LEFT JOIN LATERAL (
+    SELECT balance_after FROM log_entries e
+    WHERE e.tenant_id = a.tenant_id AND e.account_id = a.account_id
+    ORDER BY e.occurred_at DESC, e.ledger_seq DESC LIMIT 1
+) AS last_row ON true
+WHERE a.tenant_id = $1 AND ($2::uuid[] IS NULL OR a.account_id = ANY($2)) AND ($3 OR a.account_code <> 'system')
+ORDER BY a.account_code <> 'system', a.account_code
 """
 
 
-async def insert_entries(conn: asyncpg.Connection, entries: Sequence[LogEntry]) -> None:
-    """Insert entries not recorded yet; a posting already in the log is left as it is."""
-    if entries:
-        await conn.executemany(_INSERT_ENTRY, [dataclasses.astuple(entry) for entry in entries])
+async def insert_entries(conn: asyncpg.Connection, entries: Sequence[LogEntry], *, repair: bool = False) -> None:
+    """Insert entries not recorded yet. A posting already in the log is left as it is, or with
+    `repair` made what `entries` say (a rebuild from the ledger's journal)."""
+    if not entries:
+        return
+    conflict = _REPAIR if repair else "ON CONFLICT DO NOTHING"
+    await conn.executemany(_INSERT_ENTRY + conflict, [dataclasses.astuple(entry) for entry in entries])
+    accounts = {(e.account_id, e.tenant_id, e.account_code) for e in entries}
+    await conn.executemany(
+        "INSERT INTO log_accounts (account_id, tenant_id, account_code) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        sorted(accounts),  # a fixed order: two writers never wait on each other's keys crosswise
+    )
+
+
+_MARK_APPLIED = """INSERT INTO applied_transactions (seq, transaction_id, tenant_id) VALUES ($1, $2, $3)
+                   ON CONFLICT (seq) DO NOTHING"""
 
 
 async def mark_applied(conn: asyncpg.Connection, seq: int, transaction_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
-    await conn.execute(
-        """INSERT INTO applied_transactions (seq, transaction_id, tenant_id) VALUES ($1, $2, $3)
-           ON CONFLICT (seq) DO NOTHING""",
-        seq,
-        transaction_id,
-        tenant_id,
-    )
+    await conn.execute(_MARK_APPLIED, seq, transaction_id, tenant_id)
+
+
+async def mark_all_applied(conn: asyncpg.Connection, applied: Sequence[tuple[int, uuid.UUID, uuid.UUID]]) -> None:
+    """(seq, transaction_id, tenant_id) of each transaction applied."""
+    await conn.executemany(_MARK_APPLIED, applied)
 
 
 async def is_applied(conn: asyncpg.Connection, seq: int) -> bool:
     return bool(await conn.fetchval("SELECT true FROM applied_transactions WHERE seq = $1", seq))
 
 
+def _selection_args(selected: Selection) -> list[Any]:
+    scope_arg: Any = list(selected.account_ids) if selected.scope == "accounts" else selected.includes_system
+    return [selected.tenant_id, scope_arg, selected.since, selected.kind, selected.direction]
+
+
 async def log_page(conn: asyncpg.Connection, log_filter: LogFilter, rows: int) -> list[LogEntry]:
-    """Up to `rows` entries of the filter's accounts, newest first, older than its cursor."""
-    records = await conn.fetch(
-        _LOG_PAGE,
-        log_filter.tenant_id,
-        list(log_filter.account_ids),
-        log_filter.since,
-        log_filter.before.occurred_at,
-        log_filter.before.entry_id,
-        log_filter.kind,
-        log_filter.direction,
-        rows,
+    """Up to `rows` entries of the selection, newest first, older than the filter's cursor."""
+    selected = log_filter.selection
+    sql = _NAMED_ACCOUNTS_PAGE if selected.scope == "accounts" else _WHOLE_TENANT_PAGE
+    args = [*_selection_args(selected), log_filter.before.occurred_at, log_filter.before.entry_id, rows]
+    return [LogEntry(*record) for record in await conn.fetch(sql, *args)]
+
+
+def _rows_sql(selected: Selection, order: Literal["ASC", "DESC"], limited: bool) -> str:
+    where = _NAMED_ACCOUNTS if selected.scope == "accounts" else _WHOLE_TENANT
+    limit = "LIMIT $6" if limited else ""
+    return (
+        f"SELECT {_COLUMNS} FROM log_entries WHERE {where} AND {_FILTERS} "  # noqa: S608 (constants only)
+        f"ORDER BY occurred_at {order}, id {order} {limit}"
     )
-    return [LogEntry(**dict(record)) for record in records]
+
+
+async def stream_entries(
+    conn: asyncpg.Connection, selected: Selection, chunk: int
+) -> AsyncGenerator[list[LogEntry], None]:
+    """Every row of the selection, newest first, `chunk` rows at a time through a server-side cursor:
+    memory holds one chunk, whatever the row count. Call inside a transaction (cursors need one)."""
+    cursor = await conn.cursor(_rows_sql(selected, "DESC", limited=False), *_selection_args(selected))
+    while records := await cursor.fetch(chunk):
+        yield [LogEntry(*record) for record in records]
+
+
+async def oldest_first(conn: asyncpg.Connection, selected: Selection, rows: int) -> list[LogEntry]:
+    records = await conn.fetch(_rows_sql(selected, "ASC", limited=True), *_selection_args(selected), rows)
+    return [LogEntry(*record) for record in records]
+
+
+async def account_totals(conn: asyncpg.Connection, selected: Selection) -> list[asyncpg.Record]:
+    """Per account in scope, what its totals are made of (see report.account_totals). The period runs
+    to the latest row, not to a clock reading: another machine's clock must not cut a row off."""
+    account_ids = list(selected.account_ids) if selected.scope == "accounts" else None
+    return list(await conn.fetch(_TOTALS, selected.tenant_id, account_ids, selected.includes_system, selected.since))
+
+
+async def upsert_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID, name: str, timezone: str, version: int) -> bool:
+    """Keep the newest version only; True when this one was newer (and so applied)."""
+    return bool(
+        await conn.fetchval(
+            """INSERT INTO directory_tenants (id, name, timezone, version) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, timezone = EXCLUDED.timezone,
+                   version = EXCLUDED.version
+               WHERE directory_tenants.version < EXCLUDED.version
+               RETURNING true""",
+            tenant_id, name, timezone, version,
+        )
+    )
+
+
+async def upsert_user(
+    conn: asyncpg.Connection, user_id: uuid.UUID, tenant_id: uuid.UUID, name: str, version: int
+) -> bool:
+    return bool(
+        await conn.fetchval(
+            """INSERT INTO directory_users (id, tenant_id, name, version) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, name = EXCLUDED.name,
+                   version = EXCLUDED.version
+               WHERE directory_users.version < EXCLUDED.version
+               RETURNING true""",
+            user_id, tenant_id, name, version,
+        )
+    )
+
+
+async def tenant_facts(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT name, timezone FROM directory_tenants WHERE id = $1", tenant_id)
+
+
+async def user_names(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch("SELECT id, name FROM directory_users WHERE tenant_id = $1", tenant_id)
+    return {row["id"]: row["name"] for row in rows}
+
+
+PurgedTable = Literal["log_entries", "applied_transactions"]
+
+
+async def purge_batch(conn: asyncpg.Connection, table: PurgedTable, before: datetime, batch: int) -> int:
+    """Delete up to `batch` of the table's rows older than `before`, oldest first; answers how many."""
+    key, moment = ("id", "occurred_at") if table == "log_entries" else ("seq", "applied_at")
+    status = await conn.execute(
+        f"""DELETE FROM {table} WHERE {key} IN (
+                SELECT {key} FROM {table} WHERE {moment} < $1 ORDER BY {moment} LIMIT $2)""",  # noqa: S608
+        before, batch,
+    )
+    return int(status.split()[-1])
+
+
+async def tenants_in_log(conn: asyncpg.Connection) -> list[uuid.UUID]:
+    return [r["tenant_id"] for r in await conn.fetch("SELECT DISTINCT tenant_id FROM log_accounts ORDER BY 1")]
+
+
+async def latest_balances(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> dict[str, int]:
+    """Per account of the tenant, the balance after its latest row (accounts with no row left out)."""
+    rows = await conn.fetch(
+        """SELECT a.account_code, last_row.balance_after FROM log_accounts a
+           CROSS JOIN LATERAL (
+               SELECT balance_after FROM log_entries e
+               WHERE e.tenant_id = a.tenant_id AND e.account_id = a.account_id
+               ORDER BY e.occurred_at DESC, e.ledger_seq DESC LIMIT 1
+           ) AS last_row
+           WHERE a.tenant_id = $1 ORDER BY a.account_code""",
+        tenant_id,
+    )
+    return {row["account_code"]: row["balance_after"] for row in rows}

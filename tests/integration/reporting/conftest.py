@@ -13,7 +13,13 @@ from common.bus import Broker
 from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
 from tests.conftest import Infra, NewDatabase
-from tests.integration.reporting.reporting_support import SECRET, WAIT_SECONDS, FakeLedger, Reporting
+from tests.integration.reporting.reporting_support import (
+    SECRET,
+    WAIT_SECONDS,
+    FakeDirectory,
+    FakeLedger,
+    Reporting,
+)
 
 
 @pytest.fixture
@@ -43,3 +49,9 @@ async def ledger(reporting: Reporting, exchange_name: str, infra: Infra) -> Asyn
         yield FakeLedger(broker)
     finally:
         await broker.close()
+
+
+@pytest.fixture
+async def directory(ledger: FakeLedger) -> FakeDirectory:
+    """The gateway's directory announcements, on the same broker connection as the fake ledger."""
+    return FakeDirectory(ledger.broker)

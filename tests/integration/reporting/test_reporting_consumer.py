@@ -56,6 +56,7 @@ async def test_a_posted_transfer_appears_in_the_log_of_both_accounts(reporting: 
             "actor": str(actor),
             "reference": "TR-1",
             "note": "for the open home",
+            "reservation": False,
         }
     ]
     [alice_entry] = await reporting.entries(TENANT, [ALICE_ID])
@@ -76,20 +77,54 @@ async def test_internal_accounts_never_appear_and_their_transactions_still_count
 
 
 async def test_the_same_event_delivered_twice_gives_the_same_rows(reporting: Reporting, ledger: FakeLedger) -> None:
-    event = ledger.event(ledger.transaction(TENANT, "purchase", [("world", -5, -5), ("system", 5, 5)]))
-    await ledger.publish(event)
-    await reporting.wait_applied(event.data["seq"])
+    purchase = ledger.event(ledger.transaction(TENANT, "purchase", [("world", -5, -5), ("system", 5, 5)]))
+    hold = ledger.event(ledger.transaction(TENANT, "hold", [], reserves=[("system", 2, 2, 5)]))
+    for event in (purchase, hold):
+        await ledger.publish(event)
+        await reporting.wait_applied(event.data["seq"])
     once = await reporting.entries(TENANT, EVERY_ACCOUNT)
 
-    await ledger.publish(event)
-    # Delivered in order, so once a later event is applied the duplicate has reached its handler too
-    # (handlers may overlap; the concurrent test below covers that case directly).
+    for event in (purchase, hold):
+        await ledger.publish(event)
+    # Delivered in order, so once a later event is applied the duplicates have reached their handler
+    # too (handlers may overlap; the concurrent test below covers that case directly).
     later = await ledger.post(TENANT, "purchase", [("world", -1, -6), ("system", 1, 6)])
     await reporting.wait_applied(later.seq)
 
     twice = await reporting.entries(TENANT, EVERY_ACCOUNT)
-    assert twice[1:] == once and len(once) == 1
-    assert [r["n"] for r in await reporting.sql("SELECT count(*) AS n FROM log_entries")] == [2]
+    assert twice[1:] == once and len(once) == 2
+    assert [(e["kind"], e["reservation"]) for e in once] == [("hold", True), ("purchase", False)]
+    assert [r["n"] for r in await reporting.sql("SELECT count(*) AS n FROM log_entries")] == [3]
+
+
+async def test_holds_voids_and_expiries_are_reservation_rows_and_a_capture_shows_only_its_spending(
+    reporting: Reporting, ledger: FakeLedger
+) -> None:
+    alice = accounts.user_code(ALICE)
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    posted = [
+        await ledger.post(TENANT, "transfer", [("system", -20, 80), (alice, 20, 20)], start),
+        await ledger.post(TENANT, "hold", [], start + timedelta(minutes=1), reserves=[(alice, 5, 5, 20)]),
+        await ledger.post(TENANT, "capture", [(alice, -3, 17), ("spent", 3, 3)], start + timedelta(minutes=2),
+                          reserves=[(alice, -5, 0, 17)]),
+        await ledger.post(TENANT, "hold", [], start + timedelta(minutes=3), reserves=[(alice, 4, 4, 17)]),
+        await ledger.post(TENANT, "void", [], start + timedelta(minutes=4), reserves=[(alice, -4, 0, 17)]),
+        await ledger.post(TENANT, "hold", [], start + timedelta(minutes=5), reserves=[(alice, 1, 1, 17)]),
+        await ledger.post(TENANT, "expiry", [], start + timedelta(minutes=6), reserves=[(alice, -1, 0, 17)]),
+    ]
+    await reporting.wait_applied(*(p.seq for p in posted))
+
+    rows = await reporting.entries(TENANT, [ALICE_ID])
+
+    assert [(e["kind"], e["direction"], e["quantity"], e["balance_after"], e["reservation"]) for e in rows] == [
+        ("expiry", "in", 1, 17, True),
+        ("hold", "out", 1, 17, True),
+        ("void", "in", 4, 17, True),
+        ("hold", "out", 4, 17, True),
+        ("capture", "out", 3, 17, False),
+        ("hold", "out", 5, 20, True),
+        ("transfer", "in", 20, 20, False),
+    ]
 
 
 async def test_two_events_announcing_one_transaction_give_the_same_rows(
@@ -116,18 +151,23 @@ async def test_events_delivered_in_reverse_order_give_the_same_rows_as_in_order(
     reporting: Reporting, ledger: FakeLedger
 ) -> None:
     start = datetime.now(UTC) - timedelta(hours=1)
-    older = ledger.event(ledger.transaction(TENANT, "purchase", [("world", -9, -9), ("system", 9, 9)], start))
-    newer = ledger.event(
-        ledger.transaction(
-            TENANT, "transfer", [("system", -2, 7), (accounts.user_code(ALICE), 2, 2)], start + timedelta(minutes=1)
-        )
-    )
+    alice = accounts.user_code(ALICE)
+    events = [
+        ledger.event(ledger.transaction(TENANT, "purchase", [("world", -9, -9), ("system", 9, 9)], start)),
+        ledger.event(ledger.transaction(TENANT, "transfer", [("system", -2, 7), (alice, 2, 2)],
+                                        start + timedelta(minutes=1))),
+        ledger.event(ledger.transaction(TENANT, "hold", [], start + timedelta(minutes=2),
+                                        reserves=[(alice, 2, 2, 2)])),
+        ledger.event(ledger.transaction(TENANT, "void", [], start + timedelta(minutes=3),
+                                        reserves=[(alice, -2, 0, 2)])),
+    ]
 
-    in_order = await _rows_after_delivering(reporting, ledger, [older, newer])
+    in_order = await _rows_after_delivering(reporting, ledger, events)
     await reporting.sql("TRUNCATE log_entries, applied_transactions, inbox")
-    reversed_order = await _rows_after_delivering(reporting, ledger, [newer, older])
+    reversed_order = await _rows_after_delivering(reporting, ledger, events[::-1])
 
-    assert len(in_order) == 3
+    assert len(in_order) == 5
+    assert [e["reservation"] for e in in_order] == [True, True, False, False, False]
     assert reversed_order == in_order
 
 

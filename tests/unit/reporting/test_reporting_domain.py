@@ -11,7 +11,7 @@ import pytest
 from common import accounts
 from common.events import Posting, TransactionPosted
 from services.reporting import domain
-from services.reporting.domain import Cursor, FilterOutOfRange, InvalidCursor, UnreadablePosting
+from services.reporting.domain import AccountsMissing, Cursor, FilterOutOfRange, InvalidCursor, UnreadablePosting
 
 TENANT = uuid.uuid4()
 ALICE = uuid.uuid4()
@@ -157,16 +157,17 @@ def test_a_cursor_this_service_did_not_hand_out_is_rejected(garbage: str) -> Non
 def filter_of(**overrides: object) -> domain.LogFilter:
     arguments: dict[str, object] = {
         "tenant_id": TENANT,
+        "scope": "accounts",
         "account_ids": [accounts.account_id(TENANT, "system")],
         "days": 30,
         "kind": None,
         "direction": None,
-        "cursor": None,
-        "limit": 100,
         "now": WHEN,
     }
+    cursor, limit = overrides.pop("cursor", None), overrides.pop("limit", 100)
     arguments.update(overrides)
-    return domain.log_filter(**arguments)  # type: ignore[arg-type]
+    selected = domain.selection(**arguments)  # type: ignore[arg-type]
+    return domain.log_filter(selected, cursor=cursor, limit=limit)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("name", "value"), [("days", 0), ("days", 31), ("limit", 0), ("limit", 1001)])
@@ -183,9 +184,28 @@ def test_a_filter_reaches_back_the_given_days_and_reads_each_account_once() -> N
 
     wanted = filter_of(days=7, account_ids=[system, alice, system])
 
-    assert wanted.since == WHEN - timedelta(days=7)
-    assert wanted.account_ids == (system, alice)
+    assert wanted.selection.since == WHEN - timedelta(days=7)
+    assert wanted.selection.account_ids == (system, alice)
     assert wanted.before == domain.FIRST_PAGE
+
+
+def test_the_accounts_scope_needs_named_accounts() -> None:
+    with pytest.raises(AccountsMissing) as caught:
+        filter_of(account_ids=[])
+    assert caught.value.status == 400
+    assert caught.value.errors is not None and caught.value.errors[0]["field"] == "account"
+
+
+@pytest.mark.parametrize("scope", ["tenant", "users"])
+def test_a_whole_tenant_scope_refuses_named_accounts_instead_of_ignoring_them(scope: str) -> None:
+    with pytest.raises(AccountsMissing):
+        filter_of(scope=scope)
+
+
+def test_only_the_users_scope_leaves_system_credits_out() -> None:
+    assert filter_of(scope="tenant", account_ids=[]).selection.includes_system
+    assert not filter_of(scope="users", account_ids=[]).selection.includes_system
+    assert filter_of().selection.includes_system
 
 
 def test_a_page_with_more_rows_than_the_limit_points_after_its_last_entry() -> None:

@@ -1,0 +1,135 @@
+"""The CSV's pure parts: the formula neutraliser, the cells of a row, the encoding."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from common import accounts
+from services.reporting import csv_export
+from services.reporting.csv_export import neutralise
+from services.reporting.domain import LogEntry
+from services.reporting.labels import Directory
+
+TENANT = uuid.uuid4()
+ALICE, BOB = uuid.uuid4(), uuid.uuid4()
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ('=HYPERLINK("http://evil.example","click")', '\'=HYPERLINK("http://evil.example","click")'),
+        ("=1+1", "'=1+1"),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("+61 412 345 678", "'+61 412 345 678"),  # not one plain number: spaces
+        ("-5 credits back", "'-5 credits back"),
+        ("+1e9", "'+1e9"),
+        ("-", "'-"),
+        ("+", "'+"),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_evaluate_gets_a_quote_in_front(cell: str, safe: str) -> None:
+    assert neutralise(cell) == safe
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["+61412345678", "-5", "-12.50", "+0", "42", "", "Alice O'Hara", "note with = inside", " =leading space",
+     "'quoted"],
+)
+def test_plain_numbers_and_ordinary_text_stay_as_they_are(cell: str) -> None:
+    assert neutralise(cell) == cell
+
+
+def entry(**overrides: object) -> LogEntry:
+    fields: dict[str, object] = {
+        "id": uuid.uuid4(),
+        "tenant_id": TENANT,
+        "account_id": accounts.account_id(TENANT, accounts.user_code(ALICE)),
+        "account_code": accounts.user_code(ALICE),
+        "ledger_seq": 1,
+        "transaction_id": uuid.uuid4(),
+        "occurred_at": datetime(2026, 11, 26, 3, 5, 9, 123456, tzinfo=UTC),
+        "direction": "in",
+        "quantity": 30,
+        "kind": "transfer",
+        "balance_after": 130,
+        "counterparty_code": "system",
+        "actor_user_id": BOB,
+        "reference": "TR-1",
+        "note": "for the open home",
+    }
+    fields.update(overrides)
+    return LogEntry(**fields)  # type: ignore[arg-type]
+
+
+DIRECTORY = Directory(
+    TENANT,
+    "Harbour Realty",
+    "Australia/Sydney",
+    {accounts.user_code(ALICE): "Alice Nguyen", accounts.user_code(BOB): "Bob Smith"},
+)
+
+
+def test_a_row_has_names_local_time_with_offset_and_words() -> None:
+    assert csv_export.cells_of(entry(), DIRECTORY) == [
+        "2026-11-26 14:05:09 +11:00",
+        "Alice Nguyen",
+        "In",
+        "30",
+        "Transfer",
+        "130",
+        "System Credits",
+        "Bob Smith",
+        "TR-1",
+        "for the open home",
+    ]
+
+
+def test_a_name_or_note_typed_as_a_formula_is_neutralised_in_its_cell() -> None:
+    directory = Directory(TENANT, "T", "UTC", {accounts.user_code(ALICE): "=cmd|'/C calc'!A0"})
+
+    cells = csv_export.cells_of(entry(note="@SUM(1)", actor_user_id=None, counterparty_code=None), directory)
+
+    assert cells[1] == "'=cmd|'/C calc'!A0"
+    assert cells[9] == "'@SUM(1)"
+    assert (cells[6], cells[7]) == ("", "")
+
+
+def test_people_the_replica_does_not_know_are_former_users_never_ids() -> None:
+    cells = csv_export.cells_of(entry(), Directory(TENANT))
+
+    assert (cells[1], cells[7]) == ("Former user", "Former user")
+    assert cells[0] == "2026-11-26 03:05:09 +00:00"  # no tenant facts yet: UTC, said so by the offset
+
+
+def test_the_file_starts_with_a_bom_and_a_header_and_quotes_as_rfc_4180() -> None:
+    awkward = 'line one\nline "two", with a comma'
+    data = csv_export.encode_header() + csv_export.encode_rows([entry(note=awkward)], DIRECTORY)
+
+    assert data.startswith(b"\xef\xbb\xbfDate/time,Account,")
+    assert b'"line one\nline ""two"", with a comma"\r\n' in data
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert rows[0] == list(csv_export.HEADER)
+    assert rows[1][9] == awkward
+
+
+def test_the_file_is_named_after_the_tenants_local_date() -> None:
+    late_evening_utc = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)  # already the 26th in Sydney
+
+    assert csv_export.filename(late_evening_utc, DIRECTORY) == "sms-credits-log-2026-11-26.csv"
+    assert csv_export.filename(late_evening_utc, Directory(TENANT)) == "sms-credits-log-2026-11-25.csv"
+
+
+def test_an_unknown_time_zone_falls_back_to_utc() -> None:
+    cells = csv_export.cells_of(entry(), Directory(TENANT, "T", "Mars/Olympus_Mons"))
+
+    assert cells[0] == "2026-11-26 03:05:09 +00:00"
