@@ -8,7 +8,7 @@ from aiohttp import web
 
 from common.runtime import broker_ctx, database_ctx, readiness_checks, relay_ctx
 from common.web import ReadinessCheck, health_routes, observability_middleware
-from gateway import pages
+from gateway import pages, ui
 from gateway.clients import ServiceClient
 from gateway.middleware import authentication_middleware, security_headers_middleware
 from gateway.resources import BILLING, LEDGER, REPORTING, SETTINGS, service_clients_ctx
@@ -33,6 +33,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(api.routes())
     app.add_routes(pages.routes)
     app.add_routes(pages.docs_routes(api))
+    app.add_routes(ui.routes)
     checks = readiness_checks(app)
     for name, key in (("ledger", LEDGER), ("billing", BILLING), ("reporting", REPORTING)):
         checks[name] = _service_ready(app, key)

@@ -1,0 +1,139 @@
+// The "Manage SMS Credits" box: the accounts the person manages with their balances, and from each
+// account's Actions menu the purchase and transfer forms (in the box) or the log (a page).
+
+import { getJson } from "./api.js";
+import { purchaseForm } from "./purchase.js";
+import { transferForm } from "./transfer.js";
+import { $, $$, credits, el, menuButton, modal, show } from "./ui.js";
+
+const PANELS = ["accounts", "purchase", "transfer", "none"];
+
+export function creditsBox({ me, navigate }) {
+  const dialog = $("#credits-dialog");
+  const state = { me, accounts: [], users: [], loaded: false };
+  const box = modal(dialog, { onClose: () => navigate.leaveBox() });
+  const purchase = purchaseForm(state, { showPanel, unavailable });
+  const transfer = transferForm(state, { showPanel, unavailable, transferred });
+
+  $("#credits-close").addEventListener("click", () => box.close());
+  for (const back of $$('[data-command="back"]', dialog)) {
+    back.addEventListener("click", () => showPanel("accounts"));
+  }
+
+  async function load() {
+    show($("#accounts-error"), "");
+    try {
+      [state.accounts, state.users] = await Promise.all([getJson("/accounts"), getJson("/users")]);
+    } catch (problem) {
+      show($("#accounts-error"), `Your accounts could not be loaded: ${problem.message}`);
+      state.accounts = [];
+      state.users = [];
+    }
+    state.loaded = true;
+    renderAccounts();
+  }
+
+  function showPanel(name, focusTarget) {
+    for (const panel of PANELS) $(`#panel-${panel}`).hidden = panel !== name;
+    if (name === "accounts") renderAccounts();
+    (focusTarget || $("#credits-title")).focus();
+  }
+
+  function unavailable(text) {
+    show($("#panel-none-text"), text);
+    showPanel("none");
+  }
+
+  async function transferred(message) {
+    show($("#accounts-status"), message);
+    await load();
+    showPanel("accounts", $("#accounts-status"));
+  }
+
+  function renderAccounts() {
+    const groups = $("#accounts-groups");
+    groups.replaceChildren();
+    if (!state.loaded) {
+      groups.append(el("p", { className: "muted", text: "Loading your accounts…" }));
+      return;
+    }
+    const individual = state.me.tenant?.credit_mode === "individual";
+    show($("#accounts-mode"), individual ? "" : "Your organisation shares one pool: System Credits.");
+    const system = state.accounts.filter((a) => a.kind === "system");
+    const users = state.accounts.filter((a) => a.kind === "user");
+    if (system.length) groups.append(accountTable("System Credits", "(master users only)", system));
+    if (users.length) groups.append(accountTable("User Credits", "", users));
+    if (!state.accounts.length && $("#accounts-error").hidden) {
+      groups.append(el("p", { text: "There are no SMS credit accounts you can manage." }));
+    }
+  }
+
+  function accountTable(title, note, accounts) {
+    const caption = el("caption", { text: title }, note ? el("span", { className: "optional", text: ` ${note}` }) : null);
+    const head = el("thead", {}, el("tr", {},
+      el("th", { scope: "col", text: "Account" }),
+      el("th", { scope: "col", className: "num", text: "Balance" }),
+      el("th", { scope: "col", className: "num", text: "Held" }),
+      el("th", { scope: "col", className: "num", text: "Available" }),
+      el("th", { scope: "col", className: "actions-cell" }, el("span", { className: "visually-hidden", text: "Actions" }))));
+    const body = el("tbody", {}, ...accounts.map(accountRow));
+    return el("table", { className: "stack accounts", "data-kind": accounts[0].kind }, caption, head, body);
+  }
+
+  function accountRow(account) {
+    const row = $("#account-row").content.firstElementChild.cloneNode(true);
+    row.dataset.accountId = account.id;
+    $(".account-name", row).textContent = account.name;
+    for (const field of ["balance", "held", "available"]) {
+      $(`[data-field="${field}"]`, row).textContent = credits(account[field]);
+    }
+    const button = $("button", row);
+    const list = $(".menu", row);
+    button.setAttribute("aria-label", `Actions for ${account.name}`);
+    list.id = `actions-${account.id}`;
+    button.setAttribute("aria-controls", list.id);
+    list.setAttribute("aria-label", `Actions for ${account.name}`);
+    for (const [command, label] of actionsFor(account)) {
+      list.append(el("li", { role: "none" }, el("button", { type: "button", role: "menuitem", "data-command": command, text: label })));
+    }
+    menuButton(button, list, (command) => act(command, account));
+    return row;
+  }
+
+  function actionsFor(account) {
+    const actions = [];
+    // Credits go only to System Credits or to a person allowed to receive them (active, may send SMS).
+    if (transfer.canReceive(account.id)) actions.push(["purchase", "Purchase SMS Credits"]);
+    if (transfer.targetsExcept(account.id).length) actions.push(["transfer-from", "Transfer SMS Credits From this Account"]);
+    if (transfer.canReceive(account.id) && transfer.sourcesExcept(account.id).length) {
+      actions.push(["transfer-to", "Transfer SMS Credits To This Account"]);
+    }
+    actions.push(["logs", "View Last 30 Days Logs"]);
+    return actions;
+  }
+
+  function act(command, account) {
+    show($("#accounts-status"), "");
+    if (command === "purchase") purchase.open(account.id);
+    if (command === "transfer-from") transfer.open({ from: account.id });
+    if (command === "transfer-to") transfer.open({ to: account.id });
+    if (command === "logs") {
+      box.close({ restoreFocus: false });
+      navigate.to(`/credits/logs?account=${encodeURIComponent(account.id)}`);
+    }
+  }
+
+  return {
+    // panel: "accounts" | "purchase" | "transfer"; options: {account} or {from, to}
+    async open(panel = "accounts", options = {}) {
+      show($("#accounts-status"), "");
+      showPanel("accounts");
+      box.open();
+      $("#credits-title").focus();
+      await load();
+      if (panel === "purchase") purchase.open(options.account);
+      else if (panel === "transfer") transfer.open(options);
+    },
+    close: (options) => box.close(options),
+  };
+}

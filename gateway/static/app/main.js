@@ -1,0 +1,162 @@
+// The app: sign in, the shell with the person's name and its drop-down, and the addresses it answers:
+//   /signin?next=…                        sign in, then go on to `next`
+//   /                                      home
+//   /credits                               home with the Manage SMS Credits box open
+//   /credits/purchase?account=…            … on Purchase SMS Credits
+//   /credits/transfer?from=…&to=…          … on Transfer SMS Credits
+//   /credits/logs?account=…&direction=…&kind=…&consistency_token=…   the 30-day log
+// Signing in or out loads the page afresh, so nothing of one person stays in memory for the next.
+
+import { getJson, postJson, session, whenSignedOut } from "./api.js";
+import { creditsBox } from "./credits.js";
+import { logsView } from "./logs.js";
+import { $, $$, busy, clearErrors, focusFirstError, generalMessage, menuButton, show, showError } from "./ui.js";
+
+const VIEWS = ["signin", "home", "logs"];
+const BOX_PATHS = { "/credits": "accounts", "/credits/purchase": "purchase", "/credits/transfer": "transfer" };
+let box = null;
+let logs = null;
+let current = null;
+
+const navigate = {
+  to(path) {
+    history.pushState(null, "", path);
+    route({ moveFocus: true });
+  },
+  replace(path) { history.replaceState(null, "", path); },
+  // Closing the box leaves its address, so that a reload does not open it again.
+  leaveBox() {
+    if (location.pathname in BOX_PATHS) navigate.replace("/");
+  },
+};
+
+function signInAddress(extra = {}) {
+  const here = location.pathname + location.search;
+  const params = new URLSearchParams(extra);
+  if (location.pathname !== "/signin" && here !== "/") params.set("next", here);
+  const text = params.toString();
+  return `/signin${text ? `?${text}` : ""}`;
+}
+
+// Only a path of this site: never send a person on to another site after signing in.
+function nextAddress() {
+  const next = new URLSearchParams(location.search).get("next") || "/";
+  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+}
+
+function showView(name, moveFocus) {
+  $("#loading").hidden = true;
+  if (current === "logs" && name !== "logs") logs.leave();
+  for (const view of VIEWS) $(`#view-${view}`).hidden = view !== name;
+  $("#main").classList.toggle("wide", name === "logs");
+  document.title = { signin: "Sign in", home: "SMS Credits", logs: "Last 30 Days Logs" }[name]
+    + (name === "home" ? "" : " · SMS Credits");
+  current = name;
+  if (moveFocus) $(`#view-${name} h1`).focus();
+}
+
+function signInView() {
+  showView("signin");
+  const expired = new URLSearchParams(location.search).get("expired");
+  show($("#signin-notice"), expired ? "Your session has ended. Sign in again to continue." : "");
+  const form = $("#signin-form");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const email = form.elements.email.value.trim();
+    const password = form.elements.password.value;
+    if (!email) showError(form, "email", "Enter your email address.");
+    if (!password) showError(form, "password", "Enter your password.");
+    if (!email || !password) {
+      focusFirstError(form);
+      return;
+    }
+    const button = $("button[type=submit]", form);
+    busy(button, true);
+    try {
+      const token = await postJson("/auth/token", { email, password }, { anonymous: true });
+      session.signIn(token.access_token);
+      window.location.assign(nextAddress());
+    } catch (problem) {
+      busy(button, false);
+      const message = {
+        401: "The email or password is not right.",
+        429: "Too many sign-in attempts. Wait a minute and try again.",
+        400: "Enter your email address and password.",
+      }[problem.status] || generalMessage(problem);
+      showError(form, "form", message);
+    }
+  });
+  form.elements.email.focus();
+}
+
+function shell(me) {
+  $("#user-name").textContent = me.name;
+  $("#user-menu").hidden = false;
+  $("#home-name").textContent = me.name;
+  const mode = me.tenant?.credit_mode === "individual" ? "Individual User SMS Credits" : "Shared System Credits";
+  $("#home-tenant").textContent = me.tenant
+    ? `${me.tenant.name} · ${mode}${me.role === "master" ? " · Master user" : ""}` : "";
+  box = creditsBox({ me, navigate });
+  logs = logsView({ navigate });
+  const userButton = $("#user-button");
+  menuButton(userButton, $("#user-menu-list"), (command) => {
+    userButton.focus();
+    run(command);
+  });
+  for (const button of $$('main [data-command="manage"]')) button.addEventListener("click", () => run("manage"));
+}
+
+function run(command) {
+  if (command === "manage") box.open();
+  if (command === "logs") navigate.to("/credits/logs");
+  if (command === "signout") {
+    session.signOut();
+    window.location.assign("/signin");
+  }
+}
+
+async function route({ moveFocus = false } = {}) {
+  const params = new URLSearchParams(location.search);
+  if (location.pathname === "/credits/logs") {
+    showView("logs", moveFocus);
+    await logs.enter(params);
+    return;
+  }
+  showView("home", moveFocus);
+  const panel = BOX_PATHS[location.pathname];
+  if (panel) await box.open(panel, { account: params.get("account"), from: params.get("from"), to: params.get("to") });
+}
+
+async function start() {
+  if (location.pathname === "/signin") {
+    if (session.token) window.location.replace(nextAddress());
+    else signInView();
+    return;
+  }
+  if (!session.token) {
+    window.location.replace(signInAddress());
+    return;
+  }
+  whenSignedOut(() => window.location.assign(signInAddress({ expired: "1" })));
+  let me;
+  try {
+    me = await getJson("/me");
+  } catch (problem) {
+    if (problem.status !== 401) show($("#loading"), `${generalMessage(problem)} Reload the page to try again.`);
+    return;
+  }
+  shell(me);
+  window.addEventListener("popstate", () => {
+    box.close({ restoreFocus: false });
+    route({ moveFocus: true });
+  });
+  await route();
+}
+
+// Back from the payment screen, the page may come from the browser's cache with a button still busy.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) for (const button of $$('button[aria-busy="true"]')) busy(button, false);
+});
+
+start();
