@@ -105,14 +105,15 @@ async def confirmation_page(request: web.Request) -> web.Response:
     session = await _session_of_query(request)
     identity = purchase_identity(uuid.UUID(session["tenant_id"]))
     purchase = await request.app[BILLING].call("GET", f"/purchases/{session['purchase_id']}", identity)
+    tenant_id = uuid.UUID(session["tenant_id"])
     balance = None
     if purchase["status"] == "credited":
-        ref = await usecases.account_by_id(
-            request.app[DB], uuid.UUID(session["tenant_id"]), uuid.UUID(purchase["account_id"])
-        )
+        ref = await usecases.account_by_id(request.app[DB], tenant_id, uuid.UUID(purchase["account_id"]))
         [account] = await request.app[LEDGER].call("GET", "/accounts", identity, query=[("code", ref.code)])
         balance = account["available"]
-    return render("confirmation.html", purchase=purchase, session=session, balance=balance)
+    tenant = await usecases.tenant_by_id(request.app[DB], tenant_id)
+    return render("confirmation.html", purchase=purchase, session=session, balance=balance,
+                  credit_mode=tenant.credit_mode if tenant else "shared")
 
 
 @routes.get("/checkout/{session}/invoice.pdf")

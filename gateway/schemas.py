@@ -38,6 +38,12 @@ class TenantView(BaseModel):
     id: uuid.UUID
     name: str
     credit_mode: Literal["shared", "individual"]
+    timezone: str | None = Field(default=None, description="IANA time zone the tenant's reports use")
+
+
+class TermsView(BaseModel):
+    version: str
+    conditions: list[str]
 
 
 class MeView(BaseModel):

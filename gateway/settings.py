@@ -15,5 +15,4 @@ class GatewaySettings(ServiceSettings):
     ledger_url: str = Field(default="http://127.0.0.1:8081", validation_alias="LEDGER_URL")
     billing_url: str = Field(default="http://127.0.0.1:8082", validation_alias="BILLING_URL")
     reporting_url: str = Field(default="http://127.0.0.1:8083", validation_alias="REPORTING_URL")
-    terms_version: str = Field(default="2026-11-01", validation_alias="TERMS_VERSION")
     service_timeout: float = Field(default=10.0, validation_alias="SERVICE_TIMEOUT_SECONDS", gt=0)

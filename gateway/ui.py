@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from common.problems import NotFound
+from gateway import terms
 from gateway.pages import render
 
 ASSETS = (Path(__file__).parent / "static" / "app").resolve()
@@ -38,7 +39,7 @@ def assets_version() -> str:
 
 
 async def app_shell(_: web.Request) -> web.Response:
-    response = render("app.html", assets=f"/app-assets/{assets_version()}")
+    response = render("app.html", assets=f"/app-assets/{assets_version()}", conditions=terms.CONDITIONS)
     # The shell is tiny and names the current assets: always revalidate it.
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -84,6 +84,11 @@ async def tenant_accounts(pool: asyncpg.Pool, caller: Caller) -> list[AccountRef
     return domain.tenant_accounts(tenant, people)
 
 
+async def tenant_by_id(pool: asyncpg.Pool, tenant_id: uuid.UUID) -> domain.Tenant | None:
+    async with pool.acquire() as conn:
+        return await store.tenant(conn, tenant_id)
+
+
 async def account_by_id(pool: asyncpg.Pool, tenant_id: uuid.UUID, wanted: uuid.UUID) -> AccountRef:
     async with pool.acquire() as conn:
         tenant = await store.tenant(conn, tenant_id)

@@ -7,8 +7,8 @@ from aiohttp import web
 from common.accounts import account_id
 from common.runtime import DB
 from common.web import idempotency_key, json_response, parse_json, parse_query
-from gateway import domain, usecases
-from gateway.resources import LEDGER, SETTINGS
+from gateway import domain, terms, usecases
+from gateway.resources import LEDGER
 from gateway.routes.registry import api, caller_of, path_uuid
 from gateway.schemas import AccountQuery, AccountView, TransferAnswer, TransferRequest
 
@@ -49,7 +49,7 @@ async def transfer(request: web.Request) -> web.Response:
         "POST", "/transfers", usecases.identity_for(caller), headers={"Idempotency-Key": key},
         body={"from_code": source.code, "to_code": target.code, "quantity": body.quantity,
               "accept_terms": body.accept_terms, "note": body.note,
-              "terms_version": request.app[SETTINGS].terms_version},
+              "terms_version": terms.VERSION},
     )
     return json_response(TransferAnswer.model_validate({
         "id": answer["id"],

@@ -19,4 +19,6 @@ async def credit_mode(request: web.Request) -> web.Response:
     tenant_id = path_uuid(request, "tenant")
     body = await parse_json(request, CreditModeRequest)
     tenant = await change_credit_mode(request.app[DB], request.app[LEDGER], caller, tenant_id, body.mode)
-    return json_response(TenantView(id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode))
+    return json_response(
+        TenantView(id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode, timezone=tenant.timezone)
+    )

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from common.runtime import DB
 from common.web import json_response, parse_json
-from gateway import domain, usecases
+from gateway import domain, terms, usecases
 from gateway.directory import update_user
 from gateway.resources import SETTINGS
 from gateway.routes.registry import api, caller_of, path_uuid
@@ -14,6 +14,7 @@ from gateway.schemas import (
     MeView,
     ServiceTokenRequest,
     TenantView,
+    TermsView,
     TokenAnswer,
     TokenRequest,
     UserChange,
@@ -51,9 +52,15 @@ async def me(request: web.Request) -> web.Response:
         MeView(
             id=p.id, name=p.name, email=p.email, role=p.role, team=p.team, send_sms=p.send_sms,
             manage_credits=p.manage_credits,
-            tenant=TenantView(id=t.id, name=t.name, credit_mode=t.credit_mode) if t else None,
+            tenant=TenantView(id=t.id, name=t.name, credit_mode=t.credit_mode, timezone=t.timezone) if t else None,
         )
     )
+
+
+@api.route("GET", "/terms", "The conditions a transfer agrees to, and their version", answer=TermsView,
+           tags=("directory",))
+async def transfer_terms(_: web.Request) -> web.Response:
+    return json_response(TermsView(version=terms.VERSION, conditions=list(terms.CONDITIONS)))
 
 
 @api.route("GET", "/users", "People a transfer or purchase may name", answer=UserView, answer_is_list=True,
