@@ -20,6 +20,7 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers: dict[str, str] | None = None  # e.g. Retry-After on a 429
         if slug:
             self.slug = slug
 
@@ -82,4 +83,4 @@ def problem_response(
 
 
 def from_error(error: DomainError) -> web.Response:
-    return problem_response(error.status, error.title, error.detail, error.slug, error.errors)
+    return problem_response(error.status, error.title, error.detail, error.slug, error.errors, error.headers)

@@ -10,8 +10,14 @@ from common.runtime import broker_ctx, database_ctx, readiness_checks, relay_ctx
 from common.web import ReadinessCheck, health_routes, observability_middleware
 from gateway import pages, ui
 from gateway.clients import ServiceClient
-from gateway.middleware import authentication_middleware, security_headers_middleware
-from gateway.resources import BILLING, LEDGER, REPORTING, SETTINGS, service_clients_ctx
+from gateway.middleware import (
+    authentication_middleware,
+    security_headers_middleware,
+    time_limit_middleware,
+    write_limit_middleware,
+)
+from gateway.ratelimit import Limits
+from gateway.resources import BILLING, LEDGER, LIMITS, REPORTING, SETTINGS, service_clients_ctx
 from gateway.routes import api
 from gateway.settings import GatewaySettings
 
@@ -26,10 +32,14 @@ def create_app(settings: GatewaySettings) -> web.Application:
         middlewares=[
             security_headers_middleware,
             observability_middleware(SERVICE),
+            time_limit_middleware,
             authentication_middleware(api),
+            write_limit_middleware(),
         ],
     )
     app[SETTINGS] = settings
+    app[LIMITS] = Limits(settings.sign_in_limit_per_ip, settings.sign_in_limit_per_email,
+                         settings.write_limit_per_user, settings.lockout_failures, settings.lockout_seconds)
     app.add_routes(api.routes())
     app.add_routes(pages.routes)
     app.add_routes(pages.docs_routes(api))

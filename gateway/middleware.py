@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from common.problems import Unauthenticated
+from common.problems import DependencyUnavailable, Unauthenticated
 from common.runtime import DB
 from common.web import Handler
 from gateway import usecases
 from gateway.api import Api
 from gateway.auth import Caller
-from gateway.resources import SETTINGS
+from gateway.resources import LIMITS, SETTINGS
 
 CALLER = web.RequestKey("caller", Caller)
 
@@ -40,6 +42,33 @@ def authentication_middleware(api: Api) -> Middleware:
         return await handler(request)
 
     return middleware
+
+
+def write_limit_middleware() -> Middleware:
+    """Writes per signed-in caller, against runaway clients (runs after authentication)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and CALLER in request:
+            await request.app[LIMITS].write(str(request[CALLER].person.id))
+        return await handler(request)
+
+    return middleware
+
+
+# Streams may legitimately run long (a million-row CSV); everything else answers within the limit.
+_UNTIMED_SUFFIXES = (".csv", "/report")
+
+
+@web.middleware
+async def time_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.endswith(_UNTIMED_SUFFIXES):
+        return await handler(request)
+    try:
+        async with asyncio.timeout(request.app[SETTINGS].request_timeout):
+            return await handler(request)
+    except TimeoutError:
+        raise DependencyUnavailable("The request took too long; please try again.") from None
 
 
 @web.middleware

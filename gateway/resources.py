@@ -9,9 +9,11 @@ from aiohttp import web
 
 from common.runtime import CleanupCtx
 from gateway.clients import ServiceClient
+from gateway.ratelimit import Limits
 from gateway.settings import GatewaySettings
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
+LIMITS = web.AppKey("limits", Limits)
 LEDGER = web.AppKey("ledger", ServiceClient)
 BILLING = web.AppKey("billing", ServiceClient)
 REPORTING = web.AppKey("reporting", ServiceClient)

@@ -15,4 +15,12 @@ class GatewaySettings(ServiceSettings):
     ledger_url: str = Field(default="http://127.0.0.1:8081", validation_alias="LEDGER_URL")
     billing_url: str = Field(default="http://127.0.0.1:8082", validation_alias="BILLING_URL")
     reporting_url: str = Field(default="http://127.0.0.1:8083", validation_alias="REPORTING_URL")
+    # Sign-in is limited tightly; writes only against runaway clients (high enough that a load test
+    # measures the system, not the limiter).
+    sign_in_limit_per_ip: str = Field(default="30/minute", validation_alias="SIGN_IN_LIMIT_PER_IP")
+    sign_in_limit_per_email: str = Field(default="10/minute", validation_alias="SIGN_IN_LIMIT_PER_EMAIL")
+    write_limit_per_user: str = Field(default="5000/second", validation_alias="WRITE_LIMIT_PER_USER")
+    lockout_failures: int = Field(default=10, validation_alias="LOCKOUT_FAILURES", ge=1)
+    lockout_seconds: int = Field(default=900, validation_alias="LOCKOUT_SECONDS", ge=1)
+    request_timeout: float = Field(default=30.0, validation_alias="REQUEST_TIMEOUT_SECONDS", gt=0)
     service_timeout: float = Field(default=10.0, validation_alias="SERVICE_TIMEOUT_SECONDS", gt=0)

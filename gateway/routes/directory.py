@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from common.problems import Unauthenticated
 from common.runtime import DB
 from common.web import json_response, parse_json
 from gateway import domain, terms, usecases
 from gateway.directory import update_user
-from gateway.resources import SETTINGS
+from gateway.resources import LIMITS, SETTINGS
 from gateway.routes.registry import api, caller_of, path_uuid
 from gateway.schemas import (
     MeView,
@@ -26,10 +27,15 @@ from gateway.schemas import (
 @api.route("POST", "/auth/token", "Sign in", body=TokenRequest, answer=TokenAnswer, public=True, tags=("auth",))
 async def sign_in(request: web.Request) -> web.Response:
     body = await parse_json(request, TokenRequest)
-    settings = request.app[SETTINGS]
-    token = await usecases.sign_in(
-        request.app[DB], body.email, body.password, settings.jwt_secret, settings.access_token_ttl
-    )
+    settings, limits = request.app[SETTINGS], request.app[LIMITS]
+    await limits.sign_in_attempt(request.remote or "unknown", body.email)
+    try:
+        token = await usecases.sign_in(
+            request.app[DB], body.email, body.password, settings.jwt_secret, settings.access_token_ttl
+        )
+    except Unauthenticated:
+        await limits.sign_in_failed(body.email)
+        raise
     return json_response(token)
 
 
