@@ -48,14 +48,28 @@ async def credit_mode_changed(pool: asyncpg.Pool, event_id: uuid.UUID, change: C
     async with pool.acquire() as conn, conn.transaction():
         if not await first_delivery(conn, CONSUMER, event_id):
             return
+        # Without this, a transfer that read the old mode could credit an account the sweep below did
+        # not know had credits, and leave them with a user in shared mode.
+        await store.lock_tenant_postings(conn, change.tenant_id, exclusive=True)
         await store.upsert_tenant(conn, change.tenant_id, change.mode, None, change.version or 0)
-        if change.mode != "shared":
+        if change.mode != "shared" or await _overtaken(conn, change):
             return
         codes = await store.user_accounts_with_credits(conn, change.tenant_id)
         await _sweep_into_system(
             conn, change.tenant_id, codes, kind="mode_change", key=f"mode-change:{event_id}",
             actor=change.actor_user_id, note="Credit mode changed to shared",
         )
+
+
+async def _overtaken(conn: asyncpg.Connection, change: CreditModeChanged) -> bool:
+    """Whether a newer directory version than this switch's is already applied (or the tenant is not
+    shared now): a late, older switch changes nothing. Not "whether its upsert applied": the gateway
+    announces the tenant's facts at the same version just before, so the switch usually finds its own
+    version already there."""
+    facts = await store.tenant_facts(conn, change.tenant_id)
+    if facts is None or facts["credit_mode"] != "shared":
+        return True
+    return change.version is not None and facts["version"] > change.version
 
 
 async def _sweep_into_system(
@@ -65,6 +79,8 @@ async def _sweep_into_system(
     if not codes:
         return
     # Lock first and read the balances under the lock: what is swept is what is there at commit.
+    # The tenant lock comes before any account lock, in the same order as post() takes them.
+    await store.lock_tenant_postings(conn, tenant_id)
     await store.open_accounts(conn, tenant_id, [*codes, SYSTEM])
     accounts = await store.lock_accounts(conn, tenant_id, [*codes, SYSTEM])
     movements = [Movement(code, -accounts[code].available) for code in codes if accounts[code].available > 0]

@@ -52,6 +52,24 @@ async def place(
     require_service(identity)
     domain.check_quantity(quantity, maximum)
     fingerprint = request_fingerprint([str(account_id), quantity, reference, expires_in])
+    # One key for two accounts: the requests take different locks, so the second meets the first's key
+    # in a unique index instead of in post(). Run it again: post() then answers it as a replay or a 409.
+    for attempt in (1, 2):
+        try:
+            return await _place(pool, identity, account_id, quantity, reference, expires_in, key, fingerprint)
+        except asyncpg.UniqueViolationError as exc:
+            if attempt == 2 or exc.constraint_name not in _KEY_CONSTRAINTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+_KEY_CONSTRAINTS = ("holds_tenant_id_idempotency_key_key", "transactions_tenant_id_idempotency_key_key")
+
+
+async def _place(
+    pool: asyncpg.Pool, identity: Identity, account_id: uuid.UUID, quantity: int, reference: str | None,
+    expires_in: int, key: str, fingerprint: str,
+) -> HoldView:
     async with pool.acquire() as conn, conn.transaction():
         account = await _account_of(conn, identity, account_id)
         hold_id = uuid.uuid4()

@@ -19,6 +19,18 @@ def _account(row: asyncpg.Record) -> Account:
     return Account(**dict(row))
 
 
+# Any constant: with the two-key form it only has to differ from other two-key advisory locks.
+_TENANT_POSTINGS_LOCK = 7_342_002
+
+
+async def lock_tenant_postings(conn: asyncpg.Connection, tenant_id: uuid.UUID, *, exclusive: bool = False) -> None:
+    """Every posting takes this tenant lock shared, before any account lock; a credit-mode switch takes
+    it exclusive. Shared holders never wait for each other; the switch waits for postings in flight to
+    commit and holds back new ones, so it sweeps everything they moved and they see the new mode."""
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(f"SELECT {function}($1, hashtext($2))", _TENANT_POSTINGS_LOCK, str(tenant_id))
+
+
 async def open_accounts(conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: Sequence[str]) -> None:
     """Create the accounts that do not exist yet, in id order so concurrent openers never deadlock."""
     rows = sorted((account_id(tenant_id, code), code, kind_of(code)) for code in set(codes))
@@ -144,6 +156,10 @@ async def transaction_postings(conn: asyncpg.Connection, transaction_id: uuid.UU
 async def credit_mode(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> str | None:
     value = await conn.fetchval("SELECT credit_mode FROM tenants WHERE id = $1", tenant_id)
     return str(value) if value else None
+
+
+async def tenant_facts(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT credit_mode, version FROM tenants WHERE id = $1", tenant_id)
 
 
 async def low_balance_threshold(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:

@@ -60,6 +60,7 @@ async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check |
     holding the same locks has committed by then and is found (READ COMMITTED sees it). `check` runs
     after the locks too, so the facts it reads cannot change before we commit.
     """
+    await store.lock_tenant_postings(conn, request.tenant_id)
     await store.open_accounts(conn, request.tenant_id, request.codes)
     accounts = await store.lock_accounts(conn, request.tenant_id, request.codes)
     existing = await store.find_transaction(conn, request.tenant_id, request.idempotency_key)

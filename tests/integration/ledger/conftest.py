@@ -12,8 +12,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from common import events
+from common.accounts import account_id
 from common.bus import Broker
-from common.events import Event, PurchasePaid, TenantChanged, UserChanged
+from common.events import CreditModeChanged, Event, PurchasePaid, TenantChanged, UserChanged
 from common.identity import Identity, issue_internal_token
 from common.runtime import DB
 from services.ledger import directory, usecases
@@ -81,6 +82,41 @@ class LedgerHarness:
 
     async def publish(self, event: Event) -> None:
         await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
+
+    async def post(self, path: str, body: dict[str, Any] | None, headers: dict[str, str],
+                   key: str | None = None) -> tuple[int, dict[str, Any]]:
+        """POST to the ledger; a write gets a fresh Idempotency-Key unless one is given."""
+        response = await self.client.post(path, json=body,
+                                          headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())})
+        return response.status, await response.json()
+
+    async def place_hold(self, tenant: uuid.UUID, code: str, quantity: int, key: str | None = None,
+                         **extra: Any) -> tuple[int, dict[str, Any]]:
+        body = {"account_id": str(account_id(tenant, code)), "quantity": quantity, **extra}
+        return await self.post("/holds", body, self.token(None, "service"), key)
+
+    async def accounts(self, tenant_id: uuid.UUID, *codes: str) -> dict[str, dict[str, Any]]:
+        """Each account's balance, held and available, by code."""
+        response = await self.client.get(
+            "/accounts", params=[("code", c) for c in codes], headers=self.token(tenant_id)
+        )
+        assert response.status == 200, await response.text()
+        return {a["code"]: a for a in await response.json()}
+
+    async def outbox(self, routing_key: str, tenant_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+        """The envelopes this ledger wrote to its outbox with the routing key, oldest first."""
+        rows = await self.pool.fetch("SELECT envelope FROM outbox WHERE routing_key = $1 ORDER BY id", routing_key)
+        envelopes = [r["envelope"] for r in rows]
+        if tenant_id is not None:
+            envelopes = [e for e in envelopes if e["data"]["tenant_id"] == str(tenant_id)]
+        return envelopes
+
+    async def switch_mode(self, tenant: uuid.UUID, mode: str, previous: str, actor: uuid.UUID | None = None,
+                          event_id: uuid.UUID | None = None, version: int | None = None) -> CreditModeChanged:
+        change = CreditModeChanged(tenant_id=tenant, mode=mode, previous_mode=previous, user_ids=[],  # type: ignore[arg-type]
+                                   actor_user_id=actor, version=version or next(self.versions))
+        await directory.credit_mode_changed(self.pool, event_id or uuid.uuid4(), change)
+        return change
 
 
 def purchase_paid(tenant_id: uuid.UUID, code: str = "system", quantity: int = 500,

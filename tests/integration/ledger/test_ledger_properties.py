@@ -1,0 +1,353 @@
+"""Random histories against the real ledger use cases and a real Postgres, checked after every step
+against the ledger's own invariants and a model small enough to be obviously right.
+
+Why a plain (sync) test with its own event loop: Hypothesis drives a state machine synchronously, one
+rule at a time, and a rule cannot await. pytest-asyncio's loop is not running during a sync test, so
+the test makes one loop of its own, opens the pool on it once, and each rule runs its coroutine to
+completion on that loop. One pool for every example (a new tenant per example keeps them apart) keeps
+a step at a few milliseconds; `asyncio.run` per step would reconnect every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import asyncpg
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from common.accounts import SYSTEM, account_id, user_code
+from common.db import create_pool, migrate
+from common.events import CreditModeChanged, PurchasePaid, TenantChanged, UserChanged
+from common.identity import Identity
+from common.problems import DomainError
+from services.ledger import directory, holds, invariants, usecases
+from services.ledger.app import MIGRATIONS
+from tests.conftest import Infra
+
+MAX = 1_000_000
+# Bounded for the everyday run; raise them for a longer hunt (LEDGER_PROPERTY_EXAMPLES=500 ...).
+EXAMPLES = int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "20"))
+STEPS = int(os.environ.get("LEDGER_PROPERTY_STEPS", "25"))
+T = TypeVar("T")
+
+
+@dataclass
+class ModelHold:
+    code: str
+    quantity: int
+    status: str = "open"
+    captured: int = 0
+
+
+@dataclass
+class Figures:
+    examples: int = 0
+    steps: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figures) -> type[RuleBasedStateMachine]:
+    def run(coro: Coroutine[Any, Any, T]) -> T:
+        return loop.run_until_complete(coro)
+
+    def outcome(action: str, coro: Coroutine[Any, Any, T]) -> tuple[T | None, str | None]:
+        """The use case's answer, or the problem type it was refused with."""
+        try:
+            answer = run(coro)
+        except DomainError as error:
+            figures.outcomes[f"{action}: {error.slug}"] += 1
+            return None, error.slug
+        figures.outcomes[f"{action}: done"] += 1
+        return answer, None
+
+    class LedgerMachine(RuleBasedStateMachine):
+        placed = Bundle("holds")
+
+        def __init__(self) -> None:
+            super().__init__()
+            figures.examples += 1
+            self.tenant = uuid.uuid4()
+            self.version = 1
+            self.mode = "individual"
+            self.master = uuid.uuid4()
+            self.users = [uuid.uuid4() for _ in range(3)]
+            self.codes = [SYSTEM, *(user_code(u) for u in self.users)]
+            self.balance = dict.fromkeys(self.codes, 0)
+            self.held = dict.fromkeys(self.codes, 0)
+            self.opened: set[str] = set()
+            self.holds: dict[uuid.UUID, ModelHold] = {}
+            self.funded = 0
+            self.last_switch: tuple[uuid.UUID, CreditModeChanged] | None = None
+            self.steps = self.switched_at = 0
+            self.last_transfer: tuple[usecases.TransferOrder, str, uuid.UUID] | None = None
+            self.last_hold: tuple[str, int, str, uuid.UUID] | None = None
+            run(directory.tenant_changed(pool, uuid.uuid4(), TenantChanged(
+                tenant_id=self.tenant, name="T", credit_mode="individual", timezone="UTC",
+                low_balance_threshold=50, version=1)))
+            for user, role in [(self.master, "master"), *((u, "user") for u in self.users)]:
+                run(directory.user_changed(pool, uuid.uuid4(), UserChanged(
+                    tenant_id=self.tenant, user_id=user, name="U", role=role, team="A",  # type: ignore[arg-type]
+                    active=True, send_sms=True, manage_credits=False, version=1)))
+
+        def available(self, code: str) -> int:
+            return self.balance[code] - self.held[code]
+
+        # --- purchases and transfers --------------------------------------------------------------
+
+        @initialize(amounts=st.lists(st.integers(0, 400), min_size=4, max_size=4))
+        def opening_purchases(self, amounts: list[int]) -> None:
+            for who, quantity in enumerate(amounts):
+                if quantity:
+                    self.fund(who, quantity)
+
+        @rule(who=st.integers(0, 3), quantity=st.integers(1, 200))
+        def fund(self, who: int, quantity: int) -> None:
+            # In shared mode only System Credits are bought.
+            code = self.codes[who] if self.mode == "individual" else SYSTEM
+            paid = PurchasePaid(purchase_id=uuid.uuid4(), tenant_id=self.tenant,
+                                account_id=account_id(self.tenant, code), account_code=code, quantity=quantity,
+                                buyer_user_id=self.master, invoice_number="INV-1", total_cents=1,
+                                currency="AUD", paid_at=datetime.now(UTC))
+            assert run(usecases.credit_purchase(pool, uuid.uuid4(), paid))
+            self.balance[code] += quantity
+            self.funded += quantity
+            self.opened.add(code)
+
+        @rule(source=st.integers(0, 3), recipient=st.integers(0, 3), quantity=st.integers(1, 300))
+        def transfer(self, source: int, recipient: int, quantity: int) -> None:
+            from_code, to_code = self.codes[source], self.codes[recipient]
+            order = usecases.TransferOrder(from_code, to_code, quantity, True, None, "2026-11")
+            key = str(uuid.uuid4())
+            posted, refused = outcome("transfer", usecases.transfer(pool, self.identity(), order, key, MAX))
+            if from_code == to_code:
+                expected = "same-account"
+            elif self.mode == "shared":
+                expected = "shared-mode"
+            elif quantity > self.available(from_code):
+                expected = "insufficient-credits"
+            else:
+                expected = None
+            assert refused == expected, (refused, expected)
+            if posted is not None:
+                self.balance[from_code] -= quantity
+                self.balance[to_code] += quantity
+                self.opened |= {from_code, to_code}
+                self.last_transfer = (order, key, posted.id)
+
+        @rule()
+        def replay_the_last_transfer(self) -> None:
+            if self.last_transfer is None:
+                return
+            order, key, first = self.last_transfer
+            posted = run(usecases.transfer(pool, self.identity(), order, key, MAX))
+            assert posted.replayed and posted.id == first
+
+        def identity(self) -> Identity:
+            return Identity(role="master", tenant_id=self.tenant, user_id=self.master, team="A", send_sms=True)
+
+        # --- holds --------------------------------------------------------------------------------
+
+        @rule(target=placed, who=st.integers(0, 3), quantity=st.integers(1, 150))
+        def place_hold(self, who: int, quantity: int) -> Any:
+            code = self.codes[who]
+            key = str(uuid.uuid4())
+            view, refused = outcome("hold", holds.place(pool, Identity(role="service"), account_id(self.tenant, code),
+                                                quantity, None, 3600, key, MAX))
+            if code not in self.opened:
+                expected = "account-not-found"
+            elif code != SYSTEM and self.mode == "shared":
+                expected = "shared-mode"
+            elif quantity > self.available(code):
+                expected = "insufficient-credits"
+            else:
+                expected = None
+            assert refused == expected, (refused, expected)
+            if view is None:
+                return multiple()
+            self.held[code] += quantity
+            self.holds[view.id] = ModelHold(code, quantity)
+            self.last_hold = (code, quantity, key, view.id)
+            return view.id
+
+        @rule()
+        def replay_the_last_hold(self) -> None:
+            if self.last_hold is None:
+                return
+            code, quantity, key, first = self.last_hold
+            view = run(holds.place(pool, Identity(role="service"), account_id(self.tenant, code), quantity, None,
+                                   3600, key, MAX))
+            assert view.id == first
+
+        @rule(hold_id=placed, part=st.none() | st.integers(0, 160))
+        def capture(self, hold_id: uuid.UUID, part: int | None) -> None:
+            hold = self.holds[hold_id]
+            view, refused = outcome("capture", holds.capture(pool, Identity(role="service"), hold_id, part))
+            if hold.status in ("voided", "expired"):
+                assert refused == "hold-resolved"
+            elif hold.status == "captured":
+                assert refused is None  # a repeat: harmless, whatever it asks
+            elif part is not None and part > hold.quantity:
+                assert refused == "quantity-out-of-range"
+            else:
+                assert refused is None, refused
+                taken = hold.quantity if part is None else part
+                self.balance[hold.code] -= taken
+                self.held[hold.code] -= hold.quantity
+                hold.status, hold.captured = "captured", taken
+            if view is not None:
+                assert (view.status, view.captured) == (hold.status, hold.captured)
+
+        @rule(hold_id=placed)
+        def void(self, hold_id: uuid.UUID) -> None:
+            hold = self.holds[hold_id]
+            _, refused = outcome("void", holds.void(pool, Identity(role="service"), hold_id))
+            if hold.status == "captured":
+                assert refused == "hold-resolved"
+                return
+            assert refused is None, refused
+            if hold.status == "open":
+                self.held[hold.code] -= hold.quantity
+                hold.status = "voided"
+
+        @rule(hold_id=placed)
+        def expire(self, hold_id: uuid.UUID) -> None:
+            hold = self.holds[hold_id]
+            run(pool.execute("UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = $1", hold_id))
+            expired = run(holds.expire_due(pool))
+            figures.outcomes[f"expire: {expired}"] += 1
+            assert expired == (1 if hold.status == "open" else 0)
+            if hold.status == "open":
+                self.held[hold.code] -= hold.quantity
+                hold.status = "expired"
+
+        # --- credit mode --------------------------------------------------------------------------
+
+        # A switch is an operator's rare action: at most one every few steps, so histories have room to
+        # fill the accounts in between.
+        @precondition(lambda self: self.steps - self.switched_at >= 5)
+        @rule()
+        def switch_mode(self) -> None:
+            self.switched_at = self.steps
+            mode = "shared" if self.mode == "individual" else "individual"
+            self.version += 1
+            change = CreditModeChanged(tenant_id=self.tenant, mode=mode, previous_mode=self.mode,  # type: ignore[arg-type]
+                                       user_ids=self.users, actor_user_id=None, version=self.version)
+            self.last_switch = (uuid.uuid4(), change)
+            run(directory.credit_mode_changed(pool, *self.last_switch))
+            figures.outcomes[f"switch to {mode}"] += 1
+            self.mode = mode
+            if mode == "shared":
+                swept = {code: self.available(code) for code in self.codes[1:] if self.available(code) > 0}
+                for code, credits in swept.items():
+                    self.balance[code] -= credits
+                    self.balance[SYSTEM] += credits
+                if swept:
+                    self.opened.add(SYSTEM)
+
+        @rule()
+        def redeliver_the_last_switch(self) -> None:
+            if self.last_switch is not None:
+                run(directory.credit_mode_changed(pool, *self.last_switch))
+
+        @rule(mode=st.sampled_from(["shared", "individual"]))
+        def deliver_a_switch_overtaken_by_a_newer_one(self, mode: str) -> None:
+            """An event older than the tenant's current version, arriving late: it changes nothing."""
+            change = CreditModeChanged(tenant_id=self.tenant, mode=mode, previous_mode=self.mode,  # type: ignore[arg-type]
+                                       user_ids=self.users, actor_user_id=None, version=self.version - 1)
+            run(directory.credit_mode_changed(pool, uuid.uuid4(), change))
+
+        # --- after every step ---------------------------------------------------------------------
+
+        @invariant()
+        def every_invariant_holds_and_the_ledger_agrees_with_the_model(self) -> None:
+            figures.steps += 1
+            self.steps += 1
+            run(self.compare())
+
+        async def compare(self) -> None:
+            async with pool.acquire() as conn:
+                breached = [r for r in await invariants.check(conn) if not r.held]
+                assert not breached, breached
+                rows = await conn.fetch("SELECT code, balance, held FROM accounts WHERE tenant_id = $1", self.tenant)
+                statuses = await conn.fetch("SELECT id, status, captured FROM holds WHERE tenant_id = $1", self.tenant)
+                transactions = await conn.fetchval("SELECT count(*) FROM transactions WHERE tenant_id = $1",
+                                                   self.tenant)
+                posted = await conn.fetchval(
+                    """SELECT count(*) FROM outbox WHERE routing_key = 'ledger.transaction.posted'
+                       AND envelope -> 'data' ->> 'tenant_id' = $1""", str(self.tenant))
+                journaled = await conn.fetchval("SELECT count(*) FROM journal WHERE tenant_id = $1", self.tenant)
+            accounts = {r["code"]: (r["balance"], r["held"]) for r in rows}
+            spent = sum(h.captured for h in self.holds.values())
+            expected = {code: (self.balance[code], self.held[code]) for code in self.opened}
+            if self.funded:
+                expected["world"] = (-self.funded, 0)
+            if spent or "spent" in accounts:
+                expected["spent"] = (spent, 0)
+            assert accounts == expected
+            assert {r["id"]: (r["status"], r["captured"]) for r in statuses} == {
+                i: (h.status, h.captured) for i, h in self.holds.items()
+            }
+            assert posted == journaled == transactions  # every transaction told and kept, and only those
+
+    return LedgerMachine
+
+
+async def _open(infra: Infra) -> tuple[str, asyncpg.Pool]:
+    name = f"t_{infra.run_id}_ledgerprops_{uuid.uuid4().hex[:6]}"
+    conn = await asyncpg.connect(infra.database_url("postgres"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    dsn = infra.database_url(name)
+    await migrate(dsn, MIGRATIONS)
+    return name, await create_pool(dsn, 4)
+
+
+async def _close(infra: Infra, name: str, pool: asyncpg.Pool) -> None:
+    await pool.close()
+    conn = await asyncpg.connect(infra.database_url("postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def test_random_histories_keep_every_invariant_and_match_the_model(infra: Infra) -> None:
+    loop = asyncio.new_event_loop()
+    figures = Figures()
+    started = time.monotonic()
+    try:
+        name, pool = loop.run_until_complete(_open(infra))
+        try:
+            run_state_machine_as_test(
+                _machine(loop, pool, figures),
+                settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
+                                  suppress_health_check=[HealthCheck.too_slow]),
+            )
+        finally:
+            loop.run_until_complete(_close(infra, name, pool))
+    finally:
+        loop.close()
+    print(f"\nledger state machine: {figures.examples} examples, {figures.steps} checked steps, "
+          f"{time.monotonic() - started:.1f} s")
+    print("  " + ", ".join(f"{name} {count}" for name, count in sorted(figures.outcomes.items())))
