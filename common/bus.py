@@ -47,6 +47,9 @@ TOPOLOGY: tuple[QueueSpec, ...] = (
     QueueSpec("billing.ledger-events", (events.TRANSACTION_POSTED,)),
     QueueSpec("reporting.ledger-events", (events.TRANSACTION_POSTED,)),
     QueueSpec("reporting.directory", (events.TENANT_CHANGED, events.USER_CHANGED)),
+    QueueSpec("ledger.refunds", (events.REFUND_REQUESTED, events.REFUND_FAILED)),
+    QueueSpec("billing.refund-outcomes", (events.REFUND_DEBITED, events.REFUND_REJECTED, events.REFUND_RESTORED)),
+    QueueSpec("billing.directory", (events.USER_CHANGED,)),
 )
 
 

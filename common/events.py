@@ -24,6 +24,13 @@ HOLD_EXPIRED = "ledger.hold.expired"
 CREDIT_MODE_CHANGED = "gateway.tenant.credit_mode_changed"
 TENANT_CHANGED = "gateway.directory.tenant_changed"
 USER_CHANGED = "gateway.directory.user_changed"
+REFUND_REQUESTED = "billing.refund.requested"
+REFUND_COMPLETED = "billing.refund.completed"
+REFUND_FAILED = "billing.refund.failed"
+REFUND_DEBITED = "ledger.refund.debited"
+REFUND_REJECTED = "ledger.refund.rejected"
+REFUND_RESTORED = "ledger.refund.restored"
+TOP_UP_FAILED = "billing.topup.failed"
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 
@@ -175,6 +182,93 @@ class UserChanged(_Payload):
     actor_user_id: uuid.UUID | None = None
 
 
+class RefundRequested(_Payload):
+    """A master asked to refund part or all of a paid purchase: the ledger takes the credits back first."""
+
+    refund_id: uuid.UUID
+    purchase_id: uuid.UUID
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    quantity: int = Field(gt=0)
+    requested_by: uuid.UUID
+    invoice_number: str
+
+
+class RefundDebited(_Payload):
+    """The ledger took the refunded credits out of the account (a `refund` transaction)."""
+
+    refund_id: uuid.UUID
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    quantity: int
+    transaction_id: uuid.UUID
+    seq: int
+
+
+class RefundRejected(_Payload):
+    """The ledger refused the refund: the account no longer has the credits available."""
+
+    refund_id: uuid.UUID
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    quantity: int
+    available: int
+    reason: str
+
+
+class RefundCompleted(_Payload):
+    """The money went back through the payment provider and the adjustment note was issued."""
+
+    refund_id: uuid.UUID
+    purchase_id: uuid.UUID
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    quantity: int
+    total_cents: int
+    tax_cents: int
+    currency: str
+    adjustment_note_number: str
+    invoice_number: str
+
+
+class RefundFailed(_Payload):
+    """The payment provider refused the refund after the ledger had debited the credits: the ledger
+    gives them back (compensation)."""
+
+    refund_id: uuid.UUID
+    purchase_id: uuid.UUID
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    quantity: int
+    reason: str
+    requested_by: uuid.UUID
+
+
+class RefundRestored(_Payload):
+    """The ledger credited back the credits of a refund the payment provider refused."""
+
+    refund_id: uuid.UUID
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    quantity: int
+    transaction_id: uuid.UUID
+    seq: int
+
+
+class TopUpFailed(_Payload):
+    """An automatic top-up's charge to the saved card was declined; auto top-up is suspended."""
+
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    purchase_id: uuid.UUID
+    payer_user_id: uuid.UUID
+    quantity: int
+    reason: str
+
+
 CATALOGUE: dict[str, type[BaseModel]] = {
     PURCHASE_PAID: PurchasePaid,
     PURCHASE_FAILED: PurchaseFailed,
@@ -184,4 +278,11 @@ CATALOGUE: dict[str, type[BaseModel]] = {
     CREDIT_MODE_CHANGED: CreditModeChanged,
     TENANT_CHANGED: TenantChanged,
     USER_CHANGED: UserChanged,
+    REFUND_REQUESTED: RefundRequested,
+    REFUND_COMPLETED: RefundCompleted,
+    REFUND_FAILED: RefundFailed,
+    REFUND_DEBITED: RefundDebited,
+    REFUND_REJECTED: RefundRejected,
+    REFUND_RESTORED: RefundRestored,
+    TOP_UP_FAILED: TopUpFailed,
 }

@@ -1,6 +1,17 @@
 """The public API, one module per area; importing them registers their routes on `api`."""
 
-from gateway.routes import accounts, admin, directory, holds, logs, purchases  # noqa: F401
+from gateway.routes import (  # noqa: F401
+    accounts,
+    admin,
+    auto_top_up,
+    billing_admin,
+    directory,
+    holds,
+    logs,
+    payments,
+    purchases,
+    refunds,
+)
 from gateway.routes.registry import api
 
 __all__ = ["api"]

@@ -19,12 +19,16 @@ from common import accounts
 from common.problems import Conflict, MalformedRequest, NotFound, RuleBroken
 
 PurchaseStatus = Literal["pending", "paid", "credited", "failed"]
+PurchaseOrigin = Literal["checkout", "auto_top_up"]
 PAID_STATUSES: frozenset[str] = frozenset({"paid", "credited"})
 # pending -> paid|failed is the provider's word; paid -> credited is the ledger's. Nothing else:
 # a late, repeated or out-of-order notice finds its purchase already moved on and changes nothing.
 _TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     {("pending", "paid"), ("pending", "failed"), ("paid", "credited")}
 )
+# Where a declined payment can still be retried (a Stripe PaymentIntent takes another card), a later
+# success is money taken and must be credited, so failed -> paid is allowed there too.
+_RETRY_TRANSITIONS = _TRANSITIONS | {("failed", "paid")}
 _UNIT_PRICE_PLACES = Decimal("0.0001")
 _RATE_PLACES = Decimal("0.01")
 
@@ -84,6 +88,36 @@ class PriceList:
         return [tier for tier in self.tiers if tier.min_quantity <= quantity][-1].unit_price
 
 
+# Currencies with two minor digits, which the payment providers take in cents.
+CURRENCIES: frozenset[str] = frozenset({"AUD", "NZD", "USD", "CAD", "GBP", "EUR", "SGD", "HKD"})
+
+
+class PriceListInvalid(RuleBroken):
+    slug = "price-list-invalid"
+
+
+def price_list_of(
+    currency: str, tax_name: str, tax_rate: Decimal, min_quantity: int, max_quantity: int,
+    tiers: tuple[PriceTier, ...],
+) -> PriceList:
+    """A valid price list or every problem with it."""
+    errors = []
+    if currency not in CURRENCIES:
+        errors.append({"field": "currency", "message": f"One of {', '.join(sorted(CURRENCIES))}."})
+    if not Decimal(0) <= tax_rate < Decimal(1):
+        errors.append({"field": "tax_rate", "message": "A rate from 0 to below 1 (0.10 is 10%)."})
+    if not 0 < min_quantity <= max_quantity:
+        errors.append({"field": "max_quantity", "message": "Quantities must satisfy 0 < min <= max."})
+    if any(tier.unit_price <= 0 for tier in tiers):
+        errors.append({"field": "tiers", "message": "Every unit price must be above zero."})
+    if not errors:
+        try:
+            return PriceList(currency, tax_name, tax_rate, min_quantity, max_quantity, tiers)
+        except ValueError as exc:
+            errors.append({"field": "tiers", "message": f"The tiers are not valid: {exc}."})
+    raise PriceListInvalid("The price list is not valid.", errors=errors)
+
+
 @dataclass(frozen=True)
 class Quote:
     quantity: int
@@ -133,6 +167,10 @@ def format_rate(rate: Decimal) -> str:
 
 def format_invoice_number(number: int) -> str:
     return f"INV-{number:06d}"
+
+
+def format_adjustment_note_number(number: int) -> str:
+    return f"ADJ-{number:06d}"
 
 
 def checkout_description(quantity: int) -> str:
@@ -190,8 +228,8 @@ def check_account(tenant_id: uuid.UUID, account_id: uuid.UUID, account_code: str
         )
 
 
-def may_move(current: str, target: PurchaseStatus) -> bool:
-    return (current, target) in _TRANSITIONS
+def may_move(current: str, target: PurchaseStatus, failure_is_final: bool = True) -> bool:
+    return (current, target) in (_TRANSITIONS if failure_is_final else _RETRY_TRANSITIONS)
 
 
 def purchase_credited_by(kind: str, reference: str | None) -> uuid.UUID | None:
@@ -223,8 +261,8 @@ class Purchase:
     status: PurchaseStatus
     quote: Quote
     billing: BillingDetails
-    checkout_session_id: str
-    checkout_url: str
+    checkout_session_id: str | None  # None until an off-session charge has been made
+    checkout_url: str | None
     created_at: datetime
     paid_at: datetime | None = None
     invoice_number: str | None = None
@@ -233,6 +271,9 @@ class Purchase:
     failure_reason: str | None = None
     consistency_token: int | None = None
     seller: Seller | None = None  # as it was when the invoice was issued
+    buyer_name: str | None = None  # as the directory named them when the invoice was issued
+    account_name: str | None = None
+    origin: PurchaseOrigin = "checkout"
 
     @property
     def is_paid(self) -> bool:

@@ -19,14 +19,14 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
     import weasyprint
 
-_TEMPLATES = jinja2.Environment(
+TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
 
 
-def _money(amount: str, currency: str) -> str:
+def money(amount: str, currency: str) -> str:
     sign = "$" if currency in ("AUD", "NZD", "USD") else ""
     return f"{sign}{amount}"
 
@@ -43,22 +43,28 @@ def invoice_context(purchase: Purchase, timezone: str) -> dict[str, Any]:
         "issued_on": f"{issued.day} {issued:%B %Y}",
         "purchase_id": str(purchase.id),
         "quantity": f"{quote.quantity:,}",
-        "unit_price": _money(format_unit_price(quote.unit_price), quote.currency),
-        "subtotal": _money(format_money(quote.subtotal_cents), quote.currency),
+        "unit_price": money(format_unit_price(quote.unit_price), quote.currency),
+        "subtotal": money(format_money(quote.subtotal_cents), quote.currency),
         "tax_name": quote.tax_name,
         "tax_rate": f"{(quote.tax_rate * 100).normalize():f}%",
-        "tax": _money(format_money(quote.tax_cents), quote.currency),
-        "total": _money(format_money(quote.total_cents), quote.currency),
+        "tax": money(format_money(quote.tax_cents), quote.currency),
+        "total": money(format_money(quote.total_cents), quote.currency),
         "currency": quote.currency,
         "card_brand": (purchase.card_brand or "card").title(),
         "card_last4": purchase.card_last4,
+        "buyer_name": purchase.buyer_name,
+        "account_name": purchase.account_name,
     }
 
 
 def render_html(purchase: Purchase, timezone: str) -> str:
-    return _TEMPLATES.get_template("invoice.html").render(invoice_context(purchase, timezone))
+    return TEMPLATES.get_template("invoice.html").render(invoice_context(purchase, timezone))
+
+
+def render_document(html: str) -> bytes:
+    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+    return pdf
 
 
 def render_pdf(purchase: Purchase, timezone: str) -> bytes:
-    pdf: bytes = weasyprint.HTML(string=render_html(purchase, timezone)).write_pdf()
-    return pdf
+    return render_document(render_html(purchase, timezone))

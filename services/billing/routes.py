@@ -11,7 +11,8 @@ from common.identity import Identity
 from common.problems import Forbidden
 from common.runtime import DB
 from common.web import idempotency_key, identity_of, json_response, parse_json, parse_query
-from services.billing import usecases
+from services.billing import profiles, usecases
+from services.billing.account_schemas import BillingProfileOut
 from services.billing.domain import PurchaseNotFound, PurchaseOrder, Seller
 from services.billing.providers import PaymentProvider
 from services.billing.schemas import PurchaseIn, PurchaseOut, QuoteOut, QuoteQuery
@@ -21,13 +22,13 @@ SETTINGS = web.AppKey("settings", BillingSettings)
 PROVIDER = web.AppKey("payment_provider", PaymentProvider)
 
 
-def _tenant(identity: Identity) -> uuid.UUID:
+def tenant_of(identity: Identity) -> uuid.UUID:
     if identity.tenant_id is None:
         raise Forbidden("This action is only for a tenant's users.")
     return identity.tenant_id
 
 
-def _purchase_id(request: web.Request) -> uuid.UUID:
+def purchase_id_of(request: web.Request) -> uuid.UUID:
     # A malformed id names no purchase: the same 404 as an unknown or another tenant's one.
     try:
         return uuid.UUID(request.match_info["purchase_id"])
@@ -36,7 +37,7 @@ def _purchase_id(request: web.Request) -> uuid.UUID:
 
 
 async def get_quote(request: web.Request) -> web.Response:
-    tenant_id = _tenant(identity_of(request))
+    tenant_id = tenant_of(identity_of(request))
     query = parse_query(request, QuoteQuery)
     quote = await usecases.quote_for(request.app[DB], tenant_id, query.quantity)
     return json_response(QuoteOut.of(quote))
@@ -44,7 +45,7 @@ async def get_quote(request: web.Request) -> web.Response:
 
 async def create_purchase(request: web.Request) -> web.Response:
     identity = identity_of(request)
-    tenant_id = _tenant(identity)
+    tenant_id = tenant_of(identity)
     if identity.user_id is None:
         raise Forbidden("A purchase needs a buyer: call with a user's identity.")
     key = idempotency_key(request)
@@ -63,15 +64,15 @@ async def create_purchase(request: web.Request) -> web.Response:
 
 
 async def get_purchase(request: web.Request) -> web.Response:
-    tenant_id = _tenant(identity_of(request))
-    purchase = await usecases.purchase_of(request.app[DB], tenant_id, _purchase_id(request))
+    tenant_id = tenant_of(identity_of(request))
+    purchase = await usecases.purchase_of(request.app[DB], tenant_id, purchase_id_of(request))
     return json_response(PurchaseOut.of(purchase))
 
 
 async def get_invoice(request: web.Request) -> web.Response:
-    tenant_id = _tenant(identity_of(request))
+    tenant_id = tenant_of(identity_of(request))
     timezone = request.app[SETTINGS].invoice_timezone
-    purchase, pdf = await usecases.invoice_pdf(request.app[DB], tenant_id, _purchase_id(request), timezone)
+    purchase, pdf = await usecases.invoice_pdf(request.app[DB], tenant_id, purchase_id_of(request), timezone)
     return web.Response(
         body=pdf,
         content_type="application/pdf",
@@ -83,13 +84,27 @@ async def payment_webhook(request: web.Request) -> web.Response:
     """Public: the provider's signature over the exact body is the only authentication."""
     provider = request.app[PROVIDER]
     body = await request.read()
-    notice = provider.read_webhook(request.headers, body, time.time())
+    notice = await provider.read_webhook(request.headers, body, time.time())
     if notice is None:
         return web.json_response({"received": True, "outcome": "ignored"})
-    settings = request.app[SETTINGS]
-    seller = Seller(settings.seller_name, settings.seller_abn, settings.seller_address)
-    outcome = await usecases.record_payment(request.app[DB], provider.name, notice, seller)
+    outcome = await usecases.record_payment(request.app[DB], provider, notice, seller_of(request.app[SETTINGS]))
     return web.json_response({"received": True, "outcome": outcome})
+
+
+async def get_billing_profile(request: web.Request) -> web.Response:
+    """The caller's last billing details and saved card, offered on their next purchase."""
+    identity = identity_of(request)
+    tenant_id = tenant_of(identity)
+    if identity.user_id is None:
+        raise Forbidden("Billing details belong to a person: call with a user's identity.")
+    async with request.app[DB].acquire() as conn:
+        details = await profiles.billing_details_of(conn, tenant_id, identity.user_id)
+        card = await profiles.saved_card_of(conn, tenant_id, identity.user_id, request.app[PROVIDER].name)
+    return json_response(BillingProfileOut.of(details, card))
+
+
+def seller_of(settings: BillingSettings) -> Seller:
+    return Seller(settings.seller_name, settings.seller_abn, settings.seller_address)
 
 
 def billing_routes(provider_name: str) -> list[web.RouteDef]:
@@ -99,4 +114,5 @@ def billing_routes(provider_name: str) -> list[web.RouteDef]:
         web.get("/purchases/{purchase_id}", get_purchase),
         web.get("/purchases/{purchase_id}/invoice.pdf", get_invoice),
         web.post(f"/webhooks/{provider_name}", payment_webhook),
+        web.get("/billing-profile", get_billing_profile),
     ]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from services.billing.domain import (
     BillingDetails,
     Purchase,
+    PurchaseOrigin,
     PurchaseStatus,
     Quote,
     format_money,
@@ -17,7 +18,7 @@ from services.billing.domain import (
     format_unit_price,
 )
 
-_ACCOUNT_CODE = r"^(system|user:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+ACCOUNT_CODE = r"^(system|user:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
 # Deliberately loose (and the gateway's own rule): an address is proven by mail arriving, not a pattern.
 _EMAIL = r"^[^@\s]+@[^@\s]+$"
 
@@ -74,7 +75,7 @@ class PurchaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_id: uuid.UUID
-    account_code: str = Field(pattern=_ACCOUNT_CODE)
+    account_code: str = Field(pattern=ACCOUNT_CODE)
     quantity: StrictInt
     billing: BillingIn
 
@@ -83,6 +84,7 @@ class PurchaseOut(BaseModel):
     id: uuid.UUID
     status: PurchaseStatus
     account_id: uuid.UUID
+    account_code: str
     buyer_user_id: uuid.UUID
     quantity: int
     quote: QuoteOut
@@ -93,6 +95,9 @@ class PurchaseOut(BaseModel):
     consistency_token: int | None
     created_at: datetime
     paid_at: datetime | None
+    buyer_name: str | None
+    account_name: str | None
+    origin: PurchaseOrigin
 
     @classmethod
     def of(cls, purchase: Purchase) -> PurchaseOut:
@@ -100,6 +105,7 @@ class PurchaseOut(BaseModel):
             id=purchase.id,
             status=purchase.status,
             account_id=purchase.account_id,
+            account_code=purchase.account_code,
             buyer_user_id=purchase.buyer_user_id,
             quantity=purchase.quote.quantity,
             quote=QuoteOut.of(purchase.quote),
@@ -110,4 +116,7 @@ class PurchaseOut(BaseModel):
             consistency_token=purchase.consistency_token,
             created_at=purchase.created_at,
             paid_at=purchase.paid_at,
+            buyer_name=purchase.buyer_name,
+            account_name=purchase.account_name,
+            origin=purchase.origin,
         )

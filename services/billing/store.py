@@ -14,6 +14,7 @@ from services.billing.domain import (
     PriceTier,
     Purchase,
     PurchaseOrder,
+    PurchaseOrigin,
     Quote,
     Seller,
 )
@@ -44,8 +45,35 @@ async def load_price_list(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Pri
     )
 
 
+async def save_price_list(conn: asyncpg.Connection, tenant_id: uuid.UUID, price_list: PriceList) -> None:
+    """Replace the tenant's own price list. Purchases copied their prices, so none of them changes."""
+    list_id = await conn.fetchval(
+        """INSERT INTO price_lists (tenant_id, currency, tax_name, tax_rate, min_quantity, max_quantity)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (tenant_id) DO UPDATE
+           SET currency = excluded.currency, tax_name = excluded.tax_name, tax_rate = excluded.tax_rate,
+               min_quantity = excluded.min_quantity, max_quantity = excluded.max_quantity
+           RETURNING id""",
+        tenant_id, price_list.currency, price_list.tax_name, price_list.tax_rate, price_list.min_quantity,
+        price_list.max_quantity,
+    )
+    await conn.execute("DELETE FROM price_tiers WHERE price_list_id = $1", list_id)
+    await conn.executemany(
+        "INSERT INTO price_tiers (price_list_id, min_quantity, unit_price) VALUES ($1, $2, $3)",
+        [(list_id, tier.min_quantity, tier.unit_price) for tier in price_list.tiers],
+    )
+
+
+async def has_own_price_list(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM price_lists WHERE tenant_id = $1", tenant_id))
+
+
 async def insert_purchase(
-    conn: asyncpg.Connection, purchase_id: uuid.UUID, order: PurchaseOrder, quote: Quote
+    conn: asyncpg.Connection,
+    purchase_id: uuid.UUID,
+    order: PurchaseOrder,
+    quote: Quote,
+    origin: PurchaseOrigin = "checkout",
 ) -> bool:
     """False when the tenant already used this idempotency key (the unique constraint decides)."""
     inserted = await conn.fetchval(
@@ -53,15 +81,15 @@ async def insert_purchase(
                id, tenant_id, idempotency_key, request_fingerprint, buyer_user_id, account_id,
                account_code, quantity, unit_price, subtotal_cents, tax_name, tax_rate, tax_cents,
                total_cents, currency, billing_name, billing_email, billing_company, billing_tax_id,
-               billing_address)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+               billing_address, origin)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
            ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
            RETURNING true""",
         purchase_id, order.tenant_id, order.idempotency_key, order.fingerprint(), order.buyer_user_id,
         order.account_id, order.account_code, quote.quantity, quote.unit_price, quote.subtotal_cents,
         quote.tax_name, quote.tax_rate, quote.tax_cents, quote.total_cents, quote.currency,
         order.billing.name, order.billing.email, order.billing.company, order.billing.tax_id,
-        order.billing.address,
+        order.billing.address, origin,
     )
     return bool(inserted)
 
@@ -89,6 +117,11 @@ async def get_purchase(
     return _purchase(row) if row else None
 
 
+async def find_purchase(conn: asyncpg.Connection, purchase_id: uuid.UUID) -> Purchase | None:
+    row = await conn.fetchrow("SELECT * FROM purchases WHERE id = $1", purchase_id)
+    return _purchase(row) if row else None
+
+
 async def lock_purchase(conn: asyncpg.Connection, purchase_id: uuid.UUID) -> Purchase | None:
     """Lock the purchase for the rest of the transaction: status changes to one purchase queue here."""
     row = await conn.fetchrow("SELECT * FROM purchases WHERE id = $1 FOR UPDATE", purchase_id)
@@ -112,13 +145,25 @@ async def mark_paid(
     card: CardSummary | None,
     paid_at: datetime,
     seller: Seller,
+    names: tuple[str | None, str | None] = (None, None),
 ) -> None:
+    """Paid, with the invoice's number and what it names (seller, buyer, credited account) as they are
+    now; a failure recorded before (a declined first card) is cleared."""
     await conn.execute(
         """UPDATE purchases SET status = 'paid', invoice_number = $2, card_brand = $3, card_last4 = $4,
-                  paid_at = $5, seller_name = $6, seller_abn = $7, seller_address = $8
+                  paid_at = $5, seller_name = $6, seller_abn = $7, seller_address = $8,
+                  buyer_name = $9, account_name = $10, failure_reason = NULL
            WHERE id = $1""",
         purchase_id, invoice_number, card.brand if card else None, card.last4 if card else None, paid_at,
-        seller.name, seller.abn, seller.address,
+        seller.name, seller.abn, seller.address, names[0], names[1],
+    )
+
+
+async def set_session_id(conn: asyncpg.Connection, purchase_id: uuid.UUID, session_id: str) -> None:
+    """An off-session charge learns its payment's id from the provider's answer."""
+    await conn.execute(
+        "UPDATE purchases SET checkout_session_id = $2 WHERE id = $1 AND checkout_session_id IS NULL",
+        purchase_id, session_id,
     )
 
 
@@ -161,6 +206,9 @@ def _purchase(row: asyncpg.Record) -> Purchase:
         failure_reason=row["failure_reason"],
         consistency_token=row["consistency_token"],
         seller=seller,
+        buyer_name=row["buyer_name"],
+        account_name=row["account_name"],
+        origin=row["origin"],
     )
 
 

@@ -13,7 +13,7 @@ from common import events, inbox
 from common.events import Event
 from common.logs import get_logger
 from common.outbox import enqueue
-from services.billing import domain, invoice, store
+from services.billing import domain, emails, invoice, profiles, store, topup_outcomes
 from services.billing.domain import Purchase, PurchaseOrder, Quote, Seller
 from services.billing.providers import CheckoutOrder, PaymentNotice, PaymentProvider
 
@@ -45,11 +45,9 @@ async def start_purchase(
         # A concurrent request with the same key waits here on the unique index until ours commits,
         # then inserts nothing and reads ours below.
         if await store.insert_purchase(conn, purchase_id, order, quote):
-            checkout = CheckoutOrder(
-                purchase_id, order.tenant_id, order.quantity, quote.total_cents, quote.currency,
-                domain.checkout_description(order.quantity),
-            )
-            await store.set_checkout(conn, purchase_id, await provider.open_checkout(conn, checkout))
+            session = await provider.open_checkout(conn, checkout_order(purchase_id, order, quote))
+            await store.set_checkout(conn, purchase_id, session)
+            await profiles.save_billing_details(conn, order.tenant_id, order.buyer_user_id, order.billing)
             created = True
         else:
             created = False
@@ -61,6 +59,13 @@ async def start_purchase(
     if created:
         log.info("purchase_started", purchase_id=str(purchase.id), quantity=order.quantity)
     return purchase, created
+
+
+def checkout_order(purchase_id: uuid.UUID, order: PurchaseOrder, quote: Quote) -> CheckoutOrder:
+    return CheckoutOrder(
+        purchase_id, order.tenant_id, order.quantity, quote.total_cents, quote.currency,
+        domain.checkout_description(order.quantity), order.buyer_user_id, order.billing.email, order.billing.name,
+    )
 
 
 async def purchase_of(pool: asyncpg.Pool, tenant_id: uuid.UUID, purchase_id: uuid.UUID) -> Purchase:
@@ -83,35 +88,50 @@ async def invoice_pdf(
 
 
 async def record_payment(
-    pool: asyncpg.Pool, provider_name: str, notice: PaymentNotice, seller: Seller
+    pool: asyncpg.Pool, provider: PaymentProvider, notice: PaymentNotice, seller: Seller
 ) -> PaymentOutcome:
     """Apply a provider's verified notice; a repeated, late or stray one changes nothing."""
     async with pool.acquire() as conn, conn.transaction():
-        purchase = await store.lock_purchase(conn, notice.purchase_id)
-        if purchase is None or purchase.checkout_session_id != notice.session_id:
-            log.warning("webhook_for_unknown_purchase", purchase_id=str(notice.purchase_id))
+        purchase = await store.lock_purchase(conn, notice.purchase_id) if notice.purchase_id else None
+        if purchase is None or not _same_payment(purchase, notice):
+            log.warning("payment_notice_for_unknown_purchase", session_id=notice.session_id,
+                        purchase_id=str(notice.purchase_id), event_id=notice.event_id)
             return "unknown_purchase"
-        inbox_id = uuid.uuid5(_WEBHOOK_EVENT_NAMESPACE, f"{provider_name}:{notice.event_id}")
-        if not await inbox.first_delivery(conn, f"webhook:{provider_name}", inbox_id):
+        inbox_id = uuid.uuid5(_WEBHOOK_EVENT_NAMESPACE, f"{provider.name}:{notice.event_id}")
+        if not await inbox.first_delivery(conn, f"webhook:{provider.name}", inbox_id):
             return "duplicate"
         target: Literal["paid", "failed"] = "paid" if notice.succeeded else "failed"
-        if not domain.may_move(purchase.status, target):
-            log.info("webhook_ignored", purchase_id=str(purchase.id), status=purchase.status, target=target)
+        if not domain.may_move(purchase.status, target, provider.failure_is_final):
+            log.info("payment_notice_ignored", purchase_id=str(purchase.id), status=purchase.status, target=target)
             return "ignored"
+        if notice.session_id and purchase.checkout_session_id is None:
+            await store.set_session_id(conn, purchase.id, notice.session_id)
         if notice.succeeded:
-            await _purchase_paid(conn, purchase, notice, seller)
+            await _purchase_paid(conn, purchase, notice, seller, provider.name)
         else:
             await _purchase_failed(conn, purchase, notice)
     log.info("purchase_settled", purchase_id=str(purchase.id), status=target)
     return target
 
 
+def _same_payment(purchase: Purchase, notice: PaymentNotice) -> bool:
+    """The notice is about this purchase's payment (an off-session charge has none recorded yet)."""
+    if purchase.checkout_session_id is None or notice.session_id is None:
+        return True
+    return purchase.checkout_session_id == notice.session_id
+
+
 async def _purchase_paid(
-    conn: asyncpg.Connection, purchase: Purchase, notice: PaymentNotice, seller: Seller
+    conn: asyncpg.Connection, purchase: Purchase, notice: PaymentNotice, seller: Seller, provider_name: str
 ) -> None:
     number = domain.format_invoice_number(await store.next_invoice_number(conn, purchase.tenant_id))
     paid_at = datetime.now(UTC)
-    await store.mark_paid(conn, purchase.id, number, notice.card, paid_at, seller)
+    names = await profiles.invoice_names(conn, purchase)
+    await store.mark_paid(conn, purchase.id, number, notice.card, paid_at, seller, names)
+    if notice.saved_card is not None:
+        await profiles.save_card(conn, purchase.tenant_id, purchase.buyer_user_id, provider_name, notice.saved_card)
+    # The tax invoice is emailed from the outbox: owed now, in the paying transaction.
+    await emails.owe(conn, purchase.tenant_id, "tax_invoice", purchase.id, purchase.billing.email)
     paid = events.PurchasePaid(
         purchase_id=purchase.id,
         tenant_id=purchase.tenant_id,
@@ -134,6 +154,7 @@ async def _purchase_failed(conn: asyncpg.Connection, purchase: Purchase, notice:
         purchase_id=purchase.id, tenant_id=purchase.tenant_id, account_id=purchase.account_id, reason=reason
     )
     await enqueue(conn, _event(events.PURCHASE_FAILED, purchase, failed))
+    await topup_outcomes.purchase_failed(conn, purchase, reason)
 
 
 def _event(event_type: str, purchase: Purchase, payload: events.PurchasePaid | events.PurchaseFailed) -> Event:
@@ -156,5 +177,6 @@ async def record_credited(
             log.info("ledger_posting_ignored", purchase_id=str(purchase_id), status=purchase.status)
             return False
         await store.mark_credited(conn, purchase_id, seq)
+        await topup_outcomes.purchase_credited(conn, purchase, seq)
     log.info("purchase_credited", purchase_id=str(purchase_id), consistency_token=seq)
     return True

@@ -23,6 +23,7 @@ from common.runtime import (
 from common.web import health_routes, internal_auth_middleware, observability_middleware
 from services.ledger import holds, invariants
 from services.ledger.consumers import directory_handler, purchase_paid_handler
+from services.ledger.refunds import refunds_handler
 from services.ledger.routes import SETTINGS, routes
 from services.ledger.settings import LedgerSettings
 
@@ -48,6 +49,7 @@ def create_app(settings: LedgerSettings) -> web.Application:
             relay_ctx(settings.database_url),
             consumer_ctx("ledger.purchases", purchase_paid_handler),
             consumer_ctx("ledger.directory", directory_handler),
+            consumer_ctx("ledger.refunds", refunds_handler),
             background_ctx("hold-sweeper", _sweep_expired_holds(settings.hold_sweep_seconds)),
             background_ctx("invariant-check", _check_invariants(settings.invariant_check_seconds)),
         ]

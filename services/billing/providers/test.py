@@ -8,7 +8,6 @@ real processor would (HTTP webhooks), so that billing's webhook path is the one 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import time
 import uuid
@@ -26,7 +25,15 @@ from common.problems import Conflict, MalformedRequest, NotFound
 from common.runtime import DB, CleanupCtx, background_ctx
 from services.billing import signatures
 from services.billing.cards import CardDetails, CardSummary, check_card, normalise_number
-from services.billing.providers import CheckoutOrder, CheckoutSession, PaymentNotice, teststore
+from services.billing.providers import (
+    CheckoutOrder,
+    CheckoutSession,
+    PaymentNotice,
+    RefundOrder,
+    SavedCard,
+    teststore,
+    testvault,
+)
 from services.billing.providers.checkout import checkout_routes
 from services.billing.providers.testcards import charge_outcome
 from services.billing.settings import BillingSettings
@@ -63,6 +70,7 @@ class _WebhookData(BaseModel):
     card_brand: str = Field(max_length=20)
     card_last4: str = Field(pattern=r"^\d{4}$")
     failure_code: str | None = Field(default=None, max_length=100)
+    card_token: str | None = Field(default=None, max_length=100)
 
 
 class _WebhookEvent(BaseModel):
@@ -75,8 +83,10 @@ class _WebhookEvent(BaseModel):
 class TestPaymentProvider:
     __test__ = False  # not a pytest test class, despite its name
     name = "test"
+    failure_is_final = True  # a declined session is completed: the buyer starts a new purchase
 
     def __init__(self, settings: BillingSettings) -> None:
+        assert settings.test_provider_webhook_secret, "settings require it with the test provider"
         self._secret = settings.test_provider_webhook_secret
         self._webhook_url = settings.billing_webhook_url
         self._checkout_base = settings.public_base_url.rstrip("/") + "/checkout/"
@@ -84,11 +94,21 @@ class TestPaymentProvider:
         self._http: aiohttp.ClientSession | None = None
 
     async def open_checkout(self, conn: asyncpg.Connection, order: CheckoutOrder) -> CheckoutSession:
-        session_id = f"cs_test_{secrets.token_hex(16)}"  # 128 bits, alphanumeric for any URL
+        session_id = testvault.new_session_id()
         await teststore.insert_session(conn, session_id, order)
         return CheckoutSession(id=session_id, url=self._checkout_base + session_id)
 
-    def read_webhook(self, headers: Mapping[str, str], body: bytes, now: float) -> PaymentNotice | None:
+    async def charge_saved_card(
+        self, pool: asyncpg.Pool, order: CheckoutOrder, card: SavedCard
+    ) -> PaymentNotice | None:
+        async with pool.acquire() as conn, conn.transaction():
+            return await testvault.charge_saved_card(conn, order, card, self._retry_seconds)
+
+    async def refund(self, pool: asyncpg.Pool, order: RefundOrder) -> str:
+        async with pool.acquire() as conn, conn.transaction():
+            return await testvault.refund(conn, order)
+
+    async def read_webhook(self, headers: Mapping[str, str], body: bytes, now: float) -> PaymentNotice | None:
         signatures.verify(self._secret, headers.get(SIGNATURE_HEADER), body, now)
         try:
             event = _WebhookEvent.model_validate_json(body)
@@ -96,13 +116,15 @@ class TestPaymentProvider:
             raise MalformedRequest("The webhook body is not a payment event.") from exc
         if event.type not in ("payment.succeeded", "payment.failed"):
             return None
+        data = event.data
         return PaymentNotice(
             event_id=event.id,
-            purchase_id=event.data.purchase_id,
-            session_id=event.data.session_id,
+            purchase_id=data.purchase_id,
+            session_id=data.session_id,
             succeeded=event.type == "payment.succeeded",
-            card=CardSummary(event.data.card_brand, event.data.card_last4),
-            failure_code=event.data.failure_code,
+            card=CardSummary(data.card_brand, data.card_last4),
+            failure_code=data.failure_code,
+            saved_card=SavedCard(data.card_token, data.card_brand, data.card_last4) if data.card_token else None,
         )
 
     def routes(self) -> list[web.RouteDef]:
@@ -135,11 +157,15 @@ class TestPaymentProvider:
                 raise CheckoutCompleted()
             summary = check_card(card.number, card.exp_month, card.exp_year, card.cvc, today)
             outcome = charge_outcome(normalise_number(card.number))
-            await teststore.record_charge(
-                conn, session_id, f"ch_{secrets.token_hex(12)}", summary, outcome.failure_code
-            )
+            charge_id = f"ch_{secrets.token_hex(12)}"
+            await teststore.record_charge(conn, session_id, charge_id, summary, outcome.failure_code)
+            # A card that paid is kept as a token, so that auto top-up can charge it later.
+            token = f"tok_{secrets.token_hex(12)}" if outcome.succeeded else None
+            if token:
+                await teststore.save_token(conn, token, summary, outcome)
+            await teststore.mark_charge_details(conn, charge_id, outcome.refund_fails, token)
             event_id = f"evt_{secrets.token_hex(12)}"
-            body = _webhook_body(event_id, session, summary, outcome.failure_code)
+            body = testvault.webhook_body(event_id, session, summary, outcome.failure_code, token)
             await teststore.owe_webhook(conn, event_id, session_id, body, self._retry_seconds)
         log.info("test_charge_recorded", session_id=session_id, succeeded=outcome.succeeded, brand=summary.brand)
         return PaymentResult(
@@ -197,15 +223,3 @@ class TestPaymentProvider:
             await self._http.close()
             self._http = None
 
-
-def _webhook_body(event_id: str, session: asyncpg.Record, card: CardSummary, failure_code: str | None) -> str:
-    data: dict[str, object] = {
-        "session_id": session["id"],
-        "purchase_id": str(session["purchase_id"]),
-        "card_brand": card.brand,
-        "card_last4": card.last4,
-    }
-    if failure_code:
-        data["failure_code"] = failure_code
-    event_type = "payment.failed" if failure_code else "payment.succeeded"
-    return json.dumps({"id": event_id, "type": event_type, "created": int(time.time()), "data": data})

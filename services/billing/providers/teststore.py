@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 
 from services.billing.cards import CardSummary
 from services.billing.providers import CheckoutOrder
+from services.billing.providers.testcards import ChargeOutcome
 
 
 async def insert_session(conn: asyncpg.Connection, session_id: str, order: CheckoutOrder) -> None:
@@ -79,4 +82,48 @@ async def mark_delivered(conn: asyncpg.Connection, event_id: str) -> None:
     await conn.execute(
         "UPDATE test_provider_webhooks SET delivered_at = now() WHERE event_id = $1 AND delivered_at IS NULL",
         event_id,
+    )
+
+
+async def session_of_purchase(conn: asyncpg.Connection, purchase_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM test_provider_sessions WHERE purchase_id = $1 FOR UPDATE", purchase_id
+    )
+
+
+async def charge_of_session(conn: asyncpg.Connection, session_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM test_provider_charges WHERE session_id = $1", session_id)
+
+
+async def save_token(conn: asyncpg.Connection, token: str, card: CardSummary, outcome: ChargeOutcome) -> None:
+    await conn.execute(
+        """INSERT INTO test_provider_tokens (token, card_brand, card_last4, decline_code, refund_fails)
+           VALUES ($1, $2, $3, $4, $5)""",
+        token, card.brand, card.last4, outcome.saved_card_decline_code, outcome.refund_fails,
+    )
+
+
+async def get_token(conn: asyncpg.Connection, token: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM test_provider_tokens WHERE token = $1", token)
+
+
+async def mark_charge_details(
+    conn: asyncpg.Connection, charge_id: str, refund_fails: bool, token: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE test_provider_charges SET refund_fails = $2, token = $3 WHERE id = $1", charge_id, refund_fails, token
+    )
+
+
+async def refunds_of_session(conn: asyncpg.Connection, session_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM test_provider_refunds WHERE session_id = $1", session_id)
+
+
+async def insert_refund(
+    conn: asyncpg.Connection, key: str, refund_id: str, session_id: str, amount_cents: int
+) -> None:
+    await conn.execute(
+        """INSERT INTO test_provider_refunds (idempotency_key, id, session_id, amount_cents)
+           VALUES ($1, $2, $3, $4)""",
+        key, refund_id, session_id, amount_cents,
     )

@@ -42,9 +42,10 @@ def billing_details(**overrides: str) -> dict[str, str]:
 class Buyer:
     tenant_id: uuid.UUID = field(default_factory=uuid.uuid4)
     user_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    role: str = "user"
 
     def token(self) -> str:
-        identity = Identity(role="user", tenant_id=self.tenant_id, user_id=self.user_id)
+        identity = Identity(role=self.role, tenant_id=self.tenant_id, user_id=self.user_id)  # type: ignore[arg-type]
         return issue_internal_token(identity, INTERNAL_SECRET, "billing")
 
     def purchase_body(self, quantity: int = 1000, **billing: str) -> dict[str, Any]:

@@ -51,3 +51,25 @@ def test_an_unknown_payment_provider_is_refused(environment: pytest.MonkeyPatch)
     environment.setenv("PAYMENT_PROVIDER", "paypal")
     with pytest.raises(ValidationError):
         BillingSettings()  # type: ignore[call-arg]
+
+
+def test_stripe_needs_its_three_keys_and_then_no_test_provider_secret(environment: pytest.MonkeyPatch) -> None:
+    environment.delenv("TEST_PROVIDER_WEBHOOK_SECRET")
+    environment.setenv("PAYMENT_PROVIDER", "stripe")
+    with pytest.raises(ValidationError, match="STRIPE_SECRET_KEY"):
+        BillingSettings()  # type: ignore[call-arg]
+    environment.setenv("STRIPE_SECRET_KEY", "sk_test_123")
+    environment.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_123")
+    environment.setenv("STRIPE_WEBHOOK_SECRET", "whsec_123")
+    settings = BillingSettings()  # type: ignore[call-arg]
+    assert settings.payment_provider == "stripe"
+    assert "sk_test_123" not in repr(settings) and "whsec_123" not in repr(settings)
+
+
+def test_smtp_is_off_until_a_host_is_set_and_its_password_never_shows(environment: pytest.MonkeyPatch) -> None:
+    assert BillingSettings().smtp_host is None  # type: ignore[call-arg]
+    environment.setenv("SMTP_HOST", "smtp.example.com")
+    environment.setenv("SMTP_PASSWORD", "hunter22")
+    settings = BillingSettings()  # type: ignore[call-arg]
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_security) == ("smtp.example.com", 587, "starttls")
+    assert "hunter22" not in repr(settings)
