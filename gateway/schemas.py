@@ -121,6 +121,9 @@ class PurchaseView(BaseModel):
     id: uuid.UUID
     status: Literal["pending", "paid", "credited", "failed"]
     account_id: uuid.UUID
+    account_name: str | None = Field(default=None, description="Whose credits were bought")
+    buyer_user_id: uuid.UUID | None = None
+    buyer_name: str | None = Field(default=None, description="Who bought them")
     quantity: int
     quote: Quote | None = None
     invoice_number: str | None = None
