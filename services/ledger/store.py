@@ -32,12 +32,15 @@ async def lock_tenant_postings(conn: asyncpg.Connection, tenant_id: uuid.UUID, *
 
 
 async def open_accounts(conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: Sequence[str]) -> None:
-    """Create the accounts that do not exist yet, in id order so concurrent openers never deadlock."""
+    """Create the accounts that do not exist yet, in id order so concurrent openers never deadlock.
+
+    No conflict target: two transactions opening the same new account may meet on either unique index
+    (the id, or the tenant and code), and both must mean "already there", not an error."""
     rows = sorted((account_id(tenant_id, code), code, kind_of(code)) for code in set(codes))
     await conn.execute(
         """INSERT INTO accounts (id, tenant_id, code, kind)
            SELECT id, $1, code, kind FROM unnest($2::uuid[], $3::text[], $4::text[]) AS t(id, code, kind)
-           ON CONFLICT (id) DO NOTHING""",
+           ON CONFLICT DO NOTHING""",
         tenant_id,
         [r[0] for r in rows],
         [r[1] for r in rows],
