@@ -39,7 +39,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/mypy common gateway services tests
 
 migrate: $(INSTALLED) .env
-	set -a && source ./.env && set +a && for s in gateway services.ledger services.billing services.reporting; do \
+	set -a && source ./.env && set +a && for s in gateway services.ledger services.billing services.reporting services.messaging; do \
 		$(PY) -m $$s migrate || exit 1; done
 
 seed: $(INSTALLED) .env

@@ -50,6 +50,8 @@ TOPOLOGY: tuple[QueueSpec, ...] = (
     QueueSpec("ledger.refunds", (events.REFUND_REQUESTED, events.REFUND_FAILED)),
     QueueSpec("billing.refund-outcomes", (events.REFUND_DEBITED, events.REFUND_REJECTED, events.REFUND_RESTORED)),
     QueueSpec("billing.directory", (events.USER_CHANGED,)),
+    QueueSpec("messaging.outgoing", (events.MESSAGE_QUEUED,)),
+    QueueSpec("ledger.spending", (events.MESSAGE_SETTLED,)),
 )
 
 

@@ -31,6 +31,8 @@ REFUND_DEBITED = "ledger.refund.debited"
 REFUND_REJECTED = "ledger.refund.rejected"
 REFUND_RESTORED = "ledger.refund.restored"
 TOP_UP_FAILED = "billing.topup.failed"
+MESSAGE_QUEUED = "messaging.message.queued"
+MESSAGE_SETTLED = "messaging.message.settled"
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 
@@ -269,6 +271,28 @@ class TopUpFailed(_Payload):
     reason: str
 
 
+class MessageQueued(_Payload):
+    """Messaging accepted a message for sending: its own queue takes it from here, so a burst of
+    messages never holds up the gateway."""
+
+    message_id: uuid.UUID
+    tenant_id: uuid.UUID
+
+
+class MessageSettled(_Payload):
+    """The carrier answered for every part of a message: the ledger captures `captured_credits` of the
+    hold (one credit per segment the carrier accepted, per recipient) and releases the rest."""
+
+    message_id: uuid.UUID
+    tenant_id: uuid.UUID
+    hold_id: uuid.UUID
+    account_code: str
+    segments: int
+    recipients: int
+    accepted_recipients: int
+    captured_credits: int = Field(ge=0)
+
+
 CATALOGUE: dict[str, type[BaseModel]] = {
     PURCHASE_PAID: PurchasePaid,
     PURCHASE_FAILED: PurchaseFailed,
@@ -285,4 +309,6 @@ CATALOGUE: dict[str, type[BaseModel]] = {
     REFUND_REJECTED: RefundRejected,
     REFUND_RESTORED: RefundRestored,
     TOP_UP_FAILED: TopUpFailed,
+    MESSAGE_QUEUED: MessageQueued,
+    MESSAGE_SETTLED: MessageSettled,
 }

@@ -17,7 +17,7 @@ from gateway.middleware import (
     write_limit_middleware,
 )
 from gateway.ratelimit import Limits
-from gateway.resources import BILLING, LEDGER, LIMITS, REPORTING, SETTINGS, service_clients_ctx
+from gateway.resources import BILLING, LEDGER, LIMITS, MESSAGING, REPORTING, SETTINGS, service_clients_ctx
 from gateway.routes import api
 from gateway.settings import GatewaySettings
 
@@ -45,7 +45,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(pages.docs_routes(api))
     app.add_routes(ui.routes)
     checks = readiness_checks(app)
-    for name, key in (("ledger", LEDGER), ("billing", BILLING), ("reporting", REPORTING)):
+    for name, key in (("ledger", LEDGER), ("billing", BILLING), ("reporting", REPORTING), ("messaging", MESSAGING)):
         checks[name] = _service_ready(app, key)
     app.add_routes(health_routes(checks))
     app.cleanup_ctx.extend(

@@ -32,6 +32,11 @@ class UpstreamProblem(DomainError):
         self.slug = str(body.get("type", "/problems/error")).rsplit("/", 1)[-1]
 
 
+class ServiceNotReached(DependencyUnavailable):
+    """No connection to the service could be opened: unlike a timeout, the request certainly did not
+    reach it, so nothing it would have done has happened."""
+
+
 class ServiceClient:
     def __init__(
         self, name: str, base_url: str, secret: str, session: aiohttp.ClientSession, timeout: float
@@ -86,6 +91,9 @@ class ServiceClient:
                 if response.status < 500:
                     raise UpstreamProblem(response.status, _problem(payload))
                 log.warning("service_error", service=self.name, status=response.status, path=path)
+        except aiohttp.ClientConnectorError as exc:
+            log.warning("service_unreachable", service=self.name, path=path, error=repr(exc))
+            raise ServiceNotReached(f"The {self.name} service is unavailable; please try again shortly.") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("service_unreachable", service=self.name, path=path, error=repr(exc))
         raise DependencyUnavailable(f"The {self.name} service is unavailable; please try again shortly.")

@@ -17,6 +17,7 @@ LIMITS = web.AppKey("limits", Limits)
 LEDGER = web.AppKey("ledger", ServiceClient)
 BILLING = web.AppKey("billing", ServiceClient)
 REPORTING = web.AppKey("reporting", ServiceClient)
+MESSAGING = web.AppKey("messaging", ServiceClient)
 
 
 def service_clients_ctx(settings: GatewaySettings) -> CleanupCtx:
@@ -28,6 +29,7 @@ def service_clients_ctx(settings: GatewaySettings) -> CleanupCtx:
         app[LEDGER] = ServiceClient("ledger", settings.ledger_url, secret, session, timeout)
         app[BILLING] = ServiceClient("billing", settings.billing_url, secret, session, timeout)
         app[REPORTING] = ServiceClient("reporting", settings.reporting_url, secret, session, timeout)
+        app[MESSAGING] = ServiceClient("messaging", settings.messaging_url, secret, session, timeout)
         yield
         await session.close()
 

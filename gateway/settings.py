@@ -15,6 +15,12 @@ class GatewaySettings(ServiceSettings):
     ledger_url: str = Field(default="http://127.0.0.1:8081", validation_alias="LEDGER_URL")
     billing_url: str = Field(default="http://127.0.0.1:8082", validation_alias="BILLING_URL")
     reporting_url: str = Field(default="http://127.0.0.1:8083", validation_alias="REPORTING_URL")
+    messaging_url: str = Field(default="http://127.0.0.1:8084", validation_alias="MESSAGING_URL")
+    # Sending SMS: how long the credits of a message stay reserved if messaging never settles them (the
+    # ledger then releases them, and messaging submits nothing after it), and how big a message may be.
+    message_hold_seconds: int = Field(default=900, validation_alias="MESSAGE_HOLD_SECONDS", ge=120, le=86400)
+    max_message_segments: int = Field(default=10, validation_alias="MAX_MESSAGE_SEGMENTS", ge=1, le=255)
+    max_message_recipients: int = Field(default=100, validation_alias="MAX_MESSAGE_RECIPIENTS", ge=1, le=1000)
     # Sign-in is limited tightly; writes only against runaway clients (high enough that a load test
     # measures the system, not the limiter).
     sign_in_limit_per_ip: str = Field(default="30/minute", validation_alias="SIGN_IN_LIMIT_PER_IP")

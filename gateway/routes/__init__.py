@@ -8,6 +8,7 @@ from gateway.routes import (  # noqa: F401
     directory,
     holds,
     logs,
+    messages,
     payments,
     purchases,
     refunds,

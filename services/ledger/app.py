@@ -26,6 +26,7 @@ from services.ledger.consumers import directory_handler, purchase_paid_handler
 from services.ledger.refunds import refunds_handler
 from services.ledger.routes import SETTINGS, routes
 from services.ledger.settings import LedgerSettings
+from services.ledger.spending import spending_handler
 
 SERVICE = "ledger"
 log = get_logger(__name__)
@@ -50,6 +51,7 @@ def create_app(settings: LedgerSettings) -> web.Application:
             consumer_ctx("ledger.purchases", purchase_paid_handler),
             consumer_ctx("ledger.directory", directory_handler),
             consumer_ctx("ledger.refunds", refunds_handler),
+            consumer_ctx("ledger.spending", spending_handler),
             background_ctx("hold-sweeper", _sweep_expired_holds(settings.hold_sweep_seconds)),
             background_ctx("invariant-check", _check_invariants(settings.invariant_check_seconds)),
         ]

@@ -9,7 +9,8 @@ from datetime import datetime
 
 import asyncpg
 
-from common.accounts import SPENT
+from common.accounts import SPENT, SYSTEM, user_code
+from common.accounts import account_id as account_id_of
 from common.idempotency import request_fingerprint
 from common.identity import Identity
 from common.problems import Forbidden, RuleBroken
@@ -45,11 +46,34 @@ def require_service(identity: Identity) -> None:
         raise HoldsNeedService("Holds are for internal systems with a service token.")
 
 
+class NotTheSendingAccount(Forbidden):
+    slug = "account-forbidden"
+
+
+def require_service_or_sender(identity: Identity) -> None:
+    """Internal systems hold credits on any account; a person only when sending SMS (see below)."""
+    if identity.role == "service" or (identity.role in ("master", "user") and identity.send_sms and identity.user_id):
+        return
+    raise HoldsNeedService("Holds are for internal systems, and for people allowed to send SMS.")
+
+
+def sending_code(identity: Identity, mode: str | None) -> str:
+    """The account a person's messages are paid from: System Credits in shared mode, else their own."""
+    assert identity.user_id is not None
+    return SYSTEM if mode == "shared" else user_code(identity.user_id)
+
+
+def require_sending_account(identity: Identity, code: str, mode: str | None) -> None:
+    if identity.role != "service" and code != sending_code(identity, mode):
+        raise NotTheSendingAccount("A sender spends only from the account they send from: their own User Credits "
+                                   "in individual mode, System Credits in shared mode.")
+
+
 async def place(
     pool: asyncpg.Pool, identity: Identity, account_id: uuid.UUID, quantity: int, reference: str | None,
     expires_in: int, key: str, maximum: int,
 ) -> HoldView:
-    require_service(identity)
+    require_service_or_sender(identity)
     domain.check_quantity(quantity, maximum)
     fingerprint = request_fingerprint([str(account_id), quantity, reference, expires_in])
     # One key for two accounts: the requests take different locks, so the second meets the first's key
@@ -71,11 +95,14 @@ async def _place(
     expires_in: int, key: str, fingerprint: str,
 ) -> HoldView:
     async with pool.acquire() as conn, conn.transaction():
-        account = await _account_of(conn, identity, account_id)
+        account = await _account_of(conn, identity, account_id, quantity)
         hold_id = uuid.uuid4()
 
         async def check(c: asyncpg.Connection, _: dict[str, domain.Account]) -> None:
-            if account.kind == "user" and await store.credit_mode(c, account.tenant_id) == "shared":
+            # Read after the tenant and account locks: a mode switch cannot slip in before we commit.
+            mode = await store.credit_mode(c, account.tenant_id)
+            require_sending_account(identity, account.code, mode or identity.credit_mode)
+            if account.kind == "user" and mode == "shared":
                 raise UserCreditsInSharedMode("In shared mode credits are spent from System Credits.")
             await store.insert_hold(c, hold_id=hold_id, tenant_id=account.tenant_id, account=account.id,
                                     quantity=quantity, reference=reference, expires_in=expires_in, key=key,
@@ -115,6 +142,21 @@ async def void(pool: asyncpg.Pool, identity: Identity, hold_id: uuid.UUID) -> Ho
         return await _view(conn, hold_id)
 
 
+async def settle(conn: asyncpg.Connection, hold_id: uuid.UUID, tenant_id: uuid.UUID, amount: int) -> bool:
+    """Capture `amount` of a hold (none: void it) inside the caller's transaction, such as a consumer's
+    with its inbox row. False when it was settled so already."""
+    hold = await _locked_hold(conn, Identity(role="service", tenant_id=tenant_id), hold_id)
+    if not domain.resolution(hold, "captured" if amount else "voided"):
+        return False
+    if amount:
+        taken = domain.capture_amount(hold, amount)
+        movements = [Movement(hold.code, -taken), Movement(SPENT, taken)]
+        await _resolve(conn, hold_id, "capture", "captured", taken, movements)
+    else:
+        await _resolve(conn, hold_id, "void", "voided", 0, [])
+    return True
+
+
 async def expire_due(pool: asyncpg.Pool, batch: int = 100) -> int:
     """Void every open hold past its expiry, each in its own transaction; answers how many."""
     async with pool.acquire() as conn:
@@ -142,8 +184,15 @@ async def _resolve(
     ))
 
 
-async def _account_of(conn: asyncpg.Connection, identity: Identity, account_id: uuid.UUID) -> domain.Account:
+async def _account_of(
+    conn: asyncpg.Connection, identity: Identity, account_id: uuid.UUID, quantity: int = 0
+) -> domain.Account:
     account = await store.account_by_id(conn, account_id)
+    if account is None and identity.role != "service" and identity.tenant_id is not None:
+        mode = await store.credit_mode(conn, identity.tenant_id) or identity.credit_mode
+        if account_id == account_id_of(identity.tenant_id, sending_code(identity, mode)):
+            # A sender's own account that never held a credit has none to spend: a shortfall like any other.
+            raise domain.InsufficientCredits(f"The account has 0 credits available; {quantity} are needed.")
     if account is None or not account.user_facing or identity.tenant_id not in (None, account.tenant_id):
         # An account never opened has never held a credit: to the caller it does not exist yet.
         raise domain.AccountNotFound("No such account, or it has never held credits.")

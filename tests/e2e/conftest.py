@@ -24,7 +24,11 @@ from tests.conftest import Infra, delete_topology
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "test-artifacts" / "e2e-logs"
 SERVICES = {"ledger": "services.ledger", "billing": "services.billing",
-            "reporting": "services.reporting", "gateway": "gateway"}
+            "reporting": "services.reporting", "messaging": "services.messaging", "gateway": "gateway"}
+# The local SMSC messaging sends to (its SMPP port is ports["smpp"], its HTTP API ports["smsc"]).
+SIMULATOR = {"smsc": "services.messaging.simulator"}
+# Slow enough that a batch of messages takes a couple of seconds (a process can be killed mid-batch).
+SMPP_RATE_PER_SECOND = 40
 DEMO_PASSWORD = "demo-password"
 
 
@@ -55,7 +59,8 @@ class System:
         LOGS.mkdir(parents=True, exist_ok=True)
         with (LOGS / f"{service}.log").open("ab") as log:  # the child keeps its own descriptor
             self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", SERVICES[service]], cwd=ROOT, env=self.env, stdout=log, stderr=log
+                [sys.executable, "-m", {**SERVICES, **SIMULATOR}[service]], cwd=ROOT, env=self.env,
+                stdout=log, stderr=log,
             )
 
     def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
@@ -97,6 +102,15 @@ def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
         LEDGER_URL=f"http://127.0.0.1:{ports['ledger']}",
         BILLING_URL=f"http://127.0.0.1:{ports['billing']}",
         REPORTING_URL=f"http://127.0.0.1:{ports['reporting']}",
+        MESSAGING_URL=f"http://127.0.0.1:{ports['messaging']}",
+        SMPP_PORT=str(ports["smpp"]),
+        SMSC_SIMULATOR_PORT=str(ports["smpp"]),
+        SMSC_SIMULATOR_HTTP_PORT=str(ports["smsc"]),
+        SMSC_SIMULATOR_RECEIPT_SECONDS="0.2",
+        # A carrier's answer takes a moment: a kill mid-batch then finds segments sent but unrecorded.
+        SMSC_SIMULATOR_LATENCY_SECONDS="0.05",
+        SMPP_RATE_PER_SECOND=str(SMPP_RATE_PER_SECOND),
+        SMPP_RECONNECT_SECONDS="0.5",
         PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['gateway']}",
         BILLING_WEBHOOK_URL=f"http://127.0.0.1:{ports['billing']}/webhooks/test",
         LOG_LEVEL="INFO",
@@ -112,16 +126,16 @@ def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 async def system(infra: Infra) -> AsyncIterator[System]:
-    ports = {service: _free_port() for service in SERVICES}
+    ports = {service: _free_port() for service in [*SERVICES, *SIMULATOR, "smpp"]}
     system = System(infra, _environment(infra, ports), ports)
     seeded = subprocess.run(
         [sys.executable, "-m", "gateway", "seed"], cwd=ROOT, env=system.env, capture_output=True, check=False
     )
     assert seeded.returncode == 0, seeded.stderr.decode()[-2000:]
     try:
-        for service in SERVICES:
+        for service in [*SIMULATOR, *SERVICES]:
             system.start(service)
-        for service in SERVICES:
+        for service in [*SIMULATOR, *SERVICES]:
             await system.wait_ready(service)
         yield system
     finally:

@@ -5,17 +5,20 @@
 //   /credits/purchase?account=…            … on Purchase SMS Credits
 //   /credits/transfer?from=…&to=…          … on Transfer SMS Credits
 //   /credits/logs?account=…&direction=…&kind=…&consistency_token=…   the 30-day log
+//   /send                                  Send SMS
 // Signing in or out loads the page afresh, so nothing of one person stays in memory for the next.
 
 import { getJson, postJson, session, whenSignedOut } from "./api.js";
 import { creditsBox } from "./credits.js";
 import { logsView } from "./logs.js";
+import { sendView } from "./send.js";
 import { $, $$, busy, clearErrors, focusFirstError, generalMessage, menuButton, show, showError } from "./ui.js";
 
-const VIEWS = ["signin", "home", "logs"];
+const VIEWS = ["signin", "home", "logs", "send"];
 const BOX_PATHS = { "/credits": "accounts", "/credits/purchase": "purchase", "/credits/transfer": "transfer" };
 let box = null;
 let logs = null;
+let send = null;
 let current = null;
 
 const navigate = {
@@ -47,9 +50,10 @@ function nextAddress() {
 function showView(name, moveFocus) {
   $("#loading").hidden = true;
   if (current === "logs" && name !== "logs") logs.leave();
+  if (current === "send" && name !== "send") send.leave();
   for (const view of VIEWS) $(`#view-${view}`).hidden = view !== name;
   $("#main").classList.toggle("wide", name === "logs");
-  document.title = { signin: "Sign in", home: "SMS Credits", logs: "Last 30 Days Logs" }[name]
+  document.title = { signin: "Sign in", home: "SMS Credits", logs: "Last 30 Days Logs", send: "Send SMS" }[name]
     + (name === "home" ? "" : " · SMS Credits");
   current = name;
   if (moveFocus) $(`#view-${name} h1`).focus();
@@ -99,17 +103,21 @@ function shell(me) {
     ? `${me.tenant.name} · ${mode}${me.role === "master" ? " · Master user" : ""}` : "";
   box = creditsBox({ me, navigate });
   logs = logsView({ navigate });
+  send = sendView({ me });
   const userButton = $("#user-button");
   menuButton(userButton, $("#user-menu-list"), (command) => {
     userButton.focus();
     run(command);
   });
-  for (const button of $$('main [data-command="manage"]')) button.addEventListener("click", () => run("manage"));
+  for (const command of ["manage", "send", "logs"]) {
+    for (const button of $$(`main [data-command="${command}"]`)) button.addEventListener("click", () => run(command));
+  }
 }
 
 function run(command) {
   if (command === "manage") box.open();
   if (command === "logs") navigate.to("/credits/logs");
+  if (command === "send") navigate.to("/send");
   if (command === "signout") {
     session.signOut();
     window.location.assign("/signin");
@@ -118,6 +126,11 @@ function run(command) {
 
 async function route({ moveFocus = false } = {}) {
   const params = new URLSearchParams(location.search);
+  if (location.pathname === "/send") {
+    showView("send", moveFocus);
+    await send.enter();
+    return;
+  }
   if (location.pathname === "/credits/logs") {
     showView("logs", moveFocus);
     await logs.enter(params);

@@ -1,0 +1,165 @@
+// Send SMS: recipients, the message with a live segment and credit counter (counted by the API, exactly
+// as the carrier will), then each recipient's status as the carrier's answers and receipts come in.
+
+import { Attempt, getJson, postJson } from "./api.js";
+import { $, busy, clearErrors, credits, el, focusFirstError, generalMessage, show, showError } from "./ui.js";
+
+const COUNT_DELAY_MS = 150;
+const POLL_MS = 1000;
+const POLLS = 60;
+const STATUS = { queued: "Queued", submitted: "Sent, awaiting delivery", delivered: "Delivered", failed: "Not delivered" };
+const ENCODING = { gsm7: "GSM 7-bit", ucs2: "Unicode (UCS-2)" };
+
+// "+61 412 345 678, +61 400 000 000\n…" -> the distinct numbers typed, as typed.
+export function numbersIn(text) {
+  return [...new Set(text.split(/[\n,;]+/).map((n) => n.trim()).filter(Boolean))];
+}
+
+export function sendView({ me }) {
+  const form = $("#send-form");
+  const to = $("#send-to");
+  const body = $("#send-body");
+  const counter = $("#send-counter");
+  const submit = $("#send-submit");
+  const attempt = new Attempt();
+  let counting = null;
+  let timer = null;
+  let polling = null;
+
+  async function count() {
+    counting?.abort();
+    counting = new AbortController();
+    const recipients = numbersIn(to.value).length;
+    try {
+      const c = await postJson("/messages/preview", { body: body.value, recipients }, { signal: counting.signal });
+      const left = c.segments ? ` (${c.remaining} left)` : "";
+      const over = c.segments > c.max_segments;
+      counter.replaceChildren(
+        `${credits(c.characters)} characters · ${ENCODING[c.encoding]} · `,
+        el("span", { className: over ? "over" : null, "data-segments": c.segments,
+          text: `${c.segments} segment${c.segments === 1 ? "" : "s"}${left}` }),
+        ` · ${recipients} recipient${recipients === 1 ? "" : "s"} · `,
+        el("strong", { "data-credits": c.credits, text: `${credits(c.credits)} credit${c.credits === 1 ? "" : "s"}` }),
+        over ? el("span", { className: "over", text: ` · at most ${c.max_segments} segments` }) : "");
+    } catch (problem) {
+      if (problem.name !== "AbortError") counter.textContent = "";
+    }
+  }
+
+  function recount() {
+    clearTimeout(timer);
+    timer = setTimeout(count, COUNT_DELAY_MS);
+  }
+
+  async function sendingFrom() {
+    const individual = me.tenant?.credit_mode === "individual";
+    let text = individual ? "From your User Credits" : "From System Credits (shared by everyone in your organisation)";
+    try {
+      const accounts = await getJson("/accounts");
+      const own = accounts.find((a) => (individual ? a.owner?.id === me.id : a.kind === "system"));
+      if (own) text += ` · ${credits(own.available)} available`;
+    } catch { /* the balance is a courtesy: sending works without it */ }
+    show($("#send-from"), text);
+  }
+
+  function explain(problem) {
+    const fieldError = problem.errors.find((e) => e.field === "body" || e.field.startsWith("to"));
+    if (fieldError) return [fieldError.field.startsWith("to") ? "to" : "body", problem.errors.map((e) => e.message).join(" ")];
+    if (problem.slug === "insufficient-credits") {
+      const has = /has (\d+) credits available; (\d+) are needed/.exec(problem.detail);
+      return ["form", has ? `Not enough credits: ${credits(Number(has[1]))} available, this message needs ${credits(Number(has[2]))}.`
+        : `Not enough credits. ${problem.detail}`];
+    }
+    return ["form", generalMessage(problem, "Pressing Send again is safe: it will not send twice.")];
+  }
+
+  function renderMessage(message) {
+    const statusText = STATUS[message.status];
+    const spent = message.captured_credits === null ? `${credits(message.credits)} credits reserved`
+      : `${credits(message.captured_credits)} of ${credits(message.credits)} credits spent`;
+    show($("#send-summary"), `${statusText} · ${message.segments} segment${message.segments === 1 ? "" : "s"} · ${spent}`);
+    $("#send-summary").dataset.status = message.status;
+    $("#send-recipients").replaceChildren(...message.recipients.map((r) => el("tr", {},
+      el("td", { "data-label": "To", text: r.to }),
+      el("td", { "data-label": "Status", "data-status": r.status, text: STATUS[r.status] }))));
+  }
+
+  async function follow(id) {
+    clearTimeout(polling);
+    for (let i = 0; i < POLLS; i += 1) {
+      let message;
+      try {
+        message = await getJson(`/messages/${id}`);
+      } catch {
+        message = null; // a hiccup: try again on the next round
+      }
+      if (message) {
+        renderMessage(message);
+        if (message.status === "delivered" || message.status === "failed") {
+          sendingFrom(); // the balance after what was spent
+          return;
+        }
+      }
+      await new Promise((resolve) => { polling = setTimeout(resolve, POLL_MS); });
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const numbers = numbersIn(to.value);
+    if (!numbers.length) showError(form, "to", "Enter at least one mobile number, such as +61 412 345 678.");
+    if (!body.value.trim()) showError(form, "body", "Write a message.");
+    if (!numbers.length || !body.value.trim()) {
+      focusFirstError(form);
+      return;
+    }
+    const request = { to: numbers, body: body.value };
+    busy(submit, true);
+    try {
+      const sent = await postJson("/messages", request, { headers: { "Idempotency-Key": attempt.keyFor(request) } });
+      attempt.reset();
+      form.hidden = true;
+      show($("#send-result"));
+      renderMessage({ ...sent, recipients: numbers.map((n) => ({ to: n, status: "queued" })), captured_credits: null });
+      $("#send-result-title").focus();
+      document.dispatchEvent(new CustomEvent("credits-changed"));
+      follow(sent.id);
+    } catch (problem) {
+      if (problem.status >= 400 && problem.status < 500 && problem.status !== 429) attempt.reset();
+      const [field, message] = explain(problem);
+      showError(form, field, message);
+      focusFirstError(form);
+    } finally {
+      busy(submit, false);
+    }
+  });
+  to.addEventListener("input", recount);
+  body.addEventListener("input", recount);
+  $("#send-another").addEventListener("click", () => {
+    clearTimeout(polling);
+    form.reset();
+    attempt.reset();
+    $("#send-result").hidden = true;
+    form.hidden = false;
+    count();
+    sendingFrom();
+    to.focus();
+  });
+
+  return {
+    async enter() {
+      clearErrors(form);
+      const allowed = me.send_sms && me.tenant;
+      show($("#send-notice"), allowed ? "" : "You are not allowed to send SMS. Ask a master user of your organisation.");
+      form.hidden = !allowed;
+      $("#send-result").hidden = true;
+      if (!allowed) return;
+      await Promise.all([count(), sendingFrom()]);
+    },
+    leave() {
+      clearTimeout(polling);
+      clearTimeout(timer);
+    },
+  };
+}
