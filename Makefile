@@ -47,3 +47,14 @@ seed: $(INSTALLED) .env
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+
+.PHONY: bench bench-quick
+
+## Benchmarks, never part of `make test`: every one, one table, the figures into README.md (~15 min).
+bench: $(INSTALLED)
+	$(PY) -m bench
+
+## The same with short legs and small data, to check the harness itself (a few minutes).
+bench-quick: $(INSTALLED)
+	$(PY) -m bench --quick

@@ -1,0 +1,1 @@
+"""The benchmarks, one module each; `run(mode, options)` answers its Result."""
