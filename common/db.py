@@ -22,6 +22,17 @@ SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating the same database.
 _MIGRATION_LOCK_KEY = 7_342_001
 
+# What a query raises while the database restarts or cannot be reached: a dependency that is down,
+# to be answered 503 (try again), not a bug of ours (500). Refused and reset connections,
+# a connection lost under a query (class 08), a server shutting down or recovering (class 57), and the
+# protocol state asyncpg is left in by a connection the server killed mid-operation.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InternalClientError,
+)
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -14,9 +14,17 @@ from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
+from common.db import DATABASE_UNAVAILABLE
 from common.identity import Identity, InvalidInternalToken, verify_internal_token
 from common.logs import get_logger, request_context
-from common.problems import DomainError, MalformedRequest, Unauthenticated, from_error, problem_response
+from common.problems import (
+    DependencyUnavailable,
+    DomainError,
+    MalformedRequest,
+    Unauthenticated,
+    from_error,
+    problem_response,
+)
 
 log = get_logger(__name__)
 
@@ -74,6 +82,10 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     except asyncio.CancelledError:
         raise
+    except DATABASE_UNAVAILABLE as exc:
+        # Postgres restarting or unreachable: nothing the client sent is wrong, and a retry will do.
+        log.warning("database_unavailable", method=request.method, path=request.path, error=repr(exc))
+        return from_error(DependencyUnavailable("The service's database is unavailable; please try again shortly."))
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
         return problem_response(
@@ -124,6 +136,9 @@ async def parse_json(request: web.Request, model: type[ModelT]) -> ModelT:
         data = json.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest("The body is not valid JSON.") from exc
+    except RecursionError:
+        # `[[[[...` a few thousand deep fits in any body size limit and exhausts the parser's stack.
+        raise MalformedRequest("The body is nested too deeply.") from None
     return validate(model, data)
 
 
@@ -134,7 +149,25 @@ def parse_query(request: web.Request, model: type[ModelT], repeatable: tuple[str
     return validate(model, data)
 
 
+def _holds_nul(data: Any) -> bool:
+    """Whether any text in decoded JSON, keys included, holds U+0000 (walked without recursion)."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            pending += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            pending += item
+    return False
+
+
 def validate(model: type[ModelT], data: Any) -> ModelT:
+    # Valid JSON and valid for the model, but Postgres stores no NUL in text: refused here, it would
+    # otherwise fail the write deep in a service and answer 500.
+    if _holds_nul(data):
+        raise MalformedRequest("Text may not contain the NUL character (U+0000).")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

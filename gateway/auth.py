@@ -16,7 +16,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from common.problems import Unauthenticated
+from common.problems import Forbidden, Unauthenticated
 from gateway.domain import Person, Tenant
 
 _ALGORITHM = "HS256"
@@ -69,6 +69,10 @@ def service_caller(client_id: str) -> Caller:
     return Caller(person, None)
 
 
+class TenantUsersOnly(Forbidden):
+    slug = "tenant-users-only"
+
+
 @dataclass(frozen=True)
 class Caller:
     """The authenticated person behind a request, with their tenant (None for operators)."""
@@ -78,5 +82,7 @@ class Caller:
 
     def require_tenant(self) -> Tenant:
         if self.tenant is None:
-            raise Unauthenticated("This action needs a tenant user's token.")
+            # Signed in, as an operator or an internal system, but this belongs to a tenant's people: 403.
+            # A 401 would tell the client its token is no good, and it would sign in again, in vain.
+            raise TenantUsersOnly("This action is for a tenant's users; operators and internal systems have none.")
         return self.tenant

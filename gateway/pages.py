@@ -90,6 +90,8 @@ async def _payment_form(request: web.Request, wants_json: bool) -> dict[str, Any
             body = await request.json()
         except ValueError as exc:
             raise MalformedRequest("The body is not valid JSON.") from exc
+        except RecursionError:
+            raise MalformedRequest("The body is nested too deeply.") from None
         if not isinstance(body, dict):
             raise MalformedRequest("The body must be a JSON object.")
         return body

@@ -3,11 +3,12 @@ models, so the document cannot drift from what the handlers accept."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 
 class _Request(BaseModel):
@@ -183,12 +184,17 @@ class ServiceTokenRequest(_Request):
     client_secret: str = Field(min_length=1, max_length=1024)
 
 
+# The default of a field a PATCH may leave out. Typed Any so that the field itself can say it is never
+# null: a person is always active or not, so `{"active": null}` is refused (400), never written.
+_UNCHANGED: Any = None
+
+
 class UserChange(_Request):
-    active: StrictBool | None = None
-    send_sms: StrictBool | None = None
-    manage_credits: StrictBool | None = None
-    team: str | None = Field(default=None, max_length=100)
-    role: Literal["master", "user"] | None = None
+    active: StrictBool = _UNCHANGED
+    send_sms: StrictBool = _UNCHANGED
+    manage_credits: StrictBool = _UNCHANGED
+    team: str | None = Field(default=None, max_length=100, description="null: no team")
+    role: Literal["master", "user"] = _UNCHANGED
 
 
 class UserDetail(BaseModel):
@@ -207,8 +213,20 @@ class UserDetail(BaseModel):
                    active=person.active, send_sms=person.send_sms, manage_credits=person.manage_credits)
 
 
+def _iso_8601(value: object) -> object:
+    """Pydantic would also read a bare number as seconds since 1970: `as_of=0.5` quietly meant January
+    1970. The document promises ISO 8601, so only that is taken."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date and time, such as 2026-11-20T10:00:00Z")
+    return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_8601)]
+
+
 class AccountQuery(_Request):
-    as_of: datetime | None = Field(default=None, description="A past moment (ISO 8601): the balance then")
+    as_of: IsoDatetime | None = Field(default=None, description="A past moment (ISO 8601): the balance then")
 
 
 class TransferRequest(_Request):

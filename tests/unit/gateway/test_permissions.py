@@ -7,6 +7,7 @@ import pytest
 from common.accounts import account_id, user_code
 from common.problems import Forbidden, RuleBroken
 from gateway import domain
+from gateway.auth import Caller, service_caller
 from gateway.domain import AccountRef, Person, Tenant
 
 TENANT = Tenant(uuid.uuid4(), "Acme", None, None, "individual", "Australia/Sydney")
@@ -101,3 +102,13 @@ def test_purchase_for_someone_out_of_reach_is_forbidden():
 def test_an_unknown_account_is_not_found():
     with pytest.raises(domain.AccountNotFound):
         domain.find_account(ACCOUNTS, uuid.uuid4())
+
+
+def test_a_signed_in_caller_without_a_tenant_is_forbidden_not_unauthenticated():
+    """An operator's or an internal system's valid token on a tenant's endpoint: 403, not 401 (which
+    would tell the client to sign in again, for ever). Found by the access matrix (tests/security)."""
+    for caller in (Caller(person("olive", "operator"), None), service_caller("billing-robot")):
+        with pytest.raises(Forbidden) as refused:
+            caller.require_tenant()
+        assert refused.value.status == 403
+    assert Caller(BEN, TENANT).require_tenant() is TENANT
