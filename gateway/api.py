@@ -30,6 +30,15 @@ _ERRORS = {
 
 
 @dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: which operation this answer's values feed, and how (runtime expressions such as
+    `$response.body#/id`). Clients and API fuzzers follow them from a created thing to its own paths."""
+
+    operation: str  # the target's operationId: its handler's name
+    parameters: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Operation:
     method: str
     path: str
@@ -44,6 +53,7 @@ class Operation:
     public: bool = False
     headers: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
 
 
 @dataclass
@@ -106,6 +116,9 @@ def _operation(op: Operation, ref: dict[type[BaseModel], dict[str, Any]]) -> dic
         answer["content"] = {op.content_type: {"schema": schema}}
     elif op.content_type != "application/json":
         answer["content"] = {op.content_type: {"schema": {"type": "string"}}}
+    if op.links:
+        answer["links"] = {link.operation: {"operationId": link.operation, "parameters": dict(link.parameters)}
+                           for link in op.links}
     problem = {"application/problem+json": {"schema": ref[Problem]}}
     responses = {str(op.status): answer}
     responses.update({code: {"description": text, "content": problem} for code, text in _ERRORS.items()})

@@ -9,12 +9,13 @@ from common.runtime import DB
 from common.web import idempotency_key, json_response, parse_json, parse_query
 from gateway import domain, terms, usecases
 from gateway.resources import LEDGER
-from gateway.routes.registry import api, caller_of, path_uuid
+from gateway.routes.registry import api, caller_of, links_to, path_uuid
 from gateway.schemas import AccountQuery, AccountView, TransferAnswer, TransferRequest
 
 
 @api.route("GET", "/accounts", "The accounts I manage", answer=AccountView, answer_is_list=True,
-           tags=("accounts",))
+           tags=("accounts",), links=links_to("get_account", "get_auto_top_up", "set_auto_top_up",
+                                              "turn_off_auto_top_up", id="$response.body#/0/id"))
 async def list_accounts(request: web.Request) -> web.Response:
     caller = caller_of(request)
     refs = domain.managed_accounts(caller.person, await usecases.tenant_accounts(request.app[DB], caller))
@@ -35,7 +36,8 @@ async def get_account(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/transfers", "Transfer credits between two accounts", body=TransferRequest,
-           answer=TransferAnswer, status=201, headers=("Idempotency-Key",), tags=("accounts",))
+           answer=TransferAnswer, status=201, headers=("Idempotency-Key",), tags=("accounts",),
+           links=links_to("get_account", id="$response.body#/from/id"))
 async def transfer(request: web.Request) -> web.Response:
     caller = caller_of(request)
     key = idempotency_key(request)

@@ -8,12 +8,13 @@ from aiohttp import web
 from common.web import idempotency_key, json_response, parse_json
 from gateway import usecases
 from gateway.resources import LEDGER
-from gateway.routes.registry import api, caller_of, path_uuid
+from gateway.routes.registry import api, caller_of, links_to, path_uuid
 from gateway.schemas import CaptureRequest, HoldRequest, HoldView
 
 
 @api.route("POST", "/holds", "Reserve credits (service token)", body=HoldRequest, answer=HoldView, status=201,
-           headers=("Idempotency-Key",), tags=("holds",))
+           headers=("Idempotency-Key",), tags=("holds",),
+           links=links_to("capture_hold", "void_hold", id="$response.body#/id"))
 async def place_hold(request: web.Request) -> web.Response:
     caller = caller_of(request)
     usecases.require_service(caller)

@@ -8,7 +8,7 @@ from common.runtime import DB
 from common.web import idempotency_key, json_response, parse_json, parse_query
 from gateway import domain, usecases
 from gateway.resources import BILLING
-from gateway.routes.registry import api, caller_of, path_uuid
+from gateway.routes.registry import api, caller_of, links_to, path_uuid
 from gateway.schemas import PurchaseCreated, PurchaseRequest, PurchaseView, Quote, QuoteQuery
 
 
@@ -23,7 +23,8 @@ async def quote(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/purchases", "Start a purchase of credits", body=PurchaseRequest, answer=PurchaseCreated,
-           status=201, headers=("Idempotency-Key",), tags=("purchases",))
+           status=201, headers=("Idempotency-Key",), tags=("purchases",),
+           links=links_to("get_purchase", "invoice_pdf", "list_refunds", "refund_purchase", id="$response.body#/id"))
 async def create_purchase(request: web.Request) -> web.Response:
     caller = caller_of(request)
     key = idempotency_key(request)

@@ -24,7 +24,7 @@ from gateway import domain, usecases
 from gateway.billing_schemas import RefundRequest, RefundView
 from gateway.clients import ServiceClient
 from gateway.resources import BILLING, LEDGER
-from gateway.routes.registry import api, caller_of, path_uuid
+from gateway.routes.registry import api, caller_of, links_to, path_uuid
 
 REFUND_WAIT_SECONDS = 5.0
 _POLL_SECONDS = 0.1
@@ -88,7 +88,8 @@ async def _settled(billing: ServiceClient, request: web.Request, path: str) -> d
 
 
 @api.route("POST", "/purchases/{id}/refunds", "Refund a paid purchase in full or in part (masters)",
-           body=RefundRequest, answer=RefundView, status=201, tags=("purchases",))
+           body=RefundRequest, answer=RefundView, status=201, tags=("purchases",),
+           links=links_to("get_refund", "adjustment_note", id="$request.path.id", refund_id="$response.body#/id"))
 async def refund_purchase(request: web.Request) -> web.Response:
     caller = caller_of(request)
     body = await parse_json(request, RefundRequest)

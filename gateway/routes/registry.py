@@ -7,11 +7,16 @@ import uuid
 from aiohttp import web
 
 from common.problems import NotFound
-from gateway.api import Api
+from gateway.api import Api, Link
 from gateway.auth import Caller
 from gateway.middleware import CALLER
 
 api = Api()
+
+
+def links_to(*operations: str, **parameters: str) -> tuple[Link, ...]:
+    """The same parameters feed each of these operations, e.g. `id="$response.body#/id"`."""
+    return tuple(Link(operation, tuple(parameters.items())) for operation in operations)
 
 
 def caller_of(request: web.Request) -> Caller:
