@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test unit integration e2e lint migrate seed clean
+.PHONY: run test unit integration e2e chaos security lint migrate seed clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,18 @@ integration: $(INSTALLED)
 e2e: $(INSTALLED)
 	$(PY) -m pytest tests/e2e -q
 
+## The fault campaign, long form: CHAOS_SECONDS of load while processes, RabbitMQ and Postgres (its own
+## throwaway ones) are killed and restarted; exits non-zero on any breach. `make test` runs a short form.
+## Then the backlog: reporting stopped for 10,000 transfers catches up (about three minutes).
+CHAOS_SECONDS ?= 180
+chaos: $(INSTALLED)
+	$(PY) -m tests.chaos --duration $(CHAOS_SECONDS) $(CHAOS_ARGS)
+	CHAOS_BACKLOG=1 $(PY) -m pytest -p no:cacheprovider -q -s tests/chaos/test_backlog.py
+
+## Hostile input, schemathesis, the access matrix and the search of the logs for secrets.
+security: $(INSTALLED)
+	$(PY) -m pytest tests/security -q
+
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy common gateway services tests
@@ -47,7 +59,6 @@ seed: $(INSTALLED) .env
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
-
 
 .PHONY: bench bench-quick
 
