@@ -79,6 +79,23 @@ def tenant_accounts(tenant: Tenant, people: Iterable[Person]) -> list[AccountRef
     return accounts
 
 
+def named_accounts(
+    tenant: Tenant, wanted: Iterable[uuid.UUID], owners: dict[uuid.UUID, Person]
+) -> dict[uuid.UUID, AccountRef]:
+    """Those of the wanted accounts that exist in this tenant, by id: System Credits, and in individual
+    mode the User Credits of the people in `owners` (account id -> person, as the directory found them).
+    Gives the same accounts as `tenant_accounts` would, without listing the whole tenant."""
+    system = account_id(tenant.id, SYSTEM)
+    found: dict[uuid.UUID, AccountRef] = {}
+    for wanted_id in wanted:
+        if wanted_id == system:
+            found[wanted_id] = AccountRef(system, SYSTEM, "system", None)
+        elif tenant.credit_mode == "individual" and wanted_id in owners:
+            owner = owners[wanted_id]
+            found[wanted_id] = AccountRef(wanted_id, user_code(owner.id), "user", owner)
+    return found
+
+
 def find_account(accounts: Iterable[AccountRef], wanted: uuid.UUID) -> AccountRef:
     for account in accounts:
         if account.id == wanted:

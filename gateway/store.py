@@ -10,6 +10,8 @@ from gateway.domain import Person, Tenant
 
 _PERSON = "id, tenant_id, email, name, role, team, active, send_sms, manage_credits"
 _TENANT = "id, name, legal_name, abn, credit_mode, timezone, low_balance_threshold"
+_PERSON_FIELDS = tuple(_PERSON.split(", "))
+_TENANT_FIELDS = tuple(_TENANT.split(", "))
 
 
 async def credentials_by_email(conn: asyncpg.Connection, email: str) -> tuple[Person, str] | None:
@@ -35,6 +37,49 @@ async def people_of(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> list[Pers
         tenant_id,
     )
     return [Person(**dict(r)) for r in rows]
+
+
+async def people_by_account(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, account_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Person]:
+    """The tenant's people whose User Credits accounts are among these ids, by account id."""
+    rows = await conn.fetch(
+        f"SELECT {_PERSON}, account_id FROM users "  # noqa: S608
+        "WHERE tenant_id = $1 AND account_id = ANY($2::uuid[]) AND role <> 'operator'",
+        tenant_id, account_ids,
+    )
+    return {r["account_id"]: _person(r) for r in rows}
+
+
+async def people_named(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, user_ids: list[uuid.UUID], account_ids: list[uuid.UUID]
+) -> list[tuple[Person, uuid.UUID]]:
+    """The tenant's people with one of these ids or owning one of these accounts, each with their
+    account id: what it takes to put names on a page of the log."""
+    rows = await conn.fetch(
+        f"SELECT {_PERSON}, account_id FROM users WHERE tenant_id = $1 "  # noqa: S608
+        "AND (id = ANY($2::uuid[]) OR account_id = ANY($3::uuid[])) AND role <> 'operator'",
+        tenant_id, user_ids, account_ids,
+    )
+    return [(_person(r), r["account_id"]) for r in rows]
+
+
+def _person(row: asyncpg.Record) -> Person:
+    return Person(**{name: row[name] for name in _PERSON_FIELDS})
+
+
+async def caller(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[Person, Tenant | None] | None:
+    """A person and their tenant, in one round trip: every authenticated request asks."""
+    row = await conn.fetchrow(
+        f"SELECT {', '.join('u.' + f for f in _PERSON_FIELDS)}, "  # noqa: S608
+        f"{', '.join('t.' + f + ' AS t_' + f for f in _TENANT_FIELDS)} "
+        "FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
+        user_id,
+    )
+    if row is None:
+        return None
+    tenant = Tenant(**{f: row["t_" + f] for f in _TENANT_FIELDS}) if row["t_id"] is not None else None
+    return _person(row), tenant
 
 
 async def tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Tenant | None:

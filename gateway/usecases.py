@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from common.accounts import SYSTEM_CREDITS, counterparty_label
+from common.accounts import SYSTEM, SYSTEM_CREDITS, account_id, counterparty_label, user_code
 from common.identity import Identity
 from common.problems import Forbidden, Unauthenticated
 from gateway import domain, store
@@ -55,13 +55,12 @@ async def caller_from_token(pool: asyncpg.Pool, token: str, secret: str) -> Call
                 raise Unauthenticated("The access token is no longer valid.")
             return service_caller(subject)
         try:
-            person = await store.person(conn, uuid.UUID(subject))
+            found = await store.caller(conn, uuid.UUID(subject))
         except ValueError:
             raise Unauthenticated("The access token is invalid.") from None
-        if person is None or not person.active:
-            raise Unauthenticated("The access token is no longer valid.")
-        tenant = await store.tenant(conn, person.tenant_id) if person.tenant_id else None
-    return Caller(person, tenant)
+    if found is None or not found[0].active:
+        raise Unauthenticated("The access token is no longer valid.")
+    return Caller(*found)
 
 
 def identity_for(caller: Caller) -> Identity:
@@ -84,23 +83,50 @@ async def tenant_accounts(pool: asyncpg.Pool, caller: Caller) -> list[AccountRef
     return domain.tenant_accounts(tenant, people)
 
 
+async def accounts_named(pool: asyncpg.Pool, tenant: domain.Tenant, *wanted: uuid.UUID) -> list[AccountRef]:
+    """The accounts a request names, in its order; one that is not this tenant's is not found (404),
+    whoever owns it. Reads only the people named, whatever the size of the tenant."""
+    found = await _named(pool, tenant, list(wanted))
+    return [domain.find_account(found.values(), w) for w in wanted]
+
+
+async def account_named(pool: asyncpg.Pool, tenant: domain.Tenant, wanted: uuid.UUID) -> AccountRef | None:
+    return (await _named(pool, tenant, [wanted])).get(wanted)
+
+
+async def _named(pool: asyncpg.Pool, tenant: domain.Tenant, wanted: list[uuid.UUID]) -> dict[uuid.UUID, AccountRef]:
+    owners: dict[uuid.UUID, Person] = {}
+    if tenant.credit_mode == "individual":
+        async with pool.acquire() as conn:
+            owners = await store.people_by_account(conn, tenant.id, wanted)
+    return domain.named_accounts(tenant, wanted, owners)
+
+
 async def tenant_by_id(pool: asyncpg.Pool, tenant_id: uuid.UUID) -> domain.Tenant | None:
     async with pool.acquire() as conn:
         return await store.tenant(conn, tenant_id)
 
 
 async def account_by_id(pool: asyncpg.Pool, tenant_id: uuid.UUID, wanted: uuid.UUID) -> AccountRef:
-    async with pool.acquire() as conn:
-        tenant = await store.tenant(conn, tenant_id)
-        if tenant is None:
-            raise domain.AccountNotFound("No such account.")
-        people = await store.people_of(conn, tenant_id)
-    return domain.find_account(domain.tenant_accounts(tenant, people), wanted)
+    tenant = await tenant_by_id(pool, tenant_id)
+    if tenant is None:
+        raise domain.AccountNotFound("No such account.")
+    [account] = await accounts_named(pool, tenant, wanted)
+    return account
 
 
 async def people(pool: asyncpg.Pool, caller: Caller) -> list[Person]:
     async with pool.acquire() as conn:
         return await store.people_of(conn, caller.require_tenant().id)
+
+
+async def require_purchase_visible(pool: asyncpg.Pool, caller: Caller, purchase: dict[str, Any]) -> None:
+    """A caller sees a purchase they bought, or one for an account they manage."""
+    if purchase.get("buyer_user_id") == str(caller.person.id):
+        return
+    account = await account_named(pool, caller.require_tenant(), uuid.UUID(str(purchase["account_id"])))
+    if account is None or not domain.may_manage(caller.person, account):
+        raise domain.AccountForbidden("You may not see this purchase.")
 
 
 def account_name(account: AccountRef) -> str:
@@ -129,29 +155,55 @@ async def account_views(
     ]
 
 
-def log_scope(caller: Caller, accounts: list[AccountRef], wanted: list[uuid.UUID] | None) -> list[tuple[str, str]]:
+async def log_scope(pool: asyncpg.Pool, caller: Caller, wanted: list[uuid.UUID] | None) -> list[tuple[str, str]]:
     """The query that tells reporting whose log to read: the accounts named (each must be one the
     caller may view, else it is answered as if it did not exist), or everything the caller may view,
-    named by scope so a large tenant's hundreds of accounts never go into a URL."""
-    managed = domain.managed_accounts(caller.person, accounts)
+    named by scope so a large tenant's hundreds of accounts never go into a URL. Empty when the caller
+    views no account at all (a user of a tenant in shared mode)."""
+    tenant = caller.require_tenant()
+    person = caller.person
     if wanted:
-        by_id = {a.id: a for a in managed}
-        missing = [w for w in wanted if w not in by_id]
+        found = await _named(pool, tenant, wanted)
+        missing = [w for w in wanted if w not in found or not domain.may_manage(person, found[w])]
         if missing:
             raise domain.AccountNotFound(f"No such account: {missing[0]}.")
         return [("account", str(w)) for w in dict.fromkeys(wanted)]
-    if caller.person.is_master:
+    if person.is_master:
         return [("scope", "tenant")]
-    if caller.person.manage_credits and any(a.kind == "user" for a in managed):
+    if tenant.credit_mode == "shared":
+        return []  # System Credits are the masters'; nobody holds User Credits in shared mode
+    if person.manage_credits:
         return [("scope", "users")]
-    return [("account", str(a.id)) for a in managed]
+    return [("account", str(account_id(tenant.id, user_code(person.id))))]
 
 
-def log_page(page: dict[str, Any], accounts: list[AccountRef], people: list[Person]) -> LogPage:
-    """Reporting speaks in account codes and user ids; people read names."""
-    names = {a.code: account_name(a) for a in accounts}
-    ids = {str(a.id): account_name(a) for a in accounts}
-    people_names = {str(p.id): p.name for p in people}
+async def named_log_page(pool: asyncpg.Pool, tenant: domain.Tenant, page: dict[str, Any]) -> LogPage:
+    """Reporting speaks in account ids, account codes and user ids; people read names. Only the people
+    on this page are looked up."""
+    entries = page["entries"]
+    account_ids = {uuid.UUID(e["account_id"]) for e in entries}
+    user_ids = {owner for e in entries if (owner := _user_of_code(e.get("counterparty")))}
+    user_ids |= {actor for e in entries if (actor := _uuid_or_none(e.get("actor")))}
+    async with pool.acquire() as conn:
+        people = await store.people_named(conn, tenant.id, list(user_ids), list(account_ids))
+    return log_page(page, tenant, people)
+
+
+def _user_of_code(code: str | None) -> uuid.UUID | None:
+    return _uuid_or_none(code.removeprefix("user:")) if code and code.startswith("user:") else None
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None  # an internal system's client id, not a person
+
+
+def log_page(page: dict[str, Any], tenant: domain.Tenant, people: list[tuple[Person, uuid.UUID]]) -> LogPage:
+    names = {user_code(p.id): p.name for p, _ in people}
+    ids = {str(account_id(tenant.id, SYSTEM)): SYSTEM_CREDITS} | {str(acc): p.name for p, acc in people}
+    people_names = {str(p.id): p.name for p, _ in people}
     entries = [
         LogEntry(
             **{

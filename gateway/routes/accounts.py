@@ -27,8 +27,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 async def get_account(request: web.Request) -> web.Response:
     caller = caller_of(request)
     query = parse_query(request, AccountQuery)
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    account = domain.find_account(accounts, path_uuid(request, "account"))
+    [account] = await usecases.accounts_named(request.app[DB], caller.require_tenant(), path_uuid(request, "account"))
     if not domain.may_manage(caller.person, account):
         raise domain.AccountForbidden("You may not see this account.")
     [view] = await usecases.account_views(request.app[LEDGER], caller, [account], as_of=query.as_of)
@@ -43,9 +42,7 @@ async def transfer(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     body = await parse_json(request, TransferRequest)
     tenant = caller.require_tenant()
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    source = domain.find_account(accounts, body.from_account)
-    target = domain.find_account(accounts, body.to_account)
+    source, target = await usecases.accounts_named(request.app[DB], tenant, body.from_account, body.to_account)
     domain.authorise_transfer(caller.person, source, target)
     answer = await request.app[LEDGER].call(
         "POST", "/transfers", usecases.identity_for(caller), headers={"Idempotency-Key": key},

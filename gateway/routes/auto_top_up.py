@@ -14,8 +14,9 @@ from gateway.routes.registry import api, caller_of, path_uuid
 
 
 async def _account(request: web.Request) -> AccountRef:
-    accounts = await usecases.tenant_accounts(request.app[DB], caller_of(request))
-    return domain.find_account(accounts, path_uuid(request, "account"))
+    tenant = caller_of(request).require_tenant()
+    [account] = await usecases.accounts_named(request.app[DB], tenant, path_uuid(request, "account"))
+    return account
 
 
 @api.route("PUT", "/accounts/{id}/auto-top-up", "Buy credits automatically when the account runs low",

@@ -21,9 +21,7 @@ _PASSED_ON = ("Content-Type", "Content-Disposition", "Cache-Control", "X-Log-Sta
 async def _scope(request: web.Request, query: LogQuery) -> list[tuple[str, str]] | None:
     """Reporting's query for this caller, or None when they manage no account at all (a user of a
     tenant in shared mode)."""
-    caller = caller_of(request)
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    scope = usecases.log_scope(caller, accounts, query.account)
+    scope = await usecases.log_scope(request.app[DB], caller_of(request), query.account)
     if not scope:
         return None
     return scope + [(k, str(v)) for k, v in query.model_dump(exclude={"account"}, exclude_none=True).items()]
@@ -38,9 +36,7 @@ async def logs(request: web.Request) -> web.Response:
     if params is None:
         return json_response(LogPage(entries=[], next_cursor=None))
     page = await request.app[REPORTING].call("GET", "/logs", usecases.identity_for(caller), query=params)
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    people = await usecases.people(request.app[DB], caller)
-    return json_response(usecases.log_page(page, accounts, people))
+    return json_response(await usecases.named_log_page(request.app[DB], caller.require_tenant(), page))
 
 
 @api.route("GET", "/logs.csv", "The same log as a CSV download (every matching row)", query=LogQuery,

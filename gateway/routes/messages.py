@@ -105,10 +105,9 @@ async def _sending_account(request: web.Request, caller: Caller, wanted: uuid.UU
     and from no other account."""
     tenant = caller.require_tenant()
     code = SYSTEM if tenant.credit_mode == "shared" else user_code(caller.person.id)
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    own = domain.find_account(accounts, account_id(tenant.id, code))
+    [own] = await usecases.accounts_named(request.app[DB], tenant, account_id(tenant.id, code))
     if wanted is not None and wanted != own.id:
-        domain.find_account(accounts, wanted)  # another tenant's, or none: 404
+        await usecases.accounts_named(request.app[DB], tenant, wanted)  # another tenant's, or none: 404
         raise domain.AccountForbidden(
             "You send from your own credits: "
             + ("System Credits, in shared mode." if code == SYSTEM else "your User Credits, in individual mode.")

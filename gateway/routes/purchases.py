@@ -30,7 +30,7 @@ async def create_purchase(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     body = await parse_json(request, PurchaseRequest)
     tenant = caller.require_tenant()
-    account = domain.find_account(await usecases.tenant_accounts(request.app[DB], caller), body.account_id)
+    [account] = await usecases.accounts_named(request.app[DB], tenant, body.account_id)
     domain.authorise_purchase(caller.person, account)
     billing = body.billing.model_dump()
     # The tenant's legal name and ABN go on its tax invoices unless the buyer gave others.
@@ -71,9 +71,5 @@ async def _visible_purchase(request: web.Request) -> dict[str, object]:
     purchase: dict[str, object] = await request.app[BILLING].call(
         "GET", f"/purchases/{purchase_id}", usecases.identity_for(caller)
     )
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    account = next((a for a in accounts if str(a.id) == purchase["account_id"]), None)
-    bought_it = purchase.get("buyer_user_id") == str(caller.person.id)
-    if not bought_it and (account is None or not domain.may_manage(caller.person, account)):
-        raise domain.AccountForbidden("You may not see this purchase.")
+    await usecases.require_purchase_visible(request.app[DB], caller, purchase)
     return purchase

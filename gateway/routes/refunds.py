@@ -55,11 +55,7 @@ async def _visible_purchase(request: web.Request) -> dict[str, Any]:
     """A purchase the caller bought, or one for an account the caller manages."""
     caller = caller_of(request)
     purchase = await _purchase(request)
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    account = next((a for a in accounts if str(a.id) == purchase["account_id"]), None)
-    bought_it = purchase.get("buyer_user_id") == str(caller.person.id)
-    if not bought_it and (account is None or not domain.may_manage(caller.person, account)):
-        raise domain.AccountForbidden("You may not see this purchase.")
+    await usecases.require_purchase_visible(request.app[DB], caller, purchase)
     return purchase
 
 
