@@ -39,9 +39,17 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Hand a connection back to the pool as it is. asyncpg's default reset costs a round trip on every
+    release (unlock advisory locks, close cursors, UNLISTEN, RESET ALL) to undo session state that no
+    pooled connection here ever sets: locks are transaction-scoped, cursors live inside transactions,
+    the outbox relay listens on a connection of its own and nothing uses SET. An open transaction is
+    still rolled back by asyncpg itself."""
+
+
 async def create_pool(dsn: str, size: int = 8) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=size, init=_init_connection, command_timeout=30
+        dsn, min_size=1, max_size=size, init=_init_connection, reset=_keep_session, command_timeout=30
     )
     assert pool is not None
     return pool

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from typing import Any
 
 import asyncpg
@@ -35,6 +36,12 @@ async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
         event.type,
         event.model_dump(mode="json", exclude_none=True),
     )
+
+
+def row(event: Event) -> tuple[uuid.UUID, str, str]:
+    """The outbox row of an event (id, routing key, envelope as JSON text), for a writer that inserts
+    its rows itself, in the statement that makes its change. Serialised once, here."""
+    return event.id, event.type, event.model_dump_json(exclude_none=True)
 
 
 class OutboxRelay:

@@ -4,33 +4,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 
-import asyncpg
-
-from common import events, outbox
+from common import events
 from common.events import BalanceLow, Event
-from services.ledger import domain, store
+from services.ledger import domain
 
 
-async def after_change(conn: asyncpg.Connection, tenant_id: uuid.UUID, changed: Iterable[domain.Account]) -> None:
-    """For each changed user-facing account, publish `ledger.balance.low` once when its available
-    balance crosses below the tenant's threshold, and re-arm it once it is back above."""
-    facing = [(a.id, a.code, a.available) for a in changed if a.user_facing]
-    if not facing:
-        return
-    threshold = await store.low_balance_threshold(conn, tenant_id)
-    if threshold <= 0:
-        return
-    alerted = await store.low_balance_alerted(conn, [i for i, _, _ in facing])
-    rearm: list[uuid.UUID] = []
-    mark: list[uuid.UUID] = []
-    for account_id, code, available in facing:
-        send, alerted_after = domain.low_balance_alert(available, threshold, alerted.get(account_id, False))
-        (mark if alerted_after else rearm).append(account_id)
+def after_change(
+    tenant_id: uuid.UUID, changed: Iterable[domain.Account], threshold: int
+) -> tuple[list[domain.Account], list[Event]]:
+    """For each changed user-facing account, `ledger.balance.low` once when its available balance
+    crosses below the tenant's threshold, and re-armed once it is back at or above it. Answers the
+    accounts with their alert flag as it is to be stored, and the alerts to publish with the change.
+    No I/O: the flags were read with the account locks, and are written with the balances."""
+    accounts: list[domain.Account] = []
+    alerts: list[Event] = []
+    for account in changed:
+        if not account.user_facing or threshold <= 0:
+            accounts.append(account)
+            continue
+        send, alerted = domain.low_balance_alert(account.available, threshold, account.low_balance_alerted)
+        accounts.append(replace(account, low_balance_alerted=alerted))
         if send:
-            payload = BalanceLow(tenant_id=tenant_id, account_id=account_id, account_code=code,
-                                 available=available, threshold=threshold)
-            await outbox.enqueue(conn, Event.new(type=events.BALANCE_LOW, source="ledger",
-                                                 subject=f"{tenant_id}/{account_id}", data=payload))
-    await store.set_low_balance_alerted(conn, mark, True)
-    await store.set_low_balance_alerted(conn, rearm, False)
+            payload = BalanceLow(tenant_id=tenant_id, account_id=account.id, account_code=account.code,
+                                 available=account.available, threshold=threshold)
+            alerts.append(Event.new(type=events.BALANCE_LOW, source="ledger",
+                                    subject=f"{tenant_id}/{account.id}", data=payload))
+    return accounts, alerts

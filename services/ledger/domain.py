@@ -42,6 +42,7 @@ class Account:
     kind: AccountKind
     balance: int
     held: int
+    low_balance_alerted: bool = False  # a low-balance alert was sent and the balance has not recovered
 
     @property
     def available(self) -> int:

@@ -98,9 +98,9 @@ async def _place(
         account = await _account_of(conn, identity, account_id, quantity)
         hold_id = uuid.uuid4()
 
-        async def check(c: asyncpg.Connection, _: dict[str, domain.Account]) -> None:
+        async def check(c: asyncpg.Connection, _: dict[str, domain.Account], facts: store.PostingFacts) -> None:
             # Read after the tenant and account locks: a mode switch cannot slip in before we commit.
-            mode = await store.credit_mode(c, account.tenant_id)
+            mode = facts.credit_mode
             require_sending_account(identity, account.code, mode or identity.credit_mode)
             if account.kind == "user" and mode == "shared":
                 raise UserCreditsInSharedMode("In shared mode credits are spent from System Credits.")

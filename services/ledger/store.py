@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,11 +12,12 @@ import asyncpg
 from common.accounts import account_id, kind_of
 from services.ledger.domain import Account, PlannedPosting
 
-_ACCOUNT_COLUMNS = "id, tenant_id, code, kind, balance, held"
+_ACCOUNT_COLUMNS = "id, tenant_id, code, kind, balance, held, low_balance_alerted"
+_ACCOUNT_FIELDS = tuple(_ACCOUNT_COLUMNS.split(", "))
 
 
 def _account(row: asyncpg.Record) -> Account:
-    return Account(**dict(row))
+    return Account(**{name: row[name] for name in _ACCOUNT_FIELDS})
 
 
 # Any constant: with the two-key form it only has to differ from other two-key advisory locks.
@@ -45,6 +46,129 @@ async def open_accounts(conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: S
         [r[0] for r in rows],
         [r[1] for r in rows],
         [r[2] for r in rows],
+    )
+
+
+async def lock_for_posting(conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: Sequence[str]) -> dict[str, Account]:
+    """Everything `lock_tenant_postings`, `open_accounts` and `lock_accounts` do, in that order, in one
+    round trip (the function `lock_posting_accounts`)."""
+    rows = sorted((account_id(tenant_id, code), code, kind_of(code)) for code in set(codes))
+    locked = await conn.fetch(
+        "SELECT * FROM lock_posting_accounts($1, $2::uuid[], $3::text[], $4::text[])",
+        tenant_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+    )
+    return {row["code"]: _account(row) for row in locked}
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    id: uuid.UUID
+    team: str | None
+    can_receive: bool  # active and allowed to send SMS
+
+
+@dataclass(frozen=True)
+class PostingFacts:
+    """What a posting reads once its accounts are locked, in one round trip: a transaction already
+    stored under its idempotency key, the directory facts the rules need, and, for a new transaction,
+    its sequence number and the moment it happens (taken after the locks, so per account the times
+    follow the order the balances changed in)."""
+
+    existing: StoredTransaction | None
+    credit_mode: str | None
+    low_balance_threshold: int
+    users: dict[uuid.UUID, DirectoryUser]
+    seq: int | None
+    now: datetime
+
+
+async def posting_facts(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, idempotency_key: str, user_ids: Sequence[uuid.UUID]
+) -> PostingFacts:
+    row = await conn.fetchrow(
+        """SELECT tx.id, tx.seq, tx.kind, tx.request_hash, tx.created_at,
+                  tn.credit_mode, coalesce(tn.low_balance_threshold, 0) AS threshold,
+                  ARRAY(SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.id = ANY($3::uuid[])
+                        ORDER BY u.id) AS user_ids,
+                  ARRAY(SELECT u.team FROM users u WHERE u.tenant_id = $1 AND u.id = ANY($3::uuid[])
+                        ORDER BY u.id) AS user_teams,
+                  ARRAY(SELECT u.active AND u.send_sms FROM users u WHERE u.tenant_id = $1
+                        AND u.id = ANY($3::uuid[]) ORDER BY u.id) AS user_can_receive,
+                  -- CASE evaluates only the branch it takes: a replay draws no sequence number.
+                  CASE WHEN tx.id IS NULL THEN nextval(pg_get_serial_sequence('transactions', 'seq')) END
+                      AS next_seq,
+                  clock_timestamp() AS now
+           FROM (SELECT 1) AS one
+           LEFT JOIN transactions tx ON tx.tenant_id = $1 AND tx.idempotency_key = $2
+           LEFT JOIN tenants tn ON tn.id = $1""",
+        tenant_id, idempotency_key, list(user_ids),
+    )
+    assert row is not None
+    existing = None
+    if row["id"] is not None:
+        existing = StoredTransaction(row["id"], row["seq"], row["kind"], row["request_hash"], row["created_at"])
+    users = {
+        user_id: DirectoryUser(user_id, team, can_receive)
+        for user_id, team, can_receive in zip(row["user_ids"], row["user_teams"], row["user_can_receive"], strict=True)
+    }
+    return PostingFacts(existing, row["credit_mode"], int(row["threshold"]), users, row["next_seq"], row["now"])
+
+
+@dataclass(frozen=True)
+class NewTransaction:
+    id: uuid.UUID
+    seq: int
+    tenant_id: uuid.UUID
+    kind: str
+    idempotency_key: str
+    request_hash: str
+    actor_user_id: uuid.UUID | None
+    reference: str | None
+    note: str | None
+    terms_version: str | None
+    hold_id: uuid.UUID | None
+    created_at: datetime
+
+
+async def write_posting(
+    conn: asyncpg.Connection,
+    tx: NewTransaction,
+    postings: Sequence[PlannedPosting],
+    accounts: Sequence[Account],
+    journal_payload: str,
+    outbox_rows: Sequence[tuple[uuid.UUID, str, str]],
+) -> None:
+    """The transaction row, its postings, the accounts as they are now, its journal entry and its
+    outbox rows: one statement, one round trip. The sub-statements cannot see each other's rows, and
+    need not: the postings' reference to the transaction is checked at the end of the statement, and
+    the balance check when the database transaction commits."""
+    await conn.execute(
+        """WITH tx AS (
+               INSERT INTO transactions (id, seq, tenant_id, kind, idempotency_key, request_hash,
+                                         actor_user_id, reference, note, terms_version, hold_id, created_at)
+               OVERRIDING SYSTEM VALUE
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ), posted AS (
+               INSERT INTO postings (transaction_id, account_id, amount, balance_after, held_after)
+               SELECT $1, * FROM unnest($13::uuid[], $14::bigint[], $15::bigint[], $16::bigint[])
+           ), balances AS (
+               UPDATE accounts AS a SET balance = t.balance, held = t.held, low_balance_alerted = t.alerted
+               FROM unnest($17::uuid[], $18::bigint[], $19::bigint[], $20::boolean[]) AS t(id, balance, held, alerted)
+               WHERE a.id = t.id
+           ), journal AS (
+               INSERT INTO journal (seq, tenant_id, payload) VALUES ($2, $3, $21::text::jsonb)
+           )
+           INSERT INTO outbox (event_id, routing_key, envelope)
+           SELECT e.id, e.key, e.envelope::jsonb
+           FROM unnest($22::uuid[], $23::text[], $24::text[]) AS e(id, key, envelope)""",
+        tx.id, tx.seq, tx.tenant_id, tx.kind, tx.idempotency_key, tx.request_hash,
+        tx.actor_user_id, tx.reference, tx.note, tx.terms_version, tx.hold_id, tx.created_at,
+        [p.account_id for p in postings], [p.amount for p in postings],
+        [p.balance_after for p in postings], [p.held_after for p in postings],
+        [a.id for a in accounts], [a.balance for a in accounts], [a.held for a in accounts],
+        [a.low_balance_alerted for a in accounts],
+        journal_payload,
+        [r[0] for r in outbox_rows], [r[1] for r in outbox_rows], [r[2] for r in outbox_rows],
     )
 
 
@@ -93,57 +217,6 @@ async def find_transaction(
     return StoredTransaction(**dict(row)) if row else None
 
 
-async def insert_transaction(
-    conn: asyncpg.Connection,
-    *,
-    tenant_id: uuid.UUID,
-    kind: str,
-    idempotency_key: str,
-    request_hash: str,
-    actor_user_id: uuid.UUID | None,
-    reference: str | None,
-    note: str | None,
-    terms_version: str | None,
-    hold_id: uuid.UUID | None = None,
-) -> StoredTransaction:
-    row = await conn.fetchrow(
-        """INSERT INTO transactions (id, tenant_id, kind, idempotency_key, request_hash,
-                                     actor_user_id, reference, note, terms_version, hold_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           RETURNING id, seq, kind, request_hash, created_at""",
-        uuid.uuid4(), tenant_id, kind, idempotency_key, request_hash,
-        actor_user_id, reference, note, terms_version, hold_id,
-    )
-    assert row is not None
-    return StoredTransaction(**dict(row))
-
-
-async def insert_postings(
-    conn: asyncpg.Connection, transaction_id: uuid.UUID, postings: Sequence[PlannedPosting]
-) -> None:
-    await conn.execute(
-        """INSERT INTO postings (transaction_id, account_id, amount, balance_after, held_after)
-           SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[])""",
-        transaction_id,
-        [p.account_id for p in postings],
-        [p.amount for p in postings],
-        [p.balance_after for p in postings],
-        [p.held_after for p in postings],
-    )
-
-
-async def update_accounts(conn: asyncpg.Connection, accounts: Iterable[Account]) -> None:
-    rows = list(accounts)
-    await conn.execute(
-        """UPDATE accounts AS a SET balance = t.balance, held = t.held
-           FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS t(id, balance, held)
-           WHERE a.id = t.id""",
-        [a.id for a in rows],
-        [a.balance for a in rows],
-        [a.held for a in rows],
-    )
-
-
 async def transaction_postings(conn: asyncpg.Connection, transaction_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT p.account_id, a.code, p.amount, p.balance_after, p.held_after
@@ -163,17 +236,6 @@ async def credit_mode(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> str | N
 
 async def tenant_facts(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT credit_mode, version FROM tenants WHERE id = $1", tenant_id)
-
-
-async def low_balance_threshold(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:
-    value = await conn.fetchval("SELECT low_balance_threshold FROM tenants WHERE id = $1", tenant_id)
-    return int(value or 0)
-
-
-async def directory_user(conn: asyncpg.Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT id, team, active, send_sms FROM users WHERE id = $1 AND tenant_id = $2", user_id, tenant_id
-    )
 
 
 async def upsert_tenant(
@@ -211,23 +273,6 @@ async def user_accounts_with_credits(conn: asyncpg.Connection, tenant_id: uuid.U
         tenant_id,
     )
     return [r["code"] for r in rows]
-
-
-# --- Alerts ------------------------------------------------------------------------------------------
-
-
-async def set_low_balance_alerted(conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID], alerted: bool) -> None:
-    await conn.execute(
-        "UPDATE accounts SET low_balance_alerted = $2 WHERE id = ANY($1::uuid[]) AND low_balance_alerted <> $2",
-        list(account_ids), alerted,
-    )
-
-
-async def low_balance_alerted(conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bool]:
-    rows = await conn.fetch(
-        "SELECT id, low_balance_alerted FROM accounts WHERE id = ANY($1::uuid[])", list(account_ids)
-    )
-    return {r["id"]: r["low_balance_alerted"] for r in rows}
 
 
 # --- History -----------------------------------------------------------------------------------------
@@ -303,12 +348,6 @@ async def open_holds_count(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> in
 
 
 # --- Journal -----------------------------------------------------------------------------------------
-
-
-async def record_in_journal(
-    conn: asyncpg.Connection, seq: int, tenant_id: uuid.UUID, payload: dict[str, object]
-) -> None:
-    await conn.execute("INSERT INTO journal (seq, tenant_id, payload) VALUES ($1, $2, $3)", seq, tenant_id, payload)
 
 
 async def journal_page(conn: asyncpg.Connection, after_seq: int, limit: int) -> list[dict[str, object]]:

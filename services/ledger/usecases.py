@@ -3,6 +3,7 @@ commit together or not at all."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,7 +23,8 @@ SOURCE = "ledger"
 PURCHASE_CONSUMER = "ledger.purchases"
 
 
-Check = Callable[[asyncpg.Connection, dict[str, domain.Account]], Awaitable[None]]
+# A rule checked once the accounts are locked, on the facts read under those locks.
+Check = Callable[[asyncpg.Connection, dict[str, domain.Account], store.PostingFacts], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -53,40 +55,37 @@ class PostedTransaction:
 
 
 async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check | None = None) -> PostedTransaction:
-    """Apply one double-entry transaction inside the caller's database transaction.
+    """Apply one double-entry transaction inside the caller's database transaction, in three round
+    trips: lock, read the facts, write everything.
 
     Idempotent: a key already used with the same request answers the first result; with a different
     request it is refused. The lookup happens after the accounts are locked, so a concurrent twin
     holding the same locks has committed by then and is found (READ COMMITTED sees it). `check` runs
     after the locks too, so the facts it reads cannot change before we commit.
     """
-    await store.lock_tenant_postings(conn, request.tenant_id)
-    await store.open_accounts(conn, request.tenant_id, request.codes)
-    accounts = await store.lock_accounts(conn, request.tenant_id, request.codes)
-    existing = await store.find_transaction(conn, request.tenant_id, request.idempotency_key)
-    if existing is not None:
-        return await _replay(conn, existing, request)
+    accounts = await store.lock_for_posting(conn, request.tenant_id, request.codes)
+    owners = [owner for code in request.codes if (owner := owner_of(code)) is not None]
+    facts = await store.posting_facts(conn, request.tenant_id, request.idempotency_key, owners)
+    if facts.existing is not None:
+        return await _replay(conn, facts.existing, request)
+    assert facts.seq is not None
     if check is not None:
-        await check(conn, accounts)
+        await check(conn, accounts, facts)
     planned = domain.plan(accounts, request.movements, request.held_deltas)
-    stored = await store.insert_transaction(
-        conn,
-        tenant_id=request.tenant_id,
-        kind=request.kind,
-        idempotency_key=request.idempotency_key,
-        request_hash=request.request_hash,
-        actor_user_id=request.actor_user_id,
-        reference=request.reference,
-        note=request.note,
-        terms_version=request.terms_version,
-        hold_id=request.hold_id,
+    stored = store.NewTransaction(
+        id=uuid.uuid4(), seq=facts.seq, tenant_id=request.tenant_id, kind=request.kind,
+        idempotency_key=request.idempotency_key, request_hash=request.request_hash,
+        actor_user_id=request.actor_user_id, reference=request.reference, note=request.note,
+        terms_version=request.terms_version, hold_id=request.hold_id, created_at=facts.now,
     )
-    await store.insert_postings(conn, stored.id, planned.postings)
-    await store.update_accounts(conn, planned.accounts_after.values())
+    changed, alerts_raised = alerts.after_change(
+        request.tenant_id, planned.accounts_after.values(), facts.low_balance_threshold
+    )
     event = _posted_event(request, stored, planned)
-    await store.record_in_journal(conn, stored.seq, request.tenant_id, event.data)
-    await outbox.enqueue(conn, event)
-    await alerts.after_change(conn, request.tenant_id, planned.accounts_after.values())
+    await store.write_posting(
+        conn, stored, planned.postings, changed, json.dumps(event.data),
+        [outbox.row(e) for e in (event, *alerts_raised)],
+    )
     return PostedTransaction(
         id=stored.id,
         seq=stored.seq,
@@ -109,7 +108,7 @@ async def _replay(
     )
 
 
-def _posted_event(request: PostingRequest, stored: store.StoredTransaction, planned: domain.Plan) -> Event:
+def _posted_event(request: PostingRequest, stored: store.NewTransaction, planned: domain.Plan) -> Event:
     payload = TransactionPosted(
         transaction_id=stored.id,
         seq=stored.seq,
@@ -213,10 +212,10 @@ async def transfer(
     domain.check_quantity(order.quantity, maximum)  # before building movements from it
     actor = permissions.Actor(identity.user_id or _NOBODY, identity.role, identity.team, identity.manage_credits)
 
-    async def check(conn: asyncpg.Connection, _: dict[str, domain.Account]) -> None:
-        source = await _holder(conn, tenant_id, order.from_code)
-        target = await _holder(conn, tenant_id, order.to_code)
-        mode = await store.credit_mode(conn, tenant_id) or identity.credit_mode or "individual"
+    async def check(_: asyncpg.Connection, __: dict[str, domain.Account], facts: store.PostingFacts) -> None:
+        source = _holder(facts, order.from_code)
+        target = _holder(facts, order.to_code)
+        mode = facts.credit_mode or identity.credit_mode or "individual"
         domain.check_transfer(actor, source, target, order.quantity, order.accept_terms, mode, maximum)
 
     request = PostingRequest(
@@ -249,14 +248,14 @@ async def _in_transaction(pool: asyncpg.Pool, request: PostingRequest, check: Ch
 _NOBODY = uuid.UUID(int=0)
 
 
-async def _holder(conn: asyncpg.Connection, tenant_id: uuid.UUID, code: str) -> domain.Holder:
+def _holder(facts: store.PostingFacts, code: str) -> domain.Holder:
     owner_id = owner_of(code)
     if owner_id is None:
         return domain.Holder(code, None, can_receive=True)
-    user = await store.directory_user(conn, tenant_id, owner_id)
+    user = facts.users.get(owner_id)
     if user is None:
         raise domain.AccountNotFound("No such account.")
-    return domain.Holder(code, permissions.Owner(owner_id, user["team"]), user["active"] and user["send_sms"])
+    return domain.Holder(code, permissions.Owner(owner_id, user.team), user.can_receive)
 
 
 async def balance_as_of(pool: asyncpg.Pool, tenant_id: uuid.UUID, code: str, moment: datetime) -> int:
