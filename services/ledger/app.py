@@ -23,6 +23,7 @@ from common.runtime import (
 from common.web import health_routes, internal_auth_middleware, observability_middleware
 from services.ledger import holds, invariants
 from services.ledger.consumers import directory_handler, purchase_paid_handler
+from services.ledger.group_commit import group_commit_ctx
 from services.ledger.refunds import refunds_handler
 from services.ledger.routes import SETTINGS, routes
 from services.ledger.settings import LedgerSettings
@@ -48,6 +49,8 @@ def create_app(settings: LedgerSettings) -> web.Application:
             database_ctx(settings.database_url, MIGRATIONS, settings.db_pool_size),
             broker_ctx(settings.broker_url, settings.exchange),
             relay_ctx(settings.database_url),
+            *([group_commit_ctx(settings.group_commit_max, settings.group_commit_writers)]
+              if settings.group_commit else []),
             consumer_ctx("ledger.purchases", purchase_paid_handler),
             consumer_ctx("ledger.directory", directory_handler),
             consumer_ctx("ledger.refunds", refunds_handler),

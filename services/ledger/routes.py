@@ -13,6 +13,7 @@ from common.accounts import USER_FACING, account_id, kind_of
 from common.runtime import DB
 from common.web import idempotency_key, identity_of, json_response, parse_json, parse_query
 from services.ledger import domain, holds, store, usecases
+from services.ledger.group_commit import GROUP_COMMIT
 from services.ledger.settings import LedgerSettings
 
 SETTINGS = web.AppKey("settings", LedgerSettings)
@@ -102,7 +103,8 @@ async def transfer(request: web.Request) -> web.Response:
     identity = identity_of(request)
     order = usecases.TransferOrder(body.from_code, body.to_code, body.quantity, body.accept_terms, body.note,
                                    body.terms_version)
-    posted = await usecases.transfer(request.app[DB], identity, order, key, request.app[SETTINGS].max_transfer_quantity)
+    posted = await usecases.transfer(request.app[DB], identity, order, key, request.app[SETTINGS].max_transfer_quantity,
+                                     request.app.get(GROUP_COMMIT))
     tenant_id = identity.require_tenant()
 
     def side(code: str) -> BalanceView:

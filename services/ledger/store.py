@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,12 +52,22 @@ async def open_accounts(conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: S
 async def lock_for_posting(conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: Sequence[str]) -> dict[str, Account]:
     """Everything `lock_tenant_postings`, `open_accounts` and `lock_accounts` do, in that order, in one
     round trip (the function `lock_posting_accounts`)."""
-    rows = sorted((account_id(tenant_id, code), code, kind_of(code)) for code in set(codes))
+    locked = await lock_for_postings(conn, [(tenant_id, code) for code in codes], open_missing=True)
+    return {code: account for (_, code), account in locked.items()}
+
+
+async def lock_for_postings(
+    conn: asyncpg.Connection, wanted: Iterable[tuple[uuid.UUID, str]], *, open_missing: bool
+) -> dict[tuple[uuid.UUID, str], Account]:
+    """The same for the accounts of several postings at once, of one or more tenants; without
+    `open_missing`, an account that does not exist is left out of the answer."""
+    rows = sorted((account_id(tenant, code), tenant, code, kind_of(code)) for tenant, code in set(wanted))
     locked = await conn.fetch(
-        "SELECT * FROM lock_posting_accounts($1, $2::uuid[], $3::text[], $4::text[])",
-        tenant_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+        "SELECT * FROM lock_posting_accounts($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6)",
+        sorted({r[1] for r in rows}), [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+        [r[3] for r in rows], open_missing,
     )
-    return {row["code"]: _account(row) for row in locked}
+    return {(row["tenant_id"], row["code"]): _account(row) for row in locked}
 
 
 @dataclass(frozen=True)
@@ -130,46 +140,111 @@ class NewTransaction:
     created_at: datetime
 
 
-async def write_posting(
-    conn: asyncpg.Connection,
-    tx: NewTransaction,
-    postings: Sequence[PlannedPosting],
-    accounts: Sequence[Account],
-    journal_payload: str,
-    outbox_rows: Sequence[tuple[uuid.UUID, str, str]],
-) -> None:
-    """The transaction row, its postings, the accounts as they are now, its journal entry and its
-    outbox rows: one statement, one round trip. The sub-statements cannot see each other's rows, and
-    need not: the postings' reference to the transaction is checked at the end of the statement, and
-    the balance check when the database transaction commits."""
+@dataclass(frozen=True)
+class PostingWrite:
+    """One transaction ready to be stored: its row, its postings, its journal entry (JSON text) and its
+    outbox rows (event id, routing key, envelope as JSON text)."""
+
+    transaction: NewTransaction
+    postings: Sequence[PlannedPosting]
+    journal_payload: str
+    outbox_rows: Sequence[tuple[uuid.UUID, str, str]]
+
+
+async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite], accounts: Sequence[Account]) -> None:
+    """The transaction rows, their postings, the accounts as they are now, the journal entries and the
+    outbox rows: one statement, one round trip, for one transaction or a group committed together. The
+    sub-statements cannot see each other's rows, and need not: the postings' reference to their
+    transaction is checked at the end of the statement, and the balance check at commit."""
+    txs = [w.transaction for w in writes]
+    postings = [(w.transaction.id, p) for w in writes for p in w.postings]
+    outbox_rows = [r for w in writes for r in w.outbox_rows]
     await conn.execute(
         """WITH tx AS (
                INSERT INTO transactions (id, seq, tenant_id, kind, idempotency_key, request_hash,
                                          actor_user_id, reference, note, terms_version, hold_id, created_at)
                OVERRIDING SYSTEM VALUE
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                                    $7::uuid[], $8::text[], $9::text[], $10::text[], $11::uuid[], $12::timestamptz[])
            ), posted AS (
                INSERT INTO postings (transaction_id, account_id, amount, balance_after, held_after)
-               SELECT $1, * FROM unnest($13::uuid[], $14::bigint[], $15::bigint[], $16::bigint[])
+               SELECT * FROM unnest($13::uuid[], $14::uuid[], $15::bigint[], $16::bigint[], $17::bigint[])
            ), balances AS (
                UPDATE accounts AS a SET balance = t.balance, held = t.held, low_balance_alerted = t.alerted
-               FROM unnest($17::uuid[], $18::bigint[], $19::bigint[], $20::boolean[]) AS t(id, balance, held, alerted)
+               FROM unnest($18::uuid[], $19::bigint[], $20::bigint[], $21::boolean[]) AS t(id, balance, held, alerted)
                WHERE a.id = t.id
            ), journal AS (
-               INSERT INTO journal (seq, tenant_id, payload) VALUES ($2, $3, $21::text::jsonb)
+               INSERT INTO journal (seq, tenant_id, payload)
+               SELECT j.seq, j.tenant_id, j.payload::jsonb
+               FROM unnest($2::bigint[], $3::uuid[], $22::text[]) AS j(seq, tenant_id, payload)
            )
            INSERT INTO outbox (event_id, routing_key, envelope)
            SELECT e.id, e.key, e.envelope::jsonb
-           FROM unnest($22::uuid[], $23::text[], $24::text[]) AS e(id, key, envelope)""",
-        tx.id, tx.seq, tx.tenant_id, tx.kind, tx.idempotency_key, tx.request_hash,
-        tx.actor_user_id, tx.reference, tx.note, tx.terms_version, tx.hold_id, tx.created_at,
-        [p.account_id for p in postings], [p.amount for p in postings],
-        [p.balance_after for p in postings], [p.held_after for p in postings],
+           FROM unnest($23::uuid[], $24::text[], $25::text[]) AS e(id, key, envelope)""",
+        [t.id for t in txs], [t.seq for t in txs], [t.tenant_id for t in txs], [t.kind for t in txs],
+        [t.idempotency_key for t in txs], [t.request_hash for t in txs], [t.actor_user_id for t in txs],
+        [t.reference for t in txs], [t.note for t in txs], [t.terms_version for t in txs],
+        [t.hold_id for t in txs], [t.created_at for t in txs],
+        [tx_id for tx_id, _ in postings], [p.account_id for _, p in postings], [p.amount for _, p in postings],
+        [p.balance_after for _, p in postings], [p.held_after for _, p in postings],
         [a.id for a in accounts], [a.balance for a in accounts], [a.held for a in accounts],
         [a.low_balance_alerted for a in accounts],
-        journal_payload,
+        [w.journal_payload for w in writes],
         [r[0] for r in outbox_rows], [r[1] for r in outbox_rows], [r[2] for r in outbox_rows],
     )
+
+
+# --- Group commit: the facts of many postings at once --------------------------------------------------
+
+
+async def transactions_by_key(
+    conn: asyncpg.Connection, keys: Sequence[tuple[uuid.UUID, str]]
+) -> dict[tuple[uuid.UUID, str], StoredTransaction]:
+    rows = await conn.fetch(
+        """SELECT tx.tenant_id, tx.idempotency_key, tx.id, tx.seq, tx.kind, tx.request_hash, tx.created_at
+           FROM unnest($1::uuid[], $2::text[]) AS k(tenant_id, idempotency_key)
+           JOIN transactions tx ON tx.tenant_id = k.tenant_id AND tx.idempotency_key = k.idempotency_key""",
+        [k[0] for k in keys], [k[1] for k in keys],
+    )
+    return {
+        (r["tenant_id"], r["idempotency_key"]): StoredTransaction(r["id"], r["seq"], r["kind"], r["request_hash"],
+                                                                  r["created_at"])
+        for r in rows
+    }
+
+
+@dataclass(frozen=True)
+class DirectoryFacts:
+    tenants: dict[uuid.UUID, tuple[str, int]]  # tenant -> (credit mode, low-balance threshold)
+    users: dict[uuid.UUID, tuple[uuid.UUID, DirectoryUser]]  # user -> (their tenant, facts)
+    seqs: list[int]  # sequence numbers drawn for the transactions to come
+    now: datetime
+
+
+async def directory_facts(
+    conn: asyncpg.Connection, tenant_ids: Sequence[uuid.UUID], user_ids: Sequence[uuid.UUID], transactions: int
+) -> DirectoryFacts:
+    row = await conn.fetchrow(
+        """SELECT ARRAY(SELECT id FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id) AS tenant_ids,
+                  ARRAY(SELECT credit_mode FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id) AS modes,
+                  ARRAY(SELECT low_balance_threshold FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id)
+                      AS thresholds,
+                  ARRAY(SELECT id FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS user_ids,
+                  ARRAY(SELECT tenant_id FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS user_tenants,
+                  ARRAY(SELECT team FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS teams,
+                  ARRAY(SELECT active AND send_sms FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS receive,
+                  ARRAY(SELECT nextval(pg_get_serial_sequence('transactions', 'seq'))
+                        FROM generate_series(1, $3)) AS seqs,
+                  clock_timestamp() AS now""",
+        list(tenant_ids), list(user_ids), transactions,
+    )
+    assert row is not None
+    tenants = {t: (m, int(h)) for t, m, h in zip(row["tenant_ids"], row["modes"], row["thresholds"], strict=True)}
+    users = {
+        u: (t, DirectoryUser(u, team, receive))
+        for u, t, team, receive in zip(row["user_ids"], row["user_tenants"], row["teams"], row["receive"], strict=True)
+    }
+    return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"])
 
 
 async def lock_accounts(

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -18,6 +19,9 @@ from common.idempotency import request_fingerprint
 from common.identity import Identity
 from common.inbox import first_delivery
 from services.ledger import alerts, domain, store
+
+if TYPE_CHECKING:
+    from services.ledger.group_commit import GroupCommit
 
 SOURCE = "ledger"
 PURCHASE_CONSUMER = "ledger.purchases"
@@ -68,9 +72,26 @@ async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check |
     facts = await store.posting_facts(conn, request.tenant_id, request.idempotency_key, owners)
     if facts.existing is not None:
         return await _replay(conn, facts.existing, request)
-    assert facts.seq is not None
     if check is not None:
         await check(conn, accounts, facts)
+    prepared = prepare(request, accounts, facts)
+    await store.write_postings(conn, [prepared.write], prepared.accounts_after)
+    return prepared.result
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked transaction, planned on the locked accounts, ready to be written."""
+
+    write: store.PostingWrite
+    accounts_after: list[domain.Account]  # as they are to be stored, alert flags included
+    result: PostedTransaction
+
+
+def prepare(request: PostingRequest, accounts: dict[str, domain.Account], facts: store.PostingFacts) -> Prepared:
+    """Plan the movements on the locked accounts (all or nothing: a rule broken raises), and build the
+    rows, the event and any low-balance alert. No I/O."""
+    assert facts.seq is not None
     planned = domain.plan(accounts, request.movements, request.held_deltas)
     stored = store.NewTransaction(
         id=uuid.uuid4(), seq=facts.seq, tenant_id=request.tenant_id, kind=request.kind,
@@ -82,16 +103,13 @@ async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check |
         request.tenant_id, planned.accounts_after.values(), facts.low_balance_threshold
     )
     event = _posted_event(request, stored, planned)
-    await store.write_posting(
-        conn, stored, planned.postings, changed, json.dumps(event.data),
-        [outbox.row(e) for e in (event, *alerts_raised)],
-    )
-    return PostedTransaction(
-        id=stored.id,
-        seq=stored.seq,
-        replayed=False,
+    write = store.PostingWrite(stored, planned.postings, json.dumps(event.data),
+                               [outbox.row(e) for e in (event, *alerts_raised)])
+    result = PostedTransaction(
+        id=stored.id, seq=stored.seq, replayed=False,
         balances={code: (a.balance, a.held) for code, a in planned.accounts_after.items()},
     )
+    return Prepared(write, changed, result)
 
 
 async def _replay(
@@ -204,7 +222,8 @@ class TransferOrder:
 
 
 async def transfer(
-    pool: asyncpg.Pool, identity: Identity, order: TransferOrder, idempotency_key: str, maximum: int
+    pool: asyncpg.Pool, identity: Identity, order: TransferOrder, idempotency_key: str, maximum: int,
+    group: GroupCommit | None = None,
 ) -> PostedTransaction:
     """Move credits between two user-facing accounts of the caller's tenant, checking every rule here
     (not only in the gateway) on the locked accounts."""
@@ -228,10 +247,12 @@ async def transfer(
         note=order.note,
         terms_version=order.terms_version,
     )
-    return await _in_transaction(pool, request, check)
+    if group is not None:
+        return await group.post(request, check)
+    return await in_own_transaction(pool, request, check)
 
 
-async def _in_transaction(pool: asyncpg.Pool, request: PostingRequest, check: Check | None) -> PostedTransaction:
+async def in_own_transaction(pool: asyncpg.Pool, request: PostingRequest, check: Check | None) -> PostedTransaction:
     """Post in a transaction of its own. Two requests with one key but different accounts do not wait on
     each other's locks, so the second meets the key's unique index: it then runs again and is answered
     as a replay (or refused as a different request)."""
