@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -20,3 +21,20 @@ async def first_delivery(conn: asyncpg.Connection, consumer: str, event_id: uuid
         event_id,
     )
     return bool(inserted)
+
+
+async def first_deliveries(
+    conn: asyncpg.Connection, consumer: str, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """`first_delivery` for many events in one statement: answers the ids not processed before.
+
+    Inserted in id order, so two transactions recording overlapping sets (a redelivery racing its
+    original in another process) take the keys in the same order and one waits instead of deadlocking.
+    """
+    rows = await conn.fetch(
+        """INSERT INTO inbox (consumer, event_id) SELECT $1, id FROM unnest($2::uuid[]) AS id ORDER BY id
+           ON CONFLICT DO NOTHING RETURNING event_id""",
+        consumer,
+        sorted(set(event_ids)),
+    )
+    return {row["event_id"] for row in rows}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,17 @@ from typing import Any
 from aiohttp import web
 
 from common.logs import get_logger
-from common.runtime import DB, background_ctx, broker_ctx, consumer_ctx, database_ctx, readiness_checks, relay_ctx
+from common.runtime import (
+    BROKER,
+    DB,
+    CleanupCtx,
+    background_ctx,
+    broker_ctx,
+    consumer_ctx,
+    database_ctx,
+    readiness_checks,
+    relay_ctx,
+)
 from common.web import health_routes, internal_auth_middleware, observability_middleware
 from services.reporting import usecases
 from services.reporting.consumers import directory_handler, ledger_events_handler
@@ -41,7 +51,7 @@ def create_app(settings: ReportingSettings) -> web.Application:
             # Reporting publishes nothing yet; the relay keeps every service's shape the same, so an
             # event it starts to publish later needs no new wiring.
             relay_ctx(settings.database_url),
-            consumer_ctx(LEDGER_EVENTS_CONSUMER, ledger_events_handler),
+            _batch_consumer_ctx(settings),
             consumer_ctx(DIRECTORY_CONSUMER, directory_handler),
             background_ctx("log-retention", _purge_periodically(settings)),
         ]
@@ -49,6 +59,16 @@ def create_app(settings: ReportingSettings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(health_routes(readiness_checks(app)))
     return app
+
+
+def _batch_consumer_ctx(settings: ReportingSettings) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        handler = ledger_events_handler(app, settings.consumer_batch_size, settings.consumer_batch_window_seconds)
+        # Twice a batch: the next one arrives while one is applied.
+        await app[BROKER].consume_batches(LEDGER_EVENTS_CONSUMER, handler, prefetch=2 * settings.consumer_batch_size)
+        yield  # the broker's own clean-up stops the batch worker before it closes the connection
+
+    return ctx
 
 
 def _purge_periodically(settings: ReportingSettings) -> Callable[[web.Application], Coroutine[Any, Any, None]]:

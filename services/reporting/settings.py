@@ -27,3 +27,9 @@ class ReportingSettings(ServiceSettings):
     # transactions a rebuild reads (and writes, in one transaction) at a time.
     ledger_url: str = Field(default="http://127.0.0.1:8081", validation_alias="LEDGER_URL")
     rebuild_page_size: int = Field(default=500, validation_alias="REBUILD_PAGE_SIZE", ge=1, le=5000)
+    # Ledger events are applied up to this many per transaction (whatever has arrived), after waiting
+    # this long for more once the first arrives; the prefetch keeps the next batch coming meanwhile.
+    consumer_batch_size: int = Field(default=500, validation_alias="CONSUMER_BATCH_SIZE", ge=1, le=5000)
+    consumer_batch_window_seconds: float = Field(
+        default=0.002, validation_alias="CONSUMER_BATCH_WINDOW_SECONDS", ge=0, le=1
+    )

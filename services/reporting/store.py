@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
@@ -17,10 +18,14 @@ from services.reporting.domain import LogEntry, LogFilter, Selection
 _COLUMNS = """id, tenant_id, account_id, account_code, ledger_seq, transaction_id, occurred_at, direction,
               quantity, kind, balance_after, counterparty_code, actor_user_id, reference, note, reservation"""
 
-_INSERT_ENTRY = f"""
+# One statement for any number of entries: each column travels as one array.
+_INSERT_ENTRIES = f"""
 INSERT INTO log_entries ({_COLUMNS})
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::uuid[], $7::timestamptz[],
+                     $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::text[], $13::uuid[], $14::text[],
+                     $15::text[], $16::boolean[])
 """  # noqa: S608 (a constant column list, no input)
+_ENTRY_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEntry)))
 
 # A rebuild makes every row what the journal says, but writes only rows that differ: replaying over a
 # complete log then changes nothing and leaves no dead tuples behind.
@@ -112,26 +117,30 @@ async def insert_entries(conn: asyncpg.Connection, entries: Sequence[LogEntry], 
     `repair` made what `entries` say (a rebuild from the ledger's journal)."""
     if not entries:
         return
+    # In id order, so two writers of overlapping rows (the consumer and a rebuild) take the keys in the
+    # same order and one waits for the other instead of deadlocking; one row per id, as one statement
+    # may not update a row twice.
+    unique = sorted({entry.id: entry for entry in entries}.values(), key=operator.attrgetter("id"))
     conflict = _REPAIR if repair else "ON CONFLICT DO NOTHING"
-    await conn.executemany(_INSERT_ENTRY + conflict, [dataclasses.astuple(entry) for entry in entries])
-    accounts = {(e.account_id, e.tenant_id, e.account_code) for e in entries}
-    await conn.executemany(
-        "INSERT INTO log_accounts (account_id, tenant_id, account_code) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        sorted(accounts),  # a fixed order: two writers never wait on each other's keys crosswise
+    await conn.execute(_INSERT_ENTRIES + conflict, *zip(*map(_ENTRY_FIELDS, unique), strict=True))
+    accounts = sorted({(e.account_id, e.tenant_id, e.account_code) for e in unique})
+    await conn.execute(
+        """INSERT INTO log_accounts (account_id, tenant_id, account_code)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) ON CONFLICT DO NOTHING""",
+        *zip(*accounts, strict=True),
     )
-
-
-_MARK_APPLIED = """INSERT INTO applied_transactions (seq, transaction_id, tenant_id) VALUES ($1, $2, $3)
-                   ON CONFLICT (seq) DO NOTHING"""
-
-
-async def mark_applied(conn: asyncpg.Connection, seq: int, transaction_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
-    await conn.execute(_MARK_APPLIED, seq, transaction_id, tenant_id)
 
 
 async def mark_all_applied(conn: asyncpg.Connection, applied: Sequence[tuple[int, uuid.UUID, uuid.UUID]]) -> None:
     """(seq, transaction_id, tenant_id) of each transaction applied."""
-    await conn.executemany(_MARK_APPLIED, applied)
+    if not applied:
+        return
+    await conn.execute(
+        """INSERT INTO applied_transactions (seq, transaction_id, tenant_id)
+           SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[]) AS a ORDER BY 1
+           ON CONFLICT (seq) DO NOTHING""",
+        *zip(*applied, strict=True),
+    )
 
 
 async def is_applied(conn: asyncpg.Connection, seq: int) -> bool:

@@ -14,7 +14,7 @@ import asyncpg
 from common.accounts import user_code
 from common.events import TenantChanged, TransactionPosted, UserChanged
 from common.identity import Identity
-from common.inbox import first_delivery
+from common.inbox import first_deliveries, first_delivery
 from common.logs import get_logger
 from common.problems import RuleBroken
 from services.reporting import domain, report, store
@@ -40,19 +40,41 @@ class ReportTooLarge(RuleBroken):
     slug = "report-too-large"
 
 
-async def record_transaction(pool: asyncpg.Pool, event_id: uuid.UUID, posted: TransactionPosted) -> bool:
-    """Add a posted ledger transaction to the log; False when this event was already applied.
+@dataclass(frozen=True)
+class ArrivedTransaction:
+    """A `ledger.transaction.posted` event, with the log entries it adds worked out before any I/O."""
 
-    The inbox row and the entries commit together. A different event for the same transaction (the
-    ledger re-announcing it) passes the inbox but finds its entries already there and adds nothing.
+    event_id: uuid.UUID
+    posted: TransactionPosted
+    entries: list[LogEntry]
+
+
+def arrived(event_id: uuid.UUID, posted: TransactionPosted) -> ArrivedTransaction:
+    """Raises UnreadablePosting for a transaction no log can show: that one event fails, alone."""
+    return ArrivedTransaction(event_id, posted, domain.log_entries_of(posted))
+
+
+async def record_transactions(pool: asyncpg.Pool, batch: Sequence[ArrivedTransaction]) -> list[ArrivedTransaction]:
+    """Add posted ledger transactions to the log in one transaction; answers those not applied before.
+
+    The inbox rows and the entries commit together, all or nothing. An event already in the inbox, or
+    twice in the batch, is applied once. A different event for the same transaction (the ledger
+    re-announcing it) passes the inbox but finds its entries already there and adds nothing.
     """
-    entries = domain.log_entries_of(posted)  # before any I/O: an unreadable event fails fast
     async with pool.acquire() as conn, conn.transaction():
-        if not await first_delivery(conn, LEDGER_EVENTS_CONSUMER, event_id):
-            return False
-        await store.insert_entries(conn, entries)
-        await store.mark_applied(conn, posted.seq, posted.transaction_id, posted.tenant_id)
-    return True
+        fresh = await first_deliveries(conn, LEDGER_EVENTS_CONSUMER, [a.event_id for a in batch])
+        # Keyed by event id: two copies of one event in a batch (a redelivery) are the same event.
+        applied = list({a.event_id: a for a in batch if a.event_id in fresh}.values())
+        await store.insert_entries(conn, [entry for a in applied for entry in a.entries])
+        await store.mark_all_applied(
+            conn, [(a.posted.seq, a.posted.transaction_id, a.posted.tenant_id) for a in applied]
+        )
+    return applied
+
+
+async def record_transaction(pool: asyncpg.Pool, event_id: uuid.UUID, posted: TransactionPosted) -> bool:
+    """One event on its own (see record_transactions); False when it was already applied."""
+    return bool(await record_transactions(pool, [arrived(event_id, posted)]))
 
 
 async def replay_journal(pool: asyncpg.Pool, journal: Sequence[TransactionPosted], keep_since: datetime) -> int:

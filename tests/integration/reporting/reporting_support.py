@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
+import aio_pika
 import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -216,6 +217,30 @@ class FakeDirectory:
         event = Event.new(type=kind, source="gateway", subject=subject, data=facts)
         await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
         return event
+
+
+async def publish_raw(broker_url: str, exchange_name: str, body: bytes) -> None:
+    """Any bytes at all, as a ledger event: what a broken or hostile producer could send."""
+    connection = await aio_pika.connect(broker_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(exchange_name)
+        await exchange.publish(aio_pika.Message(body), routing_key=TRANSACTION_POSTED)
+
+
+async def dead_letters(broker_url: str, queue_name: str, expected: int) -> list[bytes]:
+    """Every message parked in a dead-letter queue, once at least `expected` have arrived."""
+    bodies: list[bytes] = []
+    connection = await aio_pika.connect(broker_url)
+    async with connection, asyncio.timeout(APPLY_TIMEOUT_SECONDS):
+        queue = await (await connection.channel()).get_queue(queue_name)
+        while len(bodies) < expected:
+            message = await queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(0.05)
+            else:
+                bodies.append(message.body)
+    return bodies
 
 
 class _TableReader(HTMLParser):

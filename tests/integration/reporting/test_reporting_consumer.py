@@ -8,14 +8,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aio_pika
-
 from common import accounts
-from common.events import TRANSACTION_POSTED, Event
+from common.events import Event
 from common.runtime import DB
 from services.reporting import domain, usecases
 from tests.conftest import Infra
-from tests.integration.reporting.reporting_support import FakeLedger, Reporting
+from tests.integration.reporting.reporting_support import FakeLedger, Reporting, dead_letters, publish_raw
 
 TENANT = uuid.uuid4()
 ALICE = uuid.uuid4()
@@ -199,35 +197,12 @@ async def test_an_invalid_message_is_dead_lettered_and_the_next_event_is_still_r
     not_json = b"this is not an event"
     bad_payload = ledger.event(ledger.transaction(TENANT, "purchase", [("world", -1, -1), ("system", 1, 1)]))
     envelope = bad_payload.model_dump(mode="json") | {"data": {"seq": "not a number"}}
-    await _publish_raw(infra.broker_url, exchange_name, not_json)
-    await _publish_raw(infra.broker_url, exchange_name, json.dumps(envelope).encode())
+    await publish_raw(infra.broker_url, exchange_name, not_json)
+    await publish_raw(infra.broker_url, exchange_name, json.dumps(envelope).encode())
 
     good = await ledger.post(TENANT, "purchase", [("world", -3, -3), ("system", 3, 3)])
     await reporting.wait_applied(good.seq)
 
     assert [e["quantity"] for e in await reporting.entries(TENANT, EVERY_ACCOUNT)] == [3]
-    parked = await _drain(infra.broker_url, f"{exchange_name}.reporting.ledger-events.dlq", expected=2)
+    parked = await dead_letters(infra.broker_url, f"{exchange_name}.reporting.ledger-events.dlq", expected=2)
     assert sorted(parked) == sorted([not_json, json.dumps(envelope).encode()])
-
-
-async def _publish_raw(broker_url: str, exchange_name: str, body: bytes) -> None:
-    connection = await aio_pika.connect(broker_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(exchange_name)
-        await exchange.publish(aio_pika.Message(body), routing_key=TRANSACTION_POSTED)
-
-
-async def _drain(broker_url: str, queue_name: str, expected: int) -> list[bytes]:
-    """Every message parked in a queue, once at least `expected` have arrived."""
-    bodies: list[bytes] = []
-    connection = await aio_pika.connect(broker_url)
-    async with connection, asyncio.timeout(5):
-        queue = await (await connection.channel()).get_queue(queue_name)
-        while len(bodies) < expected:
-            message = await queue.get(no_ack=True, fail=False)
-            if message is None:
-                await asyncio.sleep(0.05)
-            else:
-                bodies.append(message.body)
-    return bodies
