@@ -43,6 +43,11 @@ class Directory:
         return zone_of(self.timezone)
 
     @property
+    def zone_name(self) -> str:
+        """The IANA name of `zone`: the tenant's, or UTC where this machine does not know that one."""
+        return str(getattr(self.zone, "key", FALLBACK_TIMEZONE))
+
+    @property
     def display_name(self) -> str:
         return self.tenant_name or f"Tenant {self.tenant_id}"
 

@@ -85,11 +85,12 @@ async def get_logs_csv(request: web.Request) -> web.StreamResponse:
             }
         )
         await response.prepare(request)
+        cells = csv_export.Cells(export.directory)
         try:
             await response.write(csv_export.encode_header())
             async for chunk in export.chunks:
                 # write() waits while the client is slower than the database: chunks never pile up.
-                await response.write(csv_export.encode_rows(chunk, export.directory))
+                await response.write(cells.encode(chunk))
         except ConnectionResetError:
             # The client went away: nothing to answer, and leaving the block releases the cursor.
             log.info("log_csv_abandoned", tenant_id=str(selected.tenant_id))

@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from common import accounts
 from services.reporting import csv_export
@@ -133,3 +135,36 @@ def test_an_unknown_time_zone_falls_back_to_utc() -> None:
     cells = csv_export.cells_of(entry(), Directory(TENANT, "T", "Mars/Olympus_Mons"))
 
     assert cells[0] == "2026-11-26 03:05:09 +00:00"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    reference=st.one_of(st.none(), st.text()),
+    note=st.one_of(st.none(), st.text(alphabet=st.sampled_from('ab ,"\r\n=+-@\t\'1.é'))),
+    name=st.text(min_size=1),
+)
+def test_a_row_encodes_as_the_csv_module_would_write_its_neutralised_cells(
+    reference: str | None, note: str | None, name: str
+) -> None:
+    directory = Directory(TENANT, "T", "Australia/Sydney", {accounts.user_code(ALICE): name})
+    row = entry(reference=reference, note=note)
+
+    expected = io.StringIO()
+    cells = [
+        "2026-11-26 14:05:09 +11:00", neutralise(name), "In", "30", "Transfer", "130", "System Credits",
+        "Former user", neutralise(reference or ""), neutralise(note or ""),
+    ]
+    csv.writer(expected, lineterminator="\r\n").writerow(cells)
+
+    assert csv_export.encode_rows([row], directory).decode("utf-8") == expected.getvalue()
+
+
+def test_names_are_neutralised_and_quoted_once_per_export_and_stay_right_on_every_row() -> None:
+    directory = Directory(TENANT, "T", "UTC", {accounts.user_code(ALICE): '=Alice, "the" boss'})
+    rows = [entry(note=f"note {n}") for n in range(3)]
+
+    data = csv_export.encode_rows(rows, directory)
+
+    parsed = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert [r[1] for r in parsed] == ["'=Alice, \"the\" boss"] * 3
+    assert [r[9] for r in parsed] == ["note 0", "note 1", "note 2"]
