@@ -23,7 +23,7 @@ from common.runtime import (
     relay_ctx,
 )
 from common.web import health_routes, internal_auth_middleware, observability_middleware
-from services.reporting import usecases
+from services.reporting import store, usecases
 from services.reporting.consumers import directory_handler, ledger_events_handler
 from services.reporting.routes import CONSISTENCY_WAIT_SECONDS, EXPORT_SLOTS, REPORT_MAX_ROWS, routes
 from services.reporting.settings import ReportingSettings
@@ -46,7 +46,7 @@ def create_app(settings: ReportingSettings) -> web.Application:
     app[EXPORT_SLOTS] = asyncio.Semaphore(max(1, settings.db_pool_size // 2))
     app.cleanup_ctx.extend(
         [
-            database_ctx(settings.database_url, MIGRATIONS, settings.db_pool_size),
+            database_ctx(store.planned_dsn(settings.database_url), MIGRATIONS, settings.db_pool_size),
             broker_ctx(settings.broker_url, settings.exchange),
             # Reporting publishes nothing yet; the relay keeps every service's shape the same, so an
             # event it starts to publish later needs no new wiring.

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from common import accounts
+from common.runtime import DB
+from services.reporting import domain, store
 from tests.integration.reporting.reporting_support import (
     WAIT_SECONDS,
     FakeLedger,
@@ -191,3 +193,27 @@ async def test_the_log_answers_only_a_tenant_the_gateway_vouches_for(
 
     assert response.status == status
     assert response.content_type == "application/problem+json"
+
+
+async def test_a_page_is_an_index_walk_and_the_service_never_plans_bitmap_scans(reporting: Reporting) -> None:
+    # One account with many rows among many small ones, and statistics that call every account tiny:
+    # the conditions under which a bitmap scan of all the account's rows can look cheaper to the planner.
+    await reporting.sql(
+        """INSERT INTO log_entries (id, tenant_id, account_id, account_code, ledger_seq, transaction_id,
+               occurred_at, direction, quantity, kind, balance_after)
+           SELECT gen_random_uuid(), $1, CASE WHEN n % 2 = 0 THEN $2 ELSE gen_random_uuid() END, 'system', n,
+                  gen_random_uuid(), now() - make_interval(secs => n), 'in', 1, 'transfer', n
+           FROM generate_series(1, 20000) AS n""",
+        TENANT, SYSTEM_ID,
+    )
+    await reporting.sql("ALTER TABLE log_entries ALTER COLUMN account_id SET (n_distinct = -1)")
+    await reporting.sql("ANALYZE log_entries")
+    args = (TENANT, [SYSTEM_ID], datetime.now(UTC) - timedelta(days=30), None, None,
+            domain.FIRST_PAGE.occurred_at, domain.FIRST_PAGE.entry_id, 101)
+
+    async with reporting.client.app[DB].acquire() as conn:
+        plan = "\n".join(row[0] for row in await conn.fetch("EXPLAIN (COSTS OFF) " + store._NAMED_ACCOUNTS_PAGE, *args))
+        bitmap_scans = await conn.fetchval("SHOW enable_bitmapscan")
+
+    assert "Index Scan using log_entries_by_account_time" in plan and "Bitmap" not in plan, plan
+    assert bitmap_scans == "off"  # on every connection of the pool, whatever the statistics say

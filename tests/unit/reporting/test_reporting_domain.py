@@ -10,7 +10,7 @@ import pytest
 
 from common import accounts
 from common.events import Posting, TransactionPosted
-from services.reporting import domain
+from services.reporting import domain, store
 from services.reporting.domain import AccountsMissing, Cursor, FilterOutOfRange, InvalidCursor, UnreadablePosting
 
 TENANT = uuid.uuid4()
@@ -223,3 +223,10 @@ def test_the_last_page_has_no_cursor() -> None:
 
     assert domain.page_of(rows, limit=1, stale=True).next_cursor is None
     assert domain.page_of([], limit=1, stale=True).next_cursor is None
+
+
+def test_the_service_connects_with_its_planner_settings_beside_those_of_the_url() -> None:
+    assert store.planned_dsn("postgresql://h:5432/reporting?sslmode=disable") == (
+        "postgresql://h:5432/reporting?sslmode=disable&enable_bitmapscan=off"
+    )
+    assert store.planned_dsn("postgresql://h/reporting") == "postgresql://h/reporting?enable_bitmapscan=off"
