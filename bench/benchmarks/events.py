@@ -9,15 +9,18 @@ Billing's copy of the events is purged (see bench/infra.QueueSink): this measure
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+import aio_pika
 import asyncpg
 
-from bench import load, seed, stats, system
+from bench import infra, load, seed, stats, system
 from bench.machine import Probe, Usage
 from bench.modes import Mode
 from bench.options import Options
@@ -31,6 +34,8 @@ NAME = "events"
 # Backlog events carry made-up sequence numbers far above the ledger's, so they never collide with the
 # real transfers of the lag measurement (reporting keys applied transactions by seq).
 FAKE_SEQ = 10**12
+# The backlog put straight into reporting's queue: sequence numbers of its own.
+QUEUED_SEQ = 2 * 10**12
 _POLL_SECONDS = 0.1
 
 
@@ -40,13 +45,14 @@ async def run(mode: Mode, options: Options, result: Result) -> None:
         try:
             directory = await seed.seed(running, mode.users, tenants=options.tenants)
             await _drain(result, running, directory, mode.backlog_events)
+            await _drain_queue(result, running, directory, mode.backlog_events)
             for rate in sorted({200, mode.background_rate}):
                 await _lag(result, running, directory, rate, mode.lag_seconds)
         finally:
             result.services = running.usage()
 
 
-def _backlog(directory: Directory, count: int) -> list[tuple[uuid.UUID, str, str]]:
+def _backlog(directory: Directory, count: int, first_seq: int = FAKE_SEQ) -> list[tuple[uuid.UUID, str, str]]:
     """(event id, routing key, envelope JSON) of `count` transfers between random seeded users."""
     rng = random.Random()
     rows = []
@@ -55,7 +61,7 @@ def _backlog(directory: Directory, count: int) -> list[tuple[uuid.UUID, str, str
         (source_id, source_code), (target_id, target_code) = seeded.account(source), seeded.account(target)
         quantity = rng.randint(1, 5)
         posted = TransactionPosted(
-            transaction_id=uuid.uuid4(), seq=FAKE_SEQ + n, tenant_id=seeded.tenant.id, kind="transfer",
+            transaction_id=uuid.uuid4(), seq=first_seq + n, tenant_id=seeded.tenant.id, kind="transfer",
             occurred_at=datetime.now(UTC), actor_user_id=seeded.master.id, terms_version="bench",
             postings=[events.Posting(account_id=source_id, account_code=source_code, amount=-quantity,
                                      balance_after=seed.OPENING_CREDITS - quantity),
@@ -95,14 +101,10 @@ async def _drain(result: Result, running: system.System, directory: Directory, c
         now = time.perf_counter() - started
         if published_at is None and not await _count(ledger, "SELECT count(*) FROM outbox WHERE published_at IS NULL"):
             published_at = now
-        applied.append((now, await _count(reporting, "SELECT count(*) FROM applied_transactions WHERE seq >= $1",
-                                          FAKE_SEQ)))
+        applied.append((now, await _applied_since(reporting, FAKE_SEQ)))
     usage = probe.stop()
     done, total = applied[-1]
-    # The middle 80 % of the drain: what the pipe sustains once started, before the tail trickles in.
-    t10 = next(t for t, n in applied if n >= 0.1 * count) if done >= 0.9 * count else 0.0
-    t90 = next((t for t, n in applied if n >= 0.9 * count), done)
-    sustained = 0.8 * count / (t90 - t10) if t90 > t10 else 0.0
+    sustained = _sustained(applied, count)
     result.add(Row(
         case=f"backlog of {count:,} events: outbox -> reporting", throughput=round(sustained, 1), unit="events/s",
         requests=count, errors=count - total, load1=usage.load1,
@@ -111,6 +113,54 @@ async def _drain(result: Result, running: system.System, directory: Directory, c
         details={"usage": asdict(usage), "published_seconds": published_at, "applied_seconds": done,
                  "progress": applied[:: max(1, len(applied) // 50)]},
     ))
+
+
+async def _drain_queue(result: Result, running: system.System, directory: Directory, count: int) -> None:
+    """The consumer alone: a backlog published straight into reporting's queue while reporting is
+    paused (SIGSTOP), then drained. The outbox drain above is bounded by the ledger's relay as well."""
+    reporting = running.database_url("reporting")
+    bodies = [envelope.encode() for _, _, envelope in _backlog(directory, count, QUEUED_SEQ)]
+    pid = running.pids()["reporting"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        connection = await aio_pika.connect(infra.BROKER_URL)
+        async with connection:
+            exchange = await (await connection.channel(publisher_confirms=True)).get_exchange(running.exchange)
+            for first in range(0, count, 1000):
+                await asyncio.gather(*(exchange.publish(
+                    aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                    routing_key=events.TRANSACTION_POSTED) for body in bodies[first:first + 1000]))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    probe = Probe(running.pids())
+    probe.start()
+    started = time.perf_counter()
+    applied = [(0.0, 0)]
+    while applied[-1][1] < count and time.perf_counter() - started < max(120, count / 50):
+        await _sleep()
+        applied.append((time.perf_counter() - started, await _applied_since(reporting, QUEUED_SEQ)))
+    usage = probe.stop()
+    done, total = applied[-1]
+    result.add(Row(
+        case=f"backlog of {count:,} events: queue -> reporting", throughput=round(_sustained(applied, count), 1),
+        unit="events/s", requests=count, errors=count - total, load1=usage.load1,
+        note=f"all applied {done:.1f} s after reporting resumed ({total / done if done else 0:,.0f}/s overall); "
+             f"{_cpu(usage)}",
+        details={"usage": asdict(usage), "applied_seconds": done, "progress": applied[:: max(1, len(applied) // 50)]},
+    ))
+
+
+async def _applied_since(reporting: str, first_seq: int) -> int:
+    return await _count(reporting, "SELECT count(*) FROM applied_transactions WHERE seq >= $1 AND seq < $2",
+                        first_seq, first_seq + 10**12)
+
+
+def _sustained(applied: list[tuple[float, int]], count: int) -> float:
+    """Events/s over the middle 80 % of a drain: what the pipe sustains once started, before the tail."""
+    done = applied[-1][0]
+    t10 = next(t for t, n in applied if n >= 0.1 * count) if applied[-1][1] >= 0.9 * count else 0.0
+    t90 = next((t for t, n in applied if n >= 0.9 * count), done)
+    return 0.8 * count / (t90 - t10) if t90 > t10 else 0.0
 
 
 def _cpu(usage: Usage) -> str:
@@ -135,22 +185,43 @@ async def _lag(result: Result, running: system.System, directory: Directory, rat
         await _sleep()
     caught_up = time.perf_counter() - stopped
     lags = await _lags(ledger, reporting, first_seq)
-    latency, usage = stats.latency_ms(lags), leg.usage
+    latency, usage = stats.latency_ms([lag.total for lag in lags]), leg.usage
+    relay = stats.latency_ms([lag.relay for lag in lags if lag.relay is not None])
+    consumer = stats.latency_ms([lag.consumer for lag in lags if lag.consumer is not None])
     assert usage is not None
     result.add(Row(
         case=f"lag at {rate} transfers/s", throughput=round(leg.throughput, 1), unit="events/s",
         p50_ms=latency["p50_ms"], p95_ms=latency["p95_ms"], p99_ms=latency["p99_ms"], max_ms=latency["max_ms"],
         requests=posted, errors=posted - len(lags), load1=usage.load1,
-        note=f"latency is ledger commit -> reporting applied; caught up {caught_up:.1f} s after; {_cpu(usage)}",
-        details={"usage": asdict(usage), "transfer_errors": dict(leg.errors), "not_sent": leg.not_sent},
+        note=(f"latency is ledger commit -> reporting applied (p50/p99 of it: ledger commit -> relay's batch "
+              f"{relay['p50_ms']}/{relay['p99_ms']} ms, then -> reporting applied "
+              f"{consumer['p50_ms']}/{consumer['p99_ms']} ms); caught up {caught_up:.1f} s after; {_cpu(usage)}"),
+        details={"usage": asdict(usage), "transfer_errors": dict(leg.errors), "not_sent": leg.not_sent,
+                 "relay_ms": relay, "consumer_ms": consumer},
     ))
 
 
-async def _lags(ledger: str, reporting: str, first_seq: int) -> list[float]:
-    """Seconds from each transaction's creation in the ledger to its arrival in reporting."""
+@dataclass(frozen=True)
+class Lag:
+    """Seconds from a transaction's creation in the ledger to its arrival in reporting, and the two
+    parts of it: until the ledger's relay took it (the relay stamps published_at with the start of the
+    transaction that publishes its batch), and from then to reporting's transaction (None where the
+    outbox row was not published or already purged)."""
+
+    total: float
+    relay: float | None
+    consumer: float | None
+
+
+async def _lags(ledger: str, reporting: str, first_seq: int) -> list[Lag]:
+    """Each transaction's lag, all stamped by the same Postgres clock."""
     conn = await asyncpg.connect(ledger)
     try:
         created = dict(await conn.fetch("SELECT seq, created_at FROM transactions WHERE seq > $1", first_seq))
+        published = dict(await conn.fetch(
+            """SELECT (envelope->'data'->>'seq')::bigint, published_at FROM outbox
+               WHERE routing_key = $1 AND (envelope->'data'->>'seq')::bigint > $2""",
+            events.TRANSACTION_POSTED, first_seq))
     finally:
         await conn.close()
     conn = await asyncpg.connect(reporting)
@@ -159,4 +230,11 @@ async def _lags(ledger: str, reporting: str, first_seq: int) -> list[float]:
                                    first_seq, FAKE_SEQ)
     finally:
         await conn.close()
-    return [(row["applied_at"] - created[row["seq"]]).total_seconds() for row in applied if row["seq"] in created]
+    lags = []
+    for row in applied:
+        if row["seq"] not in created:
+            continue
+        start, confirmed, end = created[row["seq"]], published.get(row["seq"]), row["applied_at"]
+        lags.append(Lag((end - start).total_seconds(), (confirmed - start).total_seconds() if confirmed else None,
+                        (end - confirmed).total_seconds() if confirmed else None))
+    return lags
