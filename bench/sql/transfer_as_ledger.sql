@@ -1,29 +1,15 @@
--- pgbench: every statement the ledger sends for one transfer today, in its order (services/ledger
--- store.py: post(), the transfer's checks, alerts.after_change), with the same shapes (unnest arrays,
--- FOR UPDATE in id order). The gap between this and transfer_minimal.sql is what the statements cost;
--- the gap between this and the ledger service is what Python, HTTP and the driver cost.
--- The pool's reset on release (asyncpg sends "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
--- RESET ALL;" in one round trip) is stood for by its first statement: -M prepared allows one per command.
+-- pgbench: every statement the ledger sends for one transfer on its single path, in its order and with
+-- the same shapes (services/ledger/store.py: lock_for_posting, posting_facts, write_postings), five round
+-- trips. The gap between this and transfer_minimal.sql is what the ledger's checks and records cost
+-- (the key lookup, the directory facts, the journal, the alert flags); the gap between this and the
+-- ledger service is what Python, HTTP and the driver cost, less what group commit saves by sharing
+-- these statements between transfers. (Connections go back to the pool without a reset query.)
 \set a random(1, 10000)
 \set b 1 + (:a + random(0, 9998)) % 10000
 \set q random(1, 5)
 \set key random(1, 2000000000)
 BEGIN;
-SELECT pg_advisory_xact_lock_shared(7342002, hashtext('$tenant_id'));
-INSERT INTO accounts (id, tenant_id, code, kind) SELECT id, '$tenant_id', code, kind FROM unnest(ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid], ARRAY['user:' || md5('user:' || (:a)::text)::uuid, 'user:' || md5('user:' || (:b)::text)::uuid], ARRAY['user', 'user']) AS t(id, code, kind) ON CONFLICT (id) DO NOTHING;
-SELECT id, tenant_id, code, kind, balance, held FROM accounts WHERE id = ANY(ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid]) ORDER BY id FOR UPDATE;
-SELECT id, seq, kind, request_hash, created_at FROM transactions WHERE tenant_id = '$tenant_id' AND idempotency_key = 'pgbench:' || (:key)::text;
-SELECT id, team, active, send_sms FROM users WHERE id = md5('user:' || (:a)::text)::uuid AND tenant_id = '$tenant_id';
-SELECT id, team, active, send_sms FROM users WHERE id = md5('user:' || (:b)::text)::uuid AND tenant_id = '$tenant_id';
-SELECT credit_mode FROM tenants WHERE id = '$tenant_id';
-INSERT INTO transactions (id, tenant_id, kind, idempotency_key, request_hash, actor_user_id, reference, note, terms_version, hold_id) VALUES (gen_random_uuid(), '$tenant_id', 'transfer', gen_random_uuid()::text, '$request_hash', md5('user:1')::uuid, NULL, NULL, 'bench', NULL) RETURNING id AS transaction_id, seq AS transaction_seq \gset
-INSERT INTO postings (transaction_id, account_id, amount, balance_after, held_after) SELECT (:transaction_id)::uuid, * FROM unnest(ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid], ARRAY[-(:q)::bigint, (:q)::bigint], ARRAY[1000000000, 1000000000]::bigint[], ARRAY[0, 0]::bigint[]);
-UPDATE accounts AS a SET balance = a.balance + t.delta, held = t.held FROM unnest(ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid], ARRAY[-(:q)::bigint, (:q)::bigint], ARRAY[0, 0]::bigint[]) AS t(id, delta, held) WHERE a.id = t.id;
-INSERT INTO journal (seq, tenant_id, payload) VALUES ((:transaction_seq)::bigint, '$tenant_id', (:payload)::jsonb);
-INSERT INTO outbox (event_id, routing_key, envelope) VALUES (gen_random_uuid(), 'ledger.transaction.posted', (:envelope)::jsonb);
-SELECT low_balance_threshold FROM tenants WHERE id = '$tenant_id';
-SELECT id, low_balance_alerted FROM accounts WHERE id = ANY(ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid]);
-UPDATE accounts SET low_balance_alerted = true WHERE id = ANY(ARRAY[]::uuid[]) AND low_balance_alerted <> true;
-UPDATE accounts SET low_balance_alerted = false WHERE id = ANY(ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid]) AND low_balance_alerted <> false;
+SELECT * FROM lock_posting_accounts(ARRAY['$tenant_id']::uuid[], ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid], ARRAY['$tenant_id', '$tenant_id']::uuid[], ARRAY['user:' || md5('user:' || (:a)::text)::uuid, 'user:' || md5('user:' || (:b)::text)::uuid], ARRAY['user', 'user'], true);
+SELECT tx.id, tx.seq, tn.credit_mode, coalesce(tn.low_balance_threshold, 0) AS threshold, ARRAY(SELECT u.id FROM users u WHERE u.tenant_id = '$tenant_id' AND u.id = ANY(ARRAY[md5('user:' || (:a)::text)::uuid, md5('user:' || (:b)::text)::uuid]) ORDER BY u.id) AS user_ids, ARRAY(SELECT u.team FROM users u WHERE u.tenant_id = '$tenant_id' AND u.id = ANY(ARRAY[md5('user:' || (:a)::text)::uuid, md5('user:' || (:b)::text)::uuid]) ORDER BY u.id) AS user_teams, ARRAY(SELECT u.active AND u.send_sms FROM users u WHERE u.tenant_id = '$tenant_id' AND u.id = ANY(ARRAY[md5('user:' || (:a)::text)::uuid, md5('user:' || (:b)::text)::uuid]) ORDER BY u.id) AS user_can_receive, CASE WHEN tx.id IS NULL THEN nextval(pg_get_serial_sequence('transactions', 'seq')) END AS next_seq, gen_random_uuid() AS new_id, clock_timestamp() AS now FROM (SELECT 1) AS one LEFT JOIN transactions tx ON tx.tenant_id = '$tenant_id' AND tx.idempotency_key = 'pgbench:' || (:key)::text LEFT JOIN tenants tn ON tn.id = '$tenant_id' \gset
+WITH tx AS (INSERT INTO transactions (id, seq, tenant_id, kind, idempotency_key, request_hash, actor_user_id, reference, note, terms_version, hold_id, created_at) OVERRIDING SYSTEM VALUE SELECT * FROM unnest(ARRAY[(:new_id)::uuid], ARRAY[(:next_seq)::bigint], ARRAY['$tenant_id']::uuid[], ARRAY['transfer'], ARRAY['pgbench:' || (:key)::text], ARRAY['$request_hash'], ARRAY[md5('user:1')::uuid], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY['bench'], ARRAY[NULL]::uuid[], ARRAY[(:now)::timestamptz])), posted AS (INSERT INTO postings (transaction_id, account_id, amount, balance_after, held_after) SELECT * FROM unnest(ARRAY[(:new_id)::uuid, (:new_id)::uuid], ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid], ARRAY[-(:q)::bigint, (:q)::bigint], ARRAY[1000000000, 1000000000]::bigint[], ARRAY[0, 0]::bigint[])), balances AS (UPDATE accounts AS a SET balance = a.balance + t.delta, held = t.held, low_balance_alerted = t.alerted FROM unnest(ARRAY[md5('account:' || (:a)::text)::uuid, md5('account:' || (:b)::text)::uuid], ARRAY[-(:q)::bigint, (:q)::bigint], ARRAY[0, 0]::bigint[], ARRAY[false, false]) AS t(id, delta, held, alerted) WHERE a.id = t.id), journal AS (INSERT INTO journal (seq, tenant_id, payload) SELECT j.seq, j.tenant_id, j.payload::jsonb FROM unnest(ARRAY[(:next_seq)::bigint], ARRAY['$tenant_id']::uuid[], ARRAY[(:payload)::text]) AS j(seq, tenant_id, payload)) INSERT INTO outbox (event_id, routing_key, envelope) SELECT e.id, e.key, e.envelope::jsonb FROM unnest(ARRAY[gen_random_uuid()], ARRAY['ledger.transaction.posted'], ARRAY[(:envelope)::text]) AS e(id, key, envelope);
 END;
-SELECT pg_advisory_unlock_all();
