@@ -41,6 +41,7 @@ from common.identity import Identity
 from common.problems import DomainError
 from services.ledger import directory, holds, invariants, usecases
 from services.ledger.app import MIGRATIONS
+from services.ledger.group_commit import GroupCommit
 from tests.conftest import Infra
 
 MAX = 1_000_000
@@ -152,6 +153,44 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
                 self.balance[to_code] += quantity
                 self.opened |= {from_code, to_code}
                 self.last_transfer = (order, key, posted.id)
+
+        @rule(burst=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 150)),
+                             min_size=2, max_size=8))
+        def transfers_at_once(self, burst: list[tuple[int, int, int]]) -> None:
+            """Several transfers at the same moment, through group commit: whatever order the group
+            applied them in, each accepted one moved its credits once and each refusal had a reason."""
+            orders = [usecases.TransferOrder(self.codes[s], self.codes[r], q, True, None, "2026-11")
+                      for s, r, q in burst]
+
+            async def all_at_once() -> list[Any]:
+                group = GroupCommit(pool, max_group=64, writers=2)
+                group.start()
+                try:
+                    return await asyncio.gather(
+                        *(usecases.transfer(pool, self.identity(), order, str(uuid.uuid4()), MAX, group)
+                          for order in orders),
+                        return_exceptions=True,
+                    )
+                finally:
+                    await group.stop()
+
+            for order, answer in zip(orders, run(all_at_once()), strict=True):
+                if isinstance(answer, DomainError):
+                    figures.outcomes[f"transfer at once: {answer.slug}"] += 1
+                    if order.from_code == order.to_code:
+                        assert answer.slug == "same-account"
+                    elif self.mode == "shared":
+                        assert answer.slug == "shared-mode"
+                    else:  # which of two competing transfers gets the credits depends on the order
+                        assert answer.slug == "insufficient-credits", answer
+                    continue
+                assert isinstance(answer, usecases.PostedTransaction), answer
+                figures.outcomes["transfer at once: done"] += 1
+                assert order.from_code != order.to_code and self.mode == "individual"
+                self.balance[order.from_code] -= order.quantity
+                self.balance[order.to_code] += order.quantity
+                self.opened |= {order.from_code, order.to_code}
+            assert all(self.available(code) >= 0 for code in self.codes)
 
         @rule()
         def replay_the_last_transfer(self) -> None:
