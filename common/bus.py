@@ -257,16 +257,17 @@ class Broker:
     async def _apply_one_by_one(
         self, batch: list[_Delivery[Prepared]], handler: BatchHandler[Prepared], spec_name: str
     ) -> None:
-        retry: list[AbstractIncomingMessage] = []
-        for delivery in batch:
+        for index, delivery in enumerate(batch):
             try:
                 await handler.apply([delivery.prepared])
             except Exception as exc:
                 if await self._refused(delivery.message, delivery.event, exc, spec_name):
-                    retry.append(delivery.message)
+                    # Not poison: most likely the database (down, restarting) and not this event, so
+                    # the rest go back too instead of each failing in turn, maybe after a timeout.
+                    await self._retry_later([d.message for d in batch[index:]])
+                    return
                 continue
             await delivery.message.ack()
-        await self._retry_later(retry)
 
     async def _refused(
         self, message: AbstractIncomingMessage, event: Event, exc: Exception, spec_name: str

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aio_pika
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -231,3 +232,38 @@ async def test_a_batch_cut_short_by_a_crash_is_applied_exactly_once_after_the_re
         rows = await _log_rows(reporting)
         assert len(rows) == 2 * len(events) and set(rows) == _expected_rows(events)
         assert await _applied_counts(reporting) == (len(events), len(events))
+
+
+async def test_a_database_outage_under_a_batch_sends_the_batch_back_and_each_event_is_applied_once(
+    stage: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = stage.transfers(30)
+    await stage.publish(events)
+    spied = usecases.record_transactions
+    attempts: list[int] = []  # the size of each batch that failed
+    down = True  # until the consumer gives events back for a later try
+
+    async def outage(pool: Any, batch: Sequence[ArrivedTransaction]) -> list[ArrivedTransaction]:
+        if down:
+            attempts.append(len(batch))
+            raise ConnectionError("the database is restarting")
+        return await spied(pool, batch)
+
+    retry_later = Broker._retry_later
+
+    async def database_back(messages: Sequence[aio_pika.abc.AbstractIncomingMessage]) -> None:
+        nonlocal down
+        down = False
+        await retry_later(messages)
+
+    monkeypatch.setattr(Broker, "_retry_later", staticmethod(database_back))
+    monkeypatch.setattr(usecases, "record_transactions", outage)
+    async with stage.reporting() as reporting:
+        await reporting.wait_applied(*(e.data["seq"] for e in events))
+
+        rows = await _log_rows(reporting)
+        assert len(rows) == 2 * len(events) and set(rows) == _expected_rows(events)
+        assert await _applied_counts(reporting) == (len(events), len(events))
+    # Not one failing attempt per event of the batch: after the first event failed alone too, the
+    # whole batch went back to the queue for a later try.
+    assert len(attempts) == 2 and attempts[0] > 1 and attempts[1] == 1, attempts
