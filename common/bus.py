@@ -154,12 +154,16 @@ class Broker:
 
     async def publish(self, envelope: dict[str, object], routing_key: str) -> None:
         """Publish one event and return only once the broker has confirmed it (raises otherwise)."""
+        await self.publish_raw(json.dumps(envelope).encode(), str(envelope["id"]), routing_key)
+
+    async def publish_raw(self, body: bytes, message_id: str, routing_key: str) -> None:
+        """The same for an envelope already serialised (the outbox keeps them as JSON)."""
         assert self._exchange is not None, "connect() first"
         message = aio_pika.Message(
-            json.dumps(envelope).encode(),
+            body,
             content_type="application/cloudevents+json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(envelope["id"]),
+            message_id=message_id,
         )
         await self._exchange.publish(message, routing_key=routing_key, timeout=10)
 
