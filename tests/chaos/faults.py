@@ -30,10 +30,13 @@ class Injector:
     timeline: list[tuple[float, str]] = field(default_factory=list)
 
     def _first_round(self) -> list[str]:
-        """One fault for every target (each service, RabbitMQ, Postgres) in random order and of a random
-        kind: even a short run hits everything once before it repeats itself."""
-        targets = sorted({kind.split(" ", 1)[1] for kind in KINDS})
-        round_ = [self.rng.choice([k for k in KINDS if k.endswith(" " + target)]) for target in targets]
+        """A SIGKILL of every service and a restart of RabbitMQ and of Postgres (each of a random kind), in
+        random order: even a short run hits everything once before it repeats itself. Freezes, and more of
+        everything, come after, at random."""
+        def any_of(word: str) -> str:
+            return self.rng.choice([kind for kind in KINDS if word in kind.split()])
+
+        round_ = [*(f"kill {service}" for service in SERVICES), any_of("rabbitmq"), any_of("postgres")]
         self.rng.shuffle(round_)
         return round_
 

@@ -38,6 +38,7 @@ CLIENTS = 16
 PREFETCH = 32  # common/bus.py's default for every consumer
 MAX_GROWTH_BYTES = 96 * 1024 * 1024
 QUEUE = f"{EXCHANGE}.reporting.ledger-events"
+BILLING_QUEUES = f"{EXCHANGE}.billing."
 
 AVA = next(p for p in PEOPLE if p.email == "master@acme.test")
 MASTER = Identity(role="master", tenant_id=ACME.id, user_id=AVA.id, send_sms=True, credit_mode="individual")
@@ -157,7 +158,17 @@ async def test_reporting_stopped_for_10000_transfers_catches_up_without_error_in
         assert not errors, errors[:5]
         verdicts = await checks.reporting_verdicts(system) + await checks.broker_verdicts(system)
         failing = [v for v in verdicts if not v.held and "no message sits" not in v.name]
-        assert not failing, failing  # (billing was not running: its own queue still holds the events)
+        assert not failing, failing
+        # Billing was never started: its queues still hold every ledger event (and the directory's), and
+        # nothing else waits or is unacknowledged anywhere.
+        queues = await asyncio.to_thread(system.rabbit.queues)
+        waiting = {name: q for name, q in queues.items() if q["ready"] or q["unacked"]}
+        for_billing = {name: waiting.pop(name)["ready"] for name in list(waiting)
+                       if name.startswith(BILLING_QUEUES) and not waiting[name]["unacked"]}
+        print(f"left for billing (never started): {for_billing}, {ledger_total} ledger transactions; "
+              f"anything else waiting: {waiting or 'nothing'}")
+        assert not waiting and for_billing.get(f"{BILLING_QUEUES}ledger-events", 0) >= ledger_total, (
+            for_billing, ledger_total, waiting)
         passed = True
     finally:
         await asyncio.to_thread(system.stop_all)
