@@ -40,7 +40,7 @@ e2e: $(INSTALLED)
 CHAOS_SECONDS ?= 180
 chaos: $(INSTALLED)
 	$(PY) -m tests.chaos --duration $(CHAOS_SECONDS) $(CHAOS_ARGS)
-	CHAOS_BACKLOG=1 $(PY) -m pytest -p no:cacheprovider -q -s tests/chaos/test_backlog.py
+	CHAOS_BACKLOG=1 $(PY) -m pytest -p no:cacheprovider -q -s -o faulthandler_timeout=900 tests/chaos/test_backlog.py
 
 ## Hostile input, schemathesis, the access matrix and the search of the logs for secrets.
 security: $(INSTALLED)
