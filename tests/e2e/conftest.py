@@ -18,8 +18,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import Infra, delete_topology
+from tests.e2e.browser_helpers import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "test-artifacts" / "e2e-logs"
@@ -36,6 +38,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a signalled process to exit; SIGKILL it after 15 s."""
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass
@@ -66,11 +77,30 @@ class System:
     def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
         process = self.processes.pop(service)
         process.send_signal(sig)
+        _reap(process)
+
+    def stop_all(self) -> None:
+        """SIGTERM every process at once, then wait for each."""
+        stopping = [self.processes.pop(service) for service in list(self.processes)]
+        for process in stopping:
+            process.terminate()
+        for process in stopping:
+            _reap(process)
+
+    async def tear_down(self) -> None:
+        """Stop every process (in a thread: the loop keeps serving the other fixtures' connections), then
+        remove the exchange, its queues and the databases, each step bounded: a teardown waiting for ever on
+        the broker or on Postgres would hang the whole run."""
+        await asyncio.to_thread(self.stop_all)
+        async with asyncio.timeout(60):
+            await delete_topology(self.infra.broker_url, self.env["EXCHANGE_NAME"])
+        admin = await asyncpg.connect(self.infra.database_url("postgres"), timeout=10)
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            for service in SERVICES:
+                name = self.database_url(service).rsplit("/", 1)[1]
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', timeout=30)
+        finally:
+            await admin.close()
 
     async def wait_ready(self, service: str, timeout: float = 60) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -124,7 +154,10 @@ def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
+# Package scope: the system stops when the last end-to-end test is done, not when the whole run is. Kept
+# to the end, it sat beside every later test (and tests/security's own system) holding Postgres
+# connections and two cores' worth of idle relays and consumers.
+@pytest.fixture(scope="package")
 async def system(infra: Infra) -> AsyncIterator[System]:
     ports = {service: _free_port() for service in [*SERVICES, *SIMULATOR, "smpp"]}
     system = System(infra, _environment(infra, ports), ports)
@@ -139,16 +172,18 @@ async def system(infra: Infra) -> AsyncIterator[System]:
             await system.wait_ready(service)
         yield system
     finally:
-        for service in list(system.processes):
-            system.stop(service)
-        await delete_topology(infra.broker_url, system.env["EXCHANGE_NAME"])
-        admin = await asyncpg.connect(infra.database_url("postgres"))
-        try:
-            for service in SERVICES:
-                name = system.database_url(service).rsplit("/", 1)[1]
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await system.tear_down()
+
+
+@pytest.fixture(scope="package")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless Chromium for every browser test here, closed with the system."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
 
 
 class Client:

@@ -9,17 +9,14 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, Route, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, ViewportSize, expect
 from pypdf import PdfReader
 
 from tests.e2e.browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     account_numbers,
@@ -37,16 +34,6 @@ from tests.support import eventually
 
 GOOD_CARD = "4242424242424242"
 TERMS_MESSAGE = "Tick “I agree to the conditions” to transfer credits."
-
-
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def own_account(client: Client) -> dict[str, Any]:

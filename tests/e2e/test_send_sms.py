@@ -10,15 +10,13 @@ import re
 import signal
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from common.sms import e164
-from tests.e2e.browser_helpers import CHROMIUM, CHROMIUM_ARGS, browsing, shot, sign_in_page
+from tests.e2e.browser_helpers import browsing, shot, sign_in_page
 from tests.e2e.conftest import Client, System
 from tests.e2e.test_purchase_flow import GOOD_CARD, own_account, pay, start_purchase
 from tests.support import eventually
@@ -198,16 +196,6 @@ async def test_killing_messaging_mid_batch_sends_each_message_once_and_spends_ea
     captures = [e for e in await log_entries(ava, before["id"]) if e["kind"] == "capture"
                 and e["reference"] in {f"message:{a['id']}" for a in sent}]
     assert len(captures) == 30 and sum(e["quantity"] for e in captures) == 60
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def test_ben_sends_an_sms_from_the_send_sms_page_with_a_live_counter(

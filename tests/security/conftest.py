@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 
 from common.db import connect
@@ -21,7 +20,7 @@ from gateway import store
 from gateway.auth import hash_password
 from gateway.directory import announce
 from gateway.domain import Person, Tenant
-from tests.conftest import Infra, delete_topology
+from tests.conftest import Infra
 from tests.e2e.conftest import DEMO_PASSWORD, ROOT, SERVICES, SIMULATOR, System, _environment, _free_port
 
 LOGS = ROOT / "test-artifacts" / "security-logs"
@@ -63,7 +62,7 @@ class AttackedSystem(System):
             )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped after the last test of this folder (see tests/e2e/conftest.py)
 async def attacked(infra: Infra) -> AsyncIterator[AttackedSystem]:
     shutil.rmtree(LOGS, ignore_errors=True)
     own = Infra(infra.postgres_url, infra.broker_url, run_id=f"{infra.run_id}s")
@@ -84,16 +83,7 @@ async def attacked(infra: Infra) -> AsyncIterator[AttackedSystem]:
             await system.wait_ready(service)
         yield system
     finally:
-        for service in list(system.processes):
-            system.stop(service)
-        await delete_topology(own.broker_url, system.env["EXCHANGE_NAME"])
-        admin = await asyncpg.connect(own.database_url("postgres"))
-        try:
-            for service in SERVICES:
-                name = system.database_url(service).rsplit("/", 1)[1]
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await system.tear_down()
 
 
 @dataclass(frozen=True)
@@ -125,7 +115,7 @@ async def _token(session: aiohttp.ClientSession, base: str, path: str, body: dic
         return str(answer["access_token"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def callers(attacked: AttackedSystem) -> dict[str, Caller]:
     """anonymous, user, team member, manage_credits, master, other tenant's master, operator, service."""
     found = {"anonymous": Caller("anonymous", None)}
