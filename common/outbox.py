@@ -17,6 +17,7 @@ import asyncpg
 from prometheus_client import Counter
 
 from common.bus import Broker
+from common.db import DATABASE_UNAVAILABLE
 from common.events import Event
 from common.logs import get_logger
 
@@ -24,6 +25,7 @@ log = get_logger(__name__)
 
 EVENTS_PUBLISHED = Counter("outbox_events_published_total", "Events the broker confirmed", ["routing_key"])
 PUBLISH_FAILURES = Counter("outbox_publish_failures_total", "Publish attempts that were not confirmed")
+RELAY_RETRIES = Counter("outbox_relay_retries_total", "Relay rounds that failed and will be retried")
 
 _POLL_SECONDS = 1.0
 _RETENTION = "7 days"
@@ -65,8 +67,18 @@ class OutboxRelay:
                     await self._purge_published()
                 if published >= self._batch_size:
                     continue  # more are probably waiting
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("outbox_relay_retrying", error=str(exc))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Whatever failed, the rows are still there, unmarked: retry rather than die. A relay
+                # that stopped on an error it did not expect (asyncpg's InternalClientError after a
+                # Postgres restart) once left paid purchases uncredited while the service looked fine.
+                log.warning("outbox_relay_retrying", error=repr(exc))
+                RELAY_RETRIES.inc()
+                if isinstance(exc, DATABASE_UNAVAILABLE):
+                    # The server went away: every pooled connection is from before; replace them all
+                    # rather than meet each broken one in turn.
+                    await self._pool.expire_connections()
                 await self._drop_listener()
             # A notification wakes us at once; the timeout covers a notification lost while the
             # listener was reconnecting.

@@ -4,6 +4,7 @@ inbox turns that into exactly one effect per event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from common.inbox import first_delivery
 from common.outbox import OutboxRelay
 from tests.conftest import Infra
 from tests.integration.common.conftest import posted_event
+from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENTS = 3000
@@ -100,3 +102,47 @@ async def test_relay_killed_mid_batch_loses_nothing_and_the_inbox_applies_each_e
     assert set(delivered) == expected  # every row published at least once
     assert len(effects) == EVENTS  # and applied exactly once
     assert {r["event_id"] for r in effects} == expected
+
+
+async def test_the_relay_outlives_errors_it_did_not_expect_and_a_database_that_cut_its_connections(
+    database: str, conn: asyncpg.Connection, broker: Broker
+):
+    """Found by the fault campaign: after a Postgres restart a pooled connection raised asyncpg's
+    InternalClientError, which the relay did not catch; its task ended, the service went on answering,
+    and three paid purchases were never credited."""
+    pool = await create_pool(database, 2)
+    relay = OutboxRelay(database, pool, broker, batch_size=50)
+    real_publish = relay.publish_batch
+    failures = [asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
+                RuntimeError("anything else")]
+
+    async def failing_then_real() -> int:
+        if failures:
+            raise failures.pop(0)
+        return await real_publish()
+
+    relay.publish_batch = failing_then_real  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        first = await _fill_outbox(conn, 100)
+        await eventually(lambda: _unpublished_is(conn, 0), timeout=20)
+        assert not failures and not task.done()
+
+        # What a Postgres restart does to the relay's connections: cut every one of them.
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        second = await _fill_outbox(conn, 100)
+        await eventually(lambda: _unpublished_is(conn, 0), timeout=20)
+        assert not task.done()
+        published = {r["event_id"] for r in await conn.fetch("SELECT event_id FROM outbox")}
+        assert published == first | second
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await relay.close()
+        await pool.close()
+
+
+async def _unpublished_is(conn: asyncpg.Connection, count: int) -> bool:
+    return await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == count
