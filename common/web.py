@@ -118,10 +118,12 @@ def identity_of(request: web.Request) -> Identity:
 
 def idempotency_key(request: web.Request) -> str:
     """The client's key for a write that must take effect once, however often it is sent."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key or len(key) > 200:
+    key = request.headers.get("Idempotency-Key", "")
+    # Measured as sent (HTTP itself drops whitespace around a header's value), so that the rule is the
+    # one the OpenAPI document states: at most 200 characters, not all of them whitespace.
+    if not key.strip() or len(key) > 200:
         raise MalformedRequest("An Idempotency-Key header (1 to 200 characters) is required.")
-    return key
+    return key.strip()
 
 
 def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:

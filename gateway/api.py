@@ -99,6 +99,17 @@ class Api:
         }
 
 
+# What common.web.idempotency_key accepts, said in the document so that a client (or a fuzzer) knows
+# the key's shape before it is refused: 1 to 200 characters, not all of them whitespace.
+_HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Idempotency-Key": {
+        "type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S",
+        "description": "The client's own key for this write: sent again with the same body, the write "
+                       "takes effect once and the first answer is given again",
+    },
+}
+
+
 def _operation(op: Operation, ref: dict[type[BaseModel], dict[str, Any]]) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -109,7 +120,10 @@ def _operation(op: Operation, ref: dict[type[BaseModel], dict[str, Any]]) -> dic
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
             parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop})
-    parameters += [{"name": h, "in": "header", "required": True, "schema": {"type": "string"}} for h in op.headers]
+    parameters += [
+        {"name": h, "in": "header", "required": True, "schema": _HEADER_SCHEMAS.get(h, {"type": "string"})}
+        for h in op.headers
+    ]
     answer: dict[str, Any] = {"description": "Success"}
     if op.answer is not None:
         schema = {"type": "array", "items": ref[op.answer]} if op.answer_is_list else ref[op.answer]
