@@ -130,28 +130,23 @@ class Broker:
     async def _declare(self, spec: QueueSpec) -> None:
         assert self._connection and self._exchange and self._dead_letters
         name = self.queue_name(spec.name)
-        channel = await self._connection.channel()
-        async with channel:
-            await self._declare_on(channel, spec, name)
-
-    async def _declare_on(self, channel: AbstractChannel, spec: QueueSpec, name: str) -> None:
-        assert self._exchange and self._dead_letters
-        dead = await channel.declare_queue(
-            f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        await dead.bind(self._dead_letters, routing_key=name)
-        queue = await channel.declare_queue(
-            name,
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-delivery-limit": DELIVERY_LIMIT,
-                "x-dead-letter-exchange": self._dead_letters.name,
-                "x-dead-letter-routing-key": name,
-            },
-        )
-        for key in spec.routing_keys:
-            await queue.bind(self._exchange, routing_key=key)
+        async with await self._connection.channel() as channel:
+            dead = await channel.declare_queue(
+                f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            await dead.bind(self._dead_letters, routing_key=name)
+            queue = await channel.declare_queue(
+                name,
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-delivery-limit": DELIVERY_LIMIT,
+                    "x-dead-letter-exchange": self._dead_letters.name,
+                    "x-dead-letter-routing-key": name,
+                },
+            )
+            for key in spec.routing_keys:
+                await queue.bind(self._exchange, routing_key=key)
 
     @property
     def is_connected(self) -> bool:

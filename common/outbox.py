@@ -67,9 +67,7 @@ class OutboxRelay:
                     await self._purge_published()
                 if published >= self._batch_size:
                     continue  # more are probably waiting
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # cancellation is not an Exception: shutdown still stops the relay
                 # Whatever failed, the rows are still there, unmarked: retry rather than die. A relay
                 # that stopped on an error it did not expect (asyncpg's InternalClientError after a
                 # Postgres restart) once left paid purchases uncredited while the service looked fine.

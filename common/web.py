@@ -118,12 +118,13 @@ def identity_of(request: web.Request) -> Identity:
 
 def idempotency_key(request: web.Request) -> str:
     """The client's key for a write that must take effect once, however often it is sent."""
-    key = request.headers.get("Idempotency-Key", "")
+    sent = request.headers.get("Idempotency-Key", "")
+    key = sent.strip()
     # Measured as sent (HTTP itself drops whitespace around a header's value), so that the rule is the
     # one the OpenAPI document states: at most 200 characters, not all of them whitespace.
-    if not key.strip() or len(key) > 200:
+    if not key or len(sent) > 200:
         raise MalformedRequest("An Idempotency-Key header (1 to 200 characters) is required.")
-    return key.strip()
+    return key
 
 
 def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
