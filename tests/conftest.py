@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -72,14 +73,19 @@ def infra() -> Iterator[Infra]:
 
 NewDatabase = Callable[[str], Awaitable[str]]
 
-ROOT = Path(__file__).resolve().parents[1]
 # A database made for one of these starts with the service's migrations applied: cloned from a template
 # migrated once per run (CREATE DATABASE ... TEMPLATE), not migrated again for each of some 250 tests.
 # The service still runs its migrations at start-up, and finds them all applied.
-SERVICE_MIGRATIONS = {
-    "gateway": ROOT / "gateway" / "migrations",
-    **{name: ROOT / "services" / name / "migrations" for name in ("ledger", "billing", "reporting", "messaging")},
+SERVICE_APPS = {
+    "gateway": "gateway.app",
+    **{name: f"services.{name}.app" for name in ("ledger", "billing", "reporting", "messaging")},
 }
+
+
+def _service_migrations(purpose: str) -> Path:
+    # Imported when first needed: a run of the unit tests alone never loads the services.
+    migrations: Path = importlib.import_module(SERVICE_APPS[purpose]).MIGRATIONS
+    return migrations
 
 
 @pytest.fixture(scope="session")
@@ -102,11 +108,11 @@ async def new_database(infra: Infra, database_templates: dict[str, str]) -> Asyn
     created: list[str] = []
 
     async def template_for(purpose: str) -> str | None:
-        if purpose not in SERVICE_MIGRATIONS:
+        if purpose not in SERVICE_APPS:
             return None
         if purpose not in database_templates:
             name = f"t_{infra.run_id}_template_{purpose}"
-            await migrate(infra.database_url(name), SERVICE_MIGRATIONS[purpose])  # creates it first
+            await migrate(infra.database_url(name), _service_migrations(purpose))  # creates it first
             database_templates[purpose] = name
         return database_templates[purpose]
 
