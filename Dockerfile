@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY common ./common
 COPY gateway ./gateway
 COPY services ./services
+COPY fakes ./fakes
 RUN pip install --no-cache-dir .
 RUN useradd --system --uid 10001 app
 USER app

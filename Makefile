@@ -19,7 +19,9 @@ $(INSTALLED): pyproject.toml
 ## Run every service against the local Postgres and RabbitMQ, with the demo data; Ctrl-C stops all.
 run: $(INSTALLED) .env
 	set -a && source ./.env && set +a && $(PY) -m gateway seed
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -e .env
+	@# A web or mobile client in development (http://localhost:3000) may call the API; a .env made before
+	@# CORS existed lacks the setting, so it is given here unless the environment names its own.
+	CORS_ORIGINS="$${CORS_ORIGINS:-http://localhost:3000}" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -e .env
 
 ## The whole test suite: unit, integration, end to end.
 test: $(INSTALLED)
@@ -48,7 +50,7 @@ security: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy common gateway services tests
+	$(VENV)/bin/mypy common gateway services fakes tests bench
 
 migrate: $(INSTALLED) .env
 	set -a && source ./.env && set +a && for s in gateway services.ledger services.billing services.reporting services.messaging; do \

@@ -10,7 +10,7 @@ import aiohttp
 import orjson
 
 from common.identity import Identity, issue_internal_token
-from gateway.domain import Person, Tenant
+from gateway.directory.domain import Person, Tenant
 
 _REFRESH_SECONDS = 30  # internal tokens live 60 s
 

@@ -11,7 +11,7 @@ import os
 import aio_pika
 import asyncpg
 
-from common.bus import TOPOLOGY
+from common.contracts.queues import TOPOLOGY
 from common.settings import LOCAL_POSTGRES, LOCAL_RABBITMQ
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)

@@ -20,7 +20,7 @@ import asyncpg
 
 from bench.seed import Directory
 from common.accounts import user_code
-from services.reporting import store
+from services.reporting.logs import store
 
 _CHUNK = 500_000  # rows per statement: progress to print, and no single huge transaction
 

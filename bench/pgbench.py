@@ -23,9 +23,9 @@ from string import Template
 import asyncpg
 
 from bench import infra, machine, stats
-from common import events
+from common.contracts import events
+from common.contracts.events import Event, TransactionPosted
 from common.db import migrate
-from common.events import Event, TransactionPosted
 
 SQL = Path(__file__).resolve().parent / "sql"
 LEDGER_MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "ledger" / "migrations"

@@ -22,9 +22,9 @@ from bench import infra
 from bench.system import System
 from common.accounts import SYSTEM, WORLD, account_id, user_code
 from common.db import connect
-from gateway.auth import hash_password
-from gateway.directory import announce
-from gateway.domain import Person, Tenant
+from gateway.directory.domain import Person, Tenant
+from gateway.directory.events import announce
+from gateway.web.auth import hash_password
 
 PASSWORD = "bench-password"  # noqa: S105 - the throwaway people of a benchmark run
 OPENING_CREDITS = 1_000_000  # enough that random transfers never run an account dry

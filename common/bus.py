@@ -24,8 +24,8 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
-from common import events
-from common.events import Event
+from common.contracts.events import Event
+from common.contracts.queues import TOPOLOGY, QueueSpec
 from common.logs import get_logger, request_context
 
 log = get_logger(__name__)
@@ -34,27 +34,6 @@ log = get_logger(__name__)
 # message that crashes its handler every time cannot block the queue forever.
 DELIVERY_LIMIT = 30
 RETRY_DELAY_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    name: str
-    routing_keys: tuple[str, ...]
-
-
-# Every consumer queue in the system, with the events it receives.
-TOPOLOGY: tuple[QueueSpec, ...] = (
-    QueueSpec("ledger.purchases", (events.PURCHASE_PAID,)),
-    QueueSpec("ledger.directory", (events.TENANT_CHANGED, events.USER_CHANGED, events.CREDIT_MODE_CHANGED)),
-    QueueSpec("billing.ledger-events", (events.TRANSACTION_POSTED,)),
-    QueueSpec("reporting.ledger-events", (events.TRANSACTION_POSTED,)),
-    QueueSpec("reporting.directory", (events.TENANT_CHANGED, events.USER_CHANGED)),
-    QueueSpec("ledger.refunds", (events.REFUND_REQUESTED, events.REFUND_FAILED)),
-    QueueSpec("billing.refund-outcomes", (events.REFUND_DEBITED, events.REFUND_REJECTED, events.REFUND_RESTORED)),
-    QueueSpec("billing.directory", (events.USER_CHANGED,)),
-    QueueSpec("messaging.outgoing", (events.MESSAGE_QUEUED,)),
-    QueueSpec("ledger.spending", (events.MESSAGE_SETTLED,)),
-)
 
 
 class PoisonEvent(Exception):

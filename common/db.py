@@ -88,8 +88,11 @@ async def ensure_database(dsn: str) -> None:
         await conn.close()
 
 
-async def migrate(dsn: str, service_migrations: Path) -> list[str]:
-    """Apply every migration not yet applied; answers the names applied now."""
+async def migrate(dsn: str, service_migrations: Path, extra: Sequence[tuple[str, Path]] = ()) -> list[str]:
+    """Apply every migration not yet applied; answers the names applied now.
+
+    `extra` are further sets, each (name, folder), applied after the service's own and recorded under
+    their name: the tables of something only some deployments run beside the service (a fake)."""
     await ensure_database(dsn)
     conn = await asyncpg.connect(dsn)
     try:
@@ -102,7 +105,8 @@ async def migrate(dsn: str, service_migrations: Path) -> list[str]:
             )
             done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
             applied = []
-            for name, path in _migration_files([SHARED_MIGRATIONS, service_migrations]):
+            sets = [("shared", SHARED_MIGRATIONS), ("service", service_migrations), *extra]
+            for name, path in _migration_files(sets):
                 if name in done:
                     continue
                 async with conn.transaction():
@@ -117,10 +121,9 @@ async def migrate(dsn: str, service_migrations: Path) -> list[str]:
         await conn.close()
 
 
-def _migration_files(folders: Sequence[Path]) -> list[tuple[str, Path]]:
+def _migration_files(sets: Sequence[tuple[str, Path]]) -> list[tuple[str, Path]]:
     files = []
-    for folder in folders:
-        prefix = "shared" if folder == SHARED_MIGRATIONS else "service"
+    for prefix, folder in sets:
         for path in sorted(folder.glob("*.sql")):
             files.append((f"{prefix}/{path.name}", path))
     return files

@@ -29,7 +29,7 @@ import aio_pika
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common.bus import TOPOLOGY
+from common.contracts.queues import TOPOLOGY
 from common.settings import LOCAL_RABBITMQ
 
 REASON = "x-poison-reason"

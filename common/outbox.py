@@ -17,8 +17,8 @@ import asyncpg
 from prometheus_client import Counter
 
 from common.bus import Broker
+from common.contracts.events import Event
 from common.db import DATABASE_UNAVAILABLE
-from common.events import Event
 from common.logs import get_logger
 
 log = get_logger(__name__)

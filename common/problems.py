@@ -1,86 +1,66 @@
-"""Errors as RFC 9457 problem details. Domains raise these classes; one middleware renders them."""
+"""The error hierarchy every domain raises. Each kind of failure is a class; each error names its
+problem type from the catalogue (`common.contracts.problems`). Nothing here knows HTTP: the web edge
+(`common.web`) maps a kind to its status and renders the problem."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
-PROBLEM_JSON = "application/problem+json"
+from common.contracts import problems
+from common.contracts.problems import ProblemType
 
 
 class DomainError(Exception):
-    """A request that cannot be carried out as asked. Subclasses set the HTTP status and type."""
+    """A request that cannot be carried out as asked. Subclasses are the kinds; `problem` the type."""
 
-    status = 422
-    title = "The request breaks a rule"
-    slug = "rule-broken"
+    problem: ProblemType = problems.RULE_BROKEN
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, slug: str | None = None):
+    def __init__(
+        self, detail: str, *, errors: list[dict[str, Any]] | None = None, problem: ProblemType | None = None
+    ):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.headers: dict[str, str] | None = None  # e.g. Retry-After on a 429
-        if slug:
-            self.slug = slug
+        if problem is not None:
+            self.problem = problem
+
+    @property
+    def slug(self) -> str:
+        return self.problem.slug
+
+    @property
+    def title(self) -> str:
+        return self.problem.title
 
 
 class MalformedRequest(DomainError):
-    status, title, slug = 400, "Malformed request", "malformed-request"
+    problem = problems.MALFORMED_REQUEST
 
 
 class Unauthenticated(DomainError):
-    status, title, slug = 401, "Authentication required", "unauthenticated"
+    problem = problems.UNAUTHENTICATED
 
 
 class Forbidden(DomainError):
-    status, title, slug = 403, "Not allowed", "forbidden"
+    problem = problems.FORBIDDEN
 
 
 class NotFound(DomainError):
-    status, title, slug = 404, "Not found", "not-found"
+    problem = problems.NOT_FOUND
 
 
 class Conflict(DomainError):
-    status, title, slug = 409, "Conflict", "conflict"
+    problem = problems.CONFLICT
 
 
 class RuleBroken(DomainError):
-    status, title, slug = 422, "The request breaks a rule", "rule-broken"
+    problem = problems.RULE_BROKEN
 
 
 class TooManyRequests(DomainError):
-    status, title, slug = 429, "Too many requests", "rate-limited"
+    problem = problems.RATE_LIMITED
 
 
 class DependencyUnavailable(DomainError):
-    status, title, slug = 503, "Service unavailable", "unavailable"
-
-
-def problem_body(
-    status: int, title: str, detail: str, slug: str, errors: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
-    if errors:
-        body["errors"] = errors
-    return body
-
-
-def problem_response(
-    status: int,
-    title: str,
-    detail: str,
-    slug: str,
-    errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> web.Response:
-    return web.json_response(
-        problem_body(status, title, detail, slug, errors),
-        status=status,
-        content_type=PROBLEM_JSON,
-        headers=headers,
-    )
-
-
-def from_error(error: DomainError) -> web.Response:
-    return problem_response(error.status, error.title, error.detail, error.slug, error.errors, error.headers)
+    problem = problems.UNAVAILABLE

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,11 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from common.bus import Broker, EventHandler
+from common.contracts.queues import QueueSpec
 from common.db import create_pool, migrate
 from common.logs import configure_logging, get_logger
 from common.outbox import OutboxRelay
+from common.problems import DependencyUnavailable
 
 log = get_logger(__name__)
 
@@ -29,9 +31,11 @@ BACKGROUND_RESTARTS = Counter(
 )
 
 
-def database_ctx(dsn: str, migrations: Path, size: int) -> CleanupCtx:
+def database_ctx(
+    dsn: str, migrations: Path, size: int, extra_migrations: Sequence[tuple[str, Path]] = ()
+) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        await migrate(dsn, migrations)
+        await migrate(dsn, migrations, extra_migrations)
         app[DB] = await create_pool(dsn, size)
         yield
         await app[DB].close()
@@ -82,6 +86,41 @@ def background_ctx(
     return ctx
 
 
+Step = Callable[[web.Application], Awaitable[Any]]
+# The failures a periodic job outlives quietly: the database or a service behind it restarting.
+TRANSIENT_FAILURES: tuple[type[BaseException], ...] = (
+    OSError, asyncpg.PostgresError, asyncpg.InterfaceError, DependencyUnavailable,
+)
+
+
+def periodic(
+    name: str, every: float | Callable[[web.Application], float], step: Step, *, first_wait: bool = False
+) -> CleanupCtx:
+    """Run `step(app)` every `every` seconds (a number, or read from the app's settings) beside the server.
+
+    A transient failure (database or dependency down) is logged as a warning and the next round comes as
+    usual; any other failure is logged with its stack and counted, and the job goes on too: a periodic job
+    that dies leaves its work (sweeps, expiries, checks) undone while the service still answers."""
+
+    def interval(app: web.Application) -> float:
+        return every(app) if callable(every) else every
+
+    async def loop(app: web.Application) -> None:
+        if first_wait:
+            await asyncio.sleep(interval(app))
+        while True:
+            try:
+                await step(app)
+            except TRANSIENT_FAILURES as exc:
+                log.warning("periodic_job_failed", job=name, error=str(exc))
+            except Exception:
+                BACKGROUND_RESTARTS.labels(name).inc()
+                log.exception("periodic_job_crashed", job=name)
+            await asyncio.sleep(interval(app))
+
+    return background_ctx(name, loop)
+
+
 def relay_ctx(dsn: str) -> CleanupCtx:
     async def relay(app: web.Application) -> None:
         outbox_relay = OutboxRelay(dsn, app[DB], app[BROKER])
@@ -93,9 +132,9 @@ def relay_ctx(dsn: str) -> CleanupCtx:
     return background_ctx("outbox-relay", relay)
 
 
-def consumer_ctx(queue: str, make_handler: Callable[[web.Application], EventHandler]) -> CleanupCtx:
+def consumer_ctx(queue: QueueSpec, make_handler: Callable[[web.Application], EventHandler]) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        await app[BROKER].consume(queue, make_handler(app))
+        await app[BROKER].consume(queue.name, make_handler(app))
         yield
 
     return ctx

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -14,20 +15,37 @@ from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
+from common.contracts import problems
+from common.contracts.problems import ProblemType
 from common.db import DATABASE_UNAVAILABLE
 from common.identity import Identity, InvalidInternalToken, verify_internal_token
 from common.logs import get_logger, request_context
 from common.problems import (
+    Conflict,
     DependencyUnavailable,
     DomainError,
+    Forbidden,
     MalformedRequest,
+    NotFound,
+    RuleBroken,
+    TooManyRequests,
     Unauthenticated,
-    from_error,
-    problem_response,
 )
 
 log = get_logger(__name__)
 
+PROBLEM_JSON = "application/problem+json"
+# The web edge decides what status each kind of domain error answers; the domain only names the kind.
+_STATUS_OF_KIND: tuple[tuple[type[DomainError], int], ...] = (
+    (MalformedRequest, 400),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (RuleBroken, 422),
+    (TooManyRequests, 429),
+    (DependencyUnavailable, 503),
+)
 REQUEST_ID_HEADER = "X-Request-ID"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -68,6 +86,44 @@ def observability_middleware(service: str) -> Middleware:
     return middleware
 
 
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error: its own where it relays one (an upstream answer), else its kind's."""
+    relayed = getattr(error, "status", None)
+    if isinstance(relayed, int):
+        return relayed
+    for kind, status in _STATUS_OF_KIND:
+        if isinstance(error, kind):
+            return status
+    return 422
+
+
+def problem_body(
+    status: int, problem: ProblemType, detail: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{problem.slug}", "title": problem.title, "status": status, "detail": detail
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(
+    status: int,
+    problem: ProblemType,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    return web.json_response(
+        problem_body(status, problem, detail, errors), status=status, content_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def from_error(error: DomainError) -> web.Response:
+    return problem_response(status_of(error), error.problem, error.detail, error.errors, error.headers)
+
+
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
@@ -77,7 +133,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:
             raise
         return problem_response(
-            exc.status, exc.reason, exc.text or exc.reason, f"http-{exc.status}",
+            exc.status, ProblemType(f"http-{exc.status}", exc.reason), exc.text or exc.reason,
             headers={k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")},
         )
     except asyncio.CancelledError:
@@ -88,9 +144,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return from_error(DependencyUnavailable("The service's database is unavailable; please try again shortly."))
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
-        return problem_response(
-            500, "Internal error", "Something went wrong on our side; it has been logged.", "internal"
-        )
+        return problem_response(500, problems.INTERNAL, "Something went wrong on our side; it has been logged.")
 
 
 def internal_auth_middleware(secret: str, audience: str, public_prefixes: tuple[str, ...] = ()) -> Middleware:
@@ -114,6 +168,17 @@ def internal_auth_middleware(secret: str, audience: str, public_prefixes: tuple[
 
 def identity_of(request: web.Request) -> Identity:
     return request[IDENTITY]
+
+
+def path_uuid(
+    request: web.Request, name: str = "id", not_found: Callable[[], DomainError] | None = None
+) -> uuid.UUID:
+    """The id in the path segment `name`. A malformed id names nothing that exists, so it answers the
+    same 404 as an unknown one (or another tenant's): `not_found()` builds that error."""
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise (not_found() if not_found is not None else NotFound("There is no such resource.")) from None
 
 
 def idempotency_key(request: web.Request) -> str:
@@ -200,7 +265,7 @@ def health_routes(checks: dict[str, ReadinessCheck]) -> list[web.RouteDef]:
                 failing[name] = type(exc).__name__
         if failing:
             return problem_response(
-                503, "Not ready", "Dependencies are unreachable: " + ", ".join(sorted(failing)), "not-ready"
+                503, problems.NOT_READY, "Dependencies are unreachable: " + ", ".join(sorted(failing))
             )
         return web.json_response({"status": "ready", "checks": sorted(checks)})
 

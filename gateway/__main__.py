@@ -1,8 +1,10 @@
-"""`python -m gateway [serve|migrate|seed|service-client <id>]`."""
+"""`python -m gateway [serve|migrate|seed|service-client <id> [--tenant <tenant id>]]`."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+import uuid
 
 from common.db import migrate
 from common.runtime import migrate_command, run_cli
@@ -22,11 +24,17 @@ def main() -> None:
         return 0
 
     async def service_client_command() -> int:
-        if len(sys.argv) != 3:
-            sys.stderr.write("usage: python -m gateway service-client <client-id>\n")
-            return 2
+        parser = argparse.ArgumentParser(prog="python -m gateway service-client")
+        parser.add_argument("client_id")
+        parser.add_argument("--tenant", type=uuid.UUID, default=None,
+                            help="the tenant whose directory it may sync (PUT /api/v1/directory/users/...)")
+        args = parser.parse_args(sys.argv[2:])
         await migrate(settings.database_url, MIGRATIONS)
-        secret = await create_service_client(settings.database_url, sys.argv[2])
+        try:
+            secret = await create_service_client(settings.database_url, args.client_id, args.tenant)
+        except LookupError as exc:
+            sys.stderr.write(f"{exc}\n")
+            return 2
         print(secret)
         return 0
 

@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 
-from common.runtime import broker_ctx, database_ctx, readiness_checks, relay_ctx
+from common.runtime import DB, broker_ctx, database_ctx, periodic, readiness_checks, relay_ctx
 from common.web import ReadinessCheck, health_routes, observability_middleware
-from gateway import pages, ui
-from gateway.clients import ServiceClient
-from gateway.middleware import (
+from gateway.clients import TypedClient
+from gateway.directory import emails
+from gateway.resources import BILLING, LEDGER, LIMITS, MESSAGING, REPORTING, RESET_LIMITS, SETTINGS, service_clients_ctx
+from gateway.routes import api
+from gateway.settings import GatewaySettings
+from gateway.usecases import auth
+from gateway.web import pages, ui
+from gateway.web.middleware import (
+    api_answer_headers,
     authentication_middleware,
+    cors_preflight_middleware,
     security_headers_middleware,
     time_limit_middleware,
     write_limit_middleware,
 )
-from gateway.ratelimit import Limits
-from gateway.resources import BILLING, LEDGER, LIMITS, MESSAGING, REPORTING, SETTINGS, service_clients_ctx
-from gateway.routes import api
-from gateway.settings import GatewaySettings
+from gateway.web.ratelimit import Limits
+from gateway.web.reset_limits import PasswordResetLimits
 
 SERVICE = "gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"
 MAX_BODY_BYTES = 64 * 1024
+SESSION_PURGE_SECONDS = 3600.0
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[
+            cors_preflight_middleware(settings.cors_origins),
             security_headers_middleware,
             observability_middleware(SERVICE),
             time_limit_middleware,
@@ -38,15 +46,18 @@ def create_app(settings: GatewaySettings) -> web.Application:
         ],
     )
     app[SETTINGS] = settings
-    app[LIMITS] = Limits(settings.sign_in_limit_per_ip, settings.sign_in_limit_per_email,
-                         settings.write_limit_per_user, settings.lockout_failures, settings.lockout_seconds)
+    app[LIMITS] = Limits.from_settings(settings)
+    app[RESET_LIMITS] = PasswordResetLimits.from_settings(settings)
+    app.on_response_prepare.append(api_answer_headers(settings.cors_origins))
     app.add_routes(api.routes())
     app.add_routes(pages.routes)
     app.add_routes(pages.docs_routes(api))
     app.add_routes(ui.routes)
     checks = readiness_checks(app)
-    for name, key in (("ledger", LEDGER), ("billing", BILLING), ("reporting", REPORTING), ("messaging", MESSAGING)):
-        checks[name] = _service_ready(app, key)
+    checks["ledger"] = _service_ready(lambda: app[LEDGER])
+    checks["billing"] = _service_ready(lambda: app[BILLING])
+    checks["reporting"] = _service_ready(lambda: app[REPORTING])
+    checks["messaging"] = _service_ready(lambda: app[MESSAGING])
     app.add_routes(health_routes(checks))
     app.cleanup_ctx.extend(
         [
@@ -54,14 +65,18 @@ def create_app(settings: GatewaySettings) -> web.Application:
             broker_ctx(settings.broker_url, settings.exchange),
             relay_ctx(settings.database_url),
             service_clients_ctx(settings),
+            emails.sender_ctx(settings),
+            periodic("session-purge", SESSION_PURGE_SECONDS, lambda app: auth.purge_ended_sessions(app[DB])),
         ]
     )
     return app
 
 
-def _service_ready(app: web.Application, key: web.AppKey[ServiceClient]) -> ReadinessCheck:
+def _service_ready(client: Callable[[], TypedClient]) -> ReadinessCheck:
+    """Ready when the service answers its own readiness (its client exists once the app has started)."""
+
     async def check() -> None:
-        await app[key].ready()
+        await client().ready()
 
     return check
 

@@ -1,4 +1,5 @@
-"""What the gateway holds while it runs, under typed keys."""
+"""What the gateway holds while it runs, under typed keys: its settings, its limits and one typed client
+per service, all built once by `create_app` (the clients when the app starts, on one shared session)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import aiohttp
 from aiohttp import web
 
 from common.runtime import CleanupCtx
-from gateway.clients import ServiceClient
-from gateway.ratelimit import Limits
+from gateway.clients import BillingClient, LedgerClient, MessagingClient, ReportingClient, ServiceClient
 from gateway.settings import GatewaySettings
+from gateway.web.ratelimit import Limits
+from gateway.web.reset_limits import PasswordResetLimits
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 LIMITS = web.AppKey("limits", Limits)
-LEDGER = web.AppKey("ledger", ServiceClient)
-BILLING = web.AppKey("billing", ServiceClient)
-REPORTING = web.AppKey("reporting", ServiceClient)
-MESSAGING = web.AppKey("messaging", ServiceClient)
+RESET_LIMITS = web.AppKey("password_reset_limits", PasswordResetLimits)
+LEDGER = web.AppKey("ledger", LedgerClient)
+BILLING = web.AppKey("billing", BillingClient)
+REPORTING = web.AppKey("reporting", ReportingClient)
+MESSAGING = web.AppKey("messaging", MessagingClient)
 
 
 def service_clients_ctx(settings: GatewaySettings) -> CleanupCtx:
@@ -25,11 +28,14 @@ def service_clients_ctx(settings: GatewaySettings) -> CleanupCtx:
         # One session for every call: its connection pool keeps connections to the services alive
         # between requests instead of paying a TCP handshake each time.
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
-        secret, timeout = settings.internal_token_secret, settings.service_timeout
-        app[LEDGER] = ServiceClient("ledger", settings.ledger_url, secret, session, timeout)
-        app[BILLING] = ServiceClient("billing", settings.billing_url, secret, session, timeout)
-        app[REPORTING] = ServiceClient("reporting", settings.reporting_url, secret, session, timeout)
-        app[MESSAGING] = ServiceClient("messaging", settings.messaging_url, secret, session, timeout)
+
+        def transport(name: str, url: str) -> ServiceClient:
+            return ServiceClient(name, url, settings.internal_token_secret, session, settings.service_timeout)
+
+        app[LEDGER] = LedgerClient(transport("ledger", settings.ledger_url))
+        app[BILLING] = BillingClient(transport("billing", settings.billing_url))
+        app[REPORTING] = ReportingClient(transport("reporting", settings.reporting_url))
+        app[MESSAGING] = MessagingClient(transport("messaging", settings.messaging_url))
         yield
         await session.close()
 

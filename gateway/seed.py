@@ -7,10 +7,10 @@ import secrets
 import uuid
 
 from common.db import connect
-from gateway import store
-from gateway.auth import hash_password
-from gateway.directory import announce
-from gateway.domain import Person, Tenant
+from gateway.directory import store
+from gateway.directory.domain import Person, Tenant
+from gateway.directory.events import announce
+from gateway.web.auth import hash_password
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credential, not a secret
 _NS = uuid.UUID("0d6b3a52-4f0e-4a43-8d0e-51b1c7a0d5e1")
@@ -60,14 +60,17 @@ async def seed(dsn: str) -> int:
         await conn.close()
 
 
-async def create_service_client(dsn: str, client_id: str) -> str:
-    """Create (or rotate the secret of) an internal system's client; answers the new secret, which is
-    shown this once and kept only as a hash."""
+async def create_service_client(dsn: str, client_id: str, tenant_id: uuid.UUID | None = None) -> str:
+    """Create (or rotate the secret of) an internal system's client, bound to `tenant_id` (whose directory
+    it may then sync) or to no tenant; answers the new secret, which is shown this once and kept only as a
+    hash. A LookupError names a tenant that does not exist."""
     secret = secrets.token_urlsafe(32)
     secret_hash = await asyncio.to_thread(hash_password, secret)
     conn = await connect(dsn)
     try:
-        await store.save_service_client(conn, client_id, secret_hash)
+        if tenant_id is not None and await store.tenant(conn, tenant_id) is None:
+            raise LookupError(f"No tenant {tenant_id}.")
+        await store.save_service_client(conn, client_id, secret_hash, tenant_id)
     finally:
         await conn.close()
     return secret

@@ -2,16 +2,24 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from common.settings import LOCAL_POSTGRES, ServiceSettings
+from common.mail import MailSettings
+from common.settings import LOCAL_POSTGRES
 
 
-class GatewaySettings(ServiceSettings):
+# MailSettings: SMTP_HOST and the other email settings (common.mail), as billing reads them.
+class GatewaySettings(MailSettings):
     database_url: str = Field(default=f"{LOCAL_POSTGRES}/gateway", validation_alias="GATEWAY_DATABASE_URL")
     port: int = Field(default=8080, validation_alias="GATEWAY_PORT")
     # Signs the access tokens handed to clients; distinct from the internal secret so that a leaked
     # client-facing key does not let anyone speak to the services directly.
     jwt_secret: str = Field(validation_alias="JWT_SECRET", min_length=32)
     access_token_ttl: int = Field(default=900, validation_alias="ACCESS_TOKEN_TTL", ge=60, le=86400)
+    # A session (its refresh token) ends after this long without being used; each use moves it on.
+    refresh_token_ttl: int = Field(default=30 * 86400, validation_alias="REFRESH_TOKEN_TTL", ge=60)
+    # Browser origins allowed to call the API (CORS), comma-separated, e.g. `http://localhost:3000`.
+    cors_origins: str = Field(default="", validation_alias="CORS_ORIGINS")
+    # Our own proxies (IPs or CIDRs, comma-separated): only from them is X-Forwarded-For believed.
+    trusted_proxies: str = Field(default="", validation_alias="TRUSTED_PROXIES")
     ledger_url: str = Field(default="http://127.0.0.1:8081", validation_alias="LEDGER_URL")
     billing_url: str = Field(default="http://127.0.0.1:8082", validation_alias="BILLING_URL")
     reporting_url: str = Field(default="http://127.0.0.1:8083", validation_alias="REPORTING_URL")
@@ -21,12 +29,18 @@ class GatewaySettings(ServiceSettings):
     message_hold_seconds: int = Field(default=900, validation_alias="MESSAGE_HOLD_SECONDS", ge=120, le=86400)
     max_message_segments: int = Field(default=10, validation_alias="MAX_MESSAGE_SEGMENTS", ge=1, le=255)
     max_message_recipients: int = Field(default=100, validation_alias="MAX_MESSAGE_RECIPIENTS", ge=1, le=1000)
-    # Sign-in is limited tightly; writes only against runaway clients (high enough that a load test
-    # measures the system, not the limiter).
-    sign_in_limit_per_ip: str = Field(default="30/minute", validation_alias="SIGN_IN_LIMIT_PER_IP")
+    # Sign-in is limited tightly per account and generously per address (an office shares one);
+    # writes only against runaway clients (high enough that a load test measures the system, not the
+    # limiter).
+    sign_in_limit_per_ip: str = Field(default="300/minute", validation_alias="SIGN_IN_LIMIT_PER_IP")
     sign_in_limit_per_email: str = Field(default="10/minute", validation_alias="SIGN_IN_LIMIT_PER_EMAIL")
     write_limit_per_user: str = Field(default="5000/second", validation_alias="WRITE_LIMIT_PER_USER")
     lockout_failures: int = Field(default=10, validation_alias="LOCKOUT_FAILURES", ge=1)
     lockout_seconds: int = Field(default=900, validation_alias="LOCKOUT_SECONDS", ge=1)
     request_timeout: float = Field(default=30.0, validation_alias="REQUEST_TIMEOUT_SECONDS", gt=0)
     service_timeout: float = Field(default=10.0, validation_alias="SERVICE_TIMEOUT_SECONDS", gt=0)
+    # Onboarding: where the links in invitation and password-reset emails point (never taken from a
+    # request's Host header, which a caller chooses), and how often a password reset may be asked for.
+    public_base_url: str = Field(default="http://127.0.0.1:8080", validation_alias="PUBLIC_BASE_URL")
+    password_reset_limit_per_ip: str = Field(default="30/minute", validation_alias="PASSWORD_RESET_LIMIT_PER_IP")
+    password_reset_limit_per_email: str = Field(default="3/hour", validation_alias="PASSWORD_RESET_LIMIT_PER_EMAIL")

@@ -18,12 +18,16 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
 
 from common.db import migrate
 from common.settings import LOCAL_POSTGRES, LOCAL_RABBITMQ
+
+if TYPE_CHECKING:
+    from tests.harness import RunningService
 
 
 @dataclass
@@ -159,7 +163,7 @@ async def exchange_name(infra: Infra, topology_deletions: set[asyncio.Task[None]
 async def delete_topology(broker_url: str, exchange: str) -> None:
     import aio_pika
 
-    from common.bus import TOPOLOGY
+    from common.contracts.queues import TOPOLOGY
 
     connection = await aio_pika.connect(broker_url)
     async with connection:
@@ -171,3 +175,49 @@ async def delete_topology(broker_url: str, exchange: str) -> None:
         ))
         await channel.exchange_delete(exchange)
         await channel.exchange_delete(f"{exchange}.dlx")
+
+
+StartService = Callable[..., Awaitable["RunningService"]]
+
+
+@pytest.fixture
+async def start_service(
+    infra: Infra, new_database: NewDatabase, exchange_name: str
+) -> AsyncIterator[StartService]:
+    """Start a service under test (see tests/harness.py); stopped, with its broker connection, afterwards.
+
+    `start_service(name, create_app, settings_class, port=None, **overrides)`: the settings get this test's
+    database for `name` (unless `database_url` is given), the run's broker, this test's exchange and the
+    shared internal secret; keyword arguments override any of them."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from common.bus import Broker
+    from tests.harness import INTERNAL_SECRET
+    from tests.harness import RunningService as Running
+
+    started: list[RunningService] = []
+
+    async def start(name: str, create_app: Any, settings_class: Any, port: int | None = None,
+                    **overrides: Any) -> RunningService:
+        values: dict[str, Any] = {
+            "broker_url": infra.broker_url, "exchange": exchange_name, "internal_token_secret": INTERNAL_SECRET,
+            **overrides,
+        }
+        if port is not None:
+            values["port"] = port  # a service that names its own address (a webhook URL) must know it
+        if "database_url" not in values:
+            values["database_url"] = await new_database(name)
+        settings = settings_class(**values)
+        server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+        client: TestClient[Any, Any] = TestClient(server)
+        await client.start_server()
+        broker = Broker(infra.broker_url, exchange_name)
+        await broker.connect()
+        service = Running(name, client, settings, broker)
+        started.append(service)
+        return service
+
+    yield start
+    for service in reversed(started):
+        await service.broker.close()
+        await service.client.close()

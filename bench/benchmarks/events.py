@@ -27,8 +27,8 @@ from bench.options import Options
 from bench.results import Result, Row
 from bench.seed import Directory
 from bench.workloads import LedgerTransfers
-from common import events
-from common.events import Event, TransactionPosted
+from common.contracts import events
+from common.contracts.events import Event, TransactionPosted
 
 NAME = "events"
 # Backlog events carry made-up sequence numbers far above the ledger's, so they never collide with the

@@ -20,7 +20,7 @@ from bench.options import Options
 from bench.results import Result, Row
 from bench.seed import Directory
 from common.identity import Identity
-from services.reporting import store
+from services.reporting.logs import store
 
 NAME = "logs"
 TENANTS = 10  # the seeded users spread over tenants of 1,000, as a reporting database serves many

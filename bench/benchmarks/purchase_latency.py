@@ -26,9 +26,9 @@ from bench.results import Result, Row
 from bench.seed import SeededTenant
 from bench.workloads import LedgerTransfers
 from common.identity import Identity
-from gateway.domain import Person
-from services.billing.providers.test import SIGNATURE_HEADER
-from services.billing.signatures import sign
+from fakes.payments.webhooks import SIGNATURE_HEADER
+from gateway.directory.domain import Person
+from services.billing.payments.signatures import sign
 
 NAME = "purchase_latency"
 BUYERS = 20  # accounts kept out of the background load, so a change in their balance is the purchase

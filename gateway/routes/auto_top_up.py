@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from common.runtime import DB
-from common.web import json_response, parse_json
-from gateway import domain, usecases
-from gateway.billing_schemas import AutoTopUpRequest, AutoTopUpView, BillingProfileView
-from gateway.domain import AccountRef
+from common.web import json_response, parse_json, path_uuid
+from gateway.directory.domain import Tenant
 from gateway.resources import BILLING
-from gateway.routes.registry import api, caller_of, path_uuid
+from gateway.routes.registry import api, caller_of, no_such
+from gateway.schemas.billing import AutoTopUpRequest, AutoTopUpView, BillingProfileView
+from gateway.usecases import auto_top_up
 
 
-async def _account(request: web.Request) -> AccountRef:
+def _account(request: web.Request) -> tuple[Tenant, uuid.UUID]:
+    """The caller's tenant and the account the path names (a tenant's users only, before the id)."""
     tenant = caller_of(request).require_tenant()
-    [account] = await usecases.accounts_named(request.app[DB], tenant, path_uuid(request, "account"))
-    return account
+    return tenant, path_uuid(request, not_found=no_such("account"))
 
 
 @api.route("PUT", "/accounts/{id}/auto-top-up", "Buy credits automatically when the account runs low",
@@ -24,42 +26,29 @@ async def _account(request: web.Request) -> AccountRef:
 async def set_auto_top_up(request: web.Request) -> web.Response:
     caller = caller_of(request)
     body = await parse_json(request, AutoTopUpRequest)
-    account = await _account(request)
-    # Whoever may buy credits for the account may have them bought automatically, with their own card.
-    domain.authorise_purchase(caller.person, account)
-    answer = await request.app[BILLING].call(
-        "PUT", f"/accounts/{account.id}/auto-top-up", usecases.identity_for(caller),
-        body={"account_code": account.code, **body.model_dump()},
-    )
-    return json_response(AutoTopUpView.model_validate(answer))
+    tenant, wanted = _account(request)
+    view = await auto_top_up.set_auto_top_up(request.app[DB], request.app[BILLING], caller, tenant, wanted, body)
+    return json_response(view)
 
 
 @api.route("GET", "/accounts/{id}/auto-top-up", "The account's auto top-up", answer=AutoTopUpView,
            tags=("accounts",))
 async def get_auto_top_up(request: web.Request) -> web.Response:
-    caller = caller_of(request)
-    account = await _account(request)
-    if not (domain.may_manage(caller.person, account) or domain.may_purchase_for(caller.person, account)):
-        raise domain.AccountForbidden("You may not see this account.")
-    answer = await request.app[BILLING].call("GET", f"/accounts/{account.id}/auto-top-up",
-                                             usecases.identity_for(caller))
-    return json_response(AutoTopUpView.model_validate(answer))
+    tenant, wanted = _account(request)
+    view = await auto_top_up.auto_top_up(request.app[DB], request.app[BILLING], caller_of(request), tenant, wanted)
+    return json_response(view)
 
 
 @api.route("DELETE", "/accounts/{id}/auto-top-up", "Turn the account's auto top-up off", answer=AutoTopUpView,
            tags=("accounts",))
 async def turn_off_auto_top_up(request: web.Request) -> web.Response:
-    caller = caller_of(request)
-    account = await _account(request)
-    if not domain.may_purchase_for(caller.person, account):
-        raise domain.AccountForbidden("You may not change this account's auto top-up.")
-    answer = await request.app[BILLING].call("DELETE", f"/accounts/{account.id}/auto-top-up",
-                                             usecases.identity_for(caller))
-    return json_response(AutoTopUpView.model_validate(answer))
+    tenant, wanted = _account(request)
+    view = await auto_top_up.turn_off_auto_top_up(request.app[DB], request.app[BILLING], caller_of(request),
+                                                  tenant, wanted)
+    return json_response(view)
 
 
 @api.route("GET", "/me/billing-details", "My last billing details and saved card, to offer on the next purchase",
            answer=BillingProfileView, tags=("purchases",))
 async def billing_details(request: web.Request) -> web.Response:
-    answer = await request.app[BILLING].call("GET", "/billing-profile", usecases.identity_for(caller_of(request)))
-    return json_response(BillingProfileView.model_validate(answer))
+    return json_response(await auto_top_up.billing_details(request.app[BILLING], caller_of(request)))

@@ -4,50 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from common.problems import Unauthenticated
 from common.runtime import DB
-from common.web import json_response, parse_json
-from gateway import domain, terms, usecases
-from gateway.directory import update_user
-from gateway.resources import LIMITS, SETTINGS
-from gateway.routes.registry import api, caller_of, path_uuid
-from gateway.schemas import (
+from common.web import json_response, parse_json, path_uuid
+from gateway.directory import terms
+from gateway.routes.registry import api, caller_of, no_such
+from gateway.schemas.credits import (
     MeView,
-    ServiceTokenRequest,
     TenantView,
     TermsView,
-    TokenAnswer,
-    TokenRequest,
     UserChange,
     UserDetail,
     UserView,
 )
-
-
-@api.route("POST", "/auth/token", "Sign in", body=TokenRequest, answer=TokenAnswer, public=True, tags=("auth",))
-async def sign_in(request: web.Request) -> web.Response:
-    body = await parse_json(request, TokenRequest)
-    settings, limits = request.app[SETTINGS], request.app[LIMITS]
-    await limits.sign_in_attempt(request.remote or "unknown", body.email)
-    try:
-        token = await usecases.sign_in(
-            request.app[DB], body.email, body.password, settings.jwt_secret, settings.access_token_ttl
-        )
-    except Unauthenticated:
-        await limits.sign_in_failed(body.email)
-        raise
-    return json_response(token)
-
-
-@api.route("POST", "/auth/service-token", "Sign in as an internal system", body=ServiceTokenRequest,
-           answer=TokenAnswer, public=True, tags=("auth",))
-async def service_token(request: web.Request) -> web.Response:
-    body = await parse_json(request, ServiceTokenRequest)
-    settings = request.app[SETTINGS]
-    token = await usecases.sign_in_service(
-        request.app[DB], body.client_id, body.client_secret, settings.jwt_secret, settings.access_token_ttl
-    )
-    return json_response(token)
+from gateway.usecases import directory
 
 
 @api.route("GET", "/me", "Who am I", answer=MeView, tags=("directory",))
@@ -72,24 +41,14 @@ async def transfer_terms(_: web.Request) -> web.Response:
 @api.route("GET", "/users", "People a transfer or purchase may name", answer=UserView, answer_is_list=True,
            tags=("directory",))
 async def list_users(request: web.Request) -> web.Response:
-    caller = caller_of(request)
-    accounts = await usecases.tenant_accounts(request.app[DB], caller)
-    by_owner = {a.owner.id: a for a in accounts if a.owner}
-    people = await usecases.people(request.app[DB], caller)
-    eligible = [
-        UserView(id=p.id, name=p.name, account_id=by_owner[p.id].id if p.id in by_owner else None)
-        for p in people
-        if p.active and p.send_sms and p.role in ("master", "user")
-        and (p.id not in by_owner or domain.may_transfer_to(caller.person, by_owner[p.id]))
-    ]
-    return json_response(eligible)
+    return json_response(await directory.eligible_people(request.app[DB], caller_of(request)))
 
 
 @api.route("PATCH", "/users/{id}", "Change a user (masters only)", body=UserChange, answer=UserDetail,
            tags=("directory",))
 async def change_user(request: web.Request) -> web.Response:
     caller = caller_of(request)
-    user_id = path_uuid(request, "user")
+    user_id = path_uuid(request, not_found=no_such("user"))
     body = await parse_json(request, UserChange)
-    person = await update_user(request.app[DB], caller, user_id, body.model_dump(exclude_unset=True))
+    person = await directory.update_user(request.app[DB], caller, user_id, body.model_dump(exclude_unset=True))
     return json_response(UserDetail.of(person))

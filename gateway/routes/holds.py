@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from common.web import idempotency_key, json_response, parse_json
-from gateway import usecases
+from common.web import idempotency_key, json_response, parse_json, path_uuid
 from gateway.resources import LEDGER
-from gateway.routes.registry import api, caller_of, links_to, path_uuid
-from gateway.schemas import CaptureRequest, HoldRequest, HoldView
+from gateway.routes.registry import api, caller_of, links_to, no_such
+from gateway.schemas.credits import CaptureRequest, HoldRequest, HoldView
+from gateway.usecases import holds
 
 
 @api.route("POST", "/holds", "Reserve credits (service token)", body=HoldRequest, answer=HoldView, status=201,
@@ -17,34 +17,25 @@ from gateway.schemas import CaptureRequest, HoldRequest, HoldView
            links=links_to("capture_hold", "void_hold", id="$response.body#/id"))
 async def place_hold(request: web.Request) -> web.Response:
     caller = caller_of(request)
-    usecases.require_service(caller)
+    holds.require_service(caller)
     key = idempotency_key(request)
     body = await parse_json(request, HoldRequest)
-    answer = await request.app[LEDGER].call(
-        "POST", "/holds", usecases.identity_for(caller), body=body.model_dump(mode="json"),
-        headers={"Idempotency-Key": key},
-    )
-    return json_response(HoldView.model_validate(answer), status=201)
+    return json_response(await holds.place(request.app[LEDGER], caller, body, key), status=201)
 
 
 @api.route("POST", "/holds/{id}/capture", "Spend all or part of a hold (service token)", body=CaptureRequest,
            answer=HoldView, tags=("holds",))
 async def capture_hold(request: web.Request) -> web.Response:
     caller = caller_of(request)
-    usecases.require_service(caller)
-    hold_id = path_uuid(request, "hold")
+    holds.require_service(caller)
+    hold_id = path_uuid(request, not_found=no_such("hold"))
     body = await parse_json(request, CaptureRequest) if request.can_read_body else CaptureRequest()
-    answer = await request.app[LEDGER].call(
-        "POST", f"/holds/{hold_id}/capture", usecases.identity_for(caller), body=body.model_dump(exclude_none=True)
-    )
-    return json_response(HoldView.model_validate(answer))
+    return json_response(await holds.capture(request.app[LEDGER], caller, hold_id, body))
 
 
 @api.route("POST", "/holds/{id}/void", "Release a hold (service token)", answer=HoldView, tags=("holds",))
 async def void_hold(request: web.Request) -> web.Response:
     caller = caller_of(request)
-    usecases.require_service(caller)
-    answer = await request.app[LEDGER].call(
-        "POST", f"/holds/{path_uuid(request, 'hold')}/void", usecases.identity_for(caller)
-    )
-    return json_response(HoldView.model_validate(answer))
+    holds.require_service(caller)
+    hold_id = path_uuid(request, not_found=no_such("hold"))
+    return json_response(await holds.void(request.app[LEDGER], caller, hold_id))

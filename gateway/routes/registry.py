@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 
 from aiohttp import web
 
 from common.problems import NotFound
-from gateway.api import Api, Link
-from gateway.auth import Caller
-from gateway.middleware import CALLER
+from gateway.web.api import Api, Link
+from gateway.web.auth import Caller
+from gateway.web.middleware import CALLER
 
 api = Api()
 
@@ -23,9 +23,7 @@ def caller_of(request: web.Request) -> Caller:
     return request[CALLER]
 
 
-def path_uuid(request: web.Request, what: str = "resource") -> uuid.UUID:
-    """A malformed id in the path names nothing that exists: 404, like an unknown one."""
-    try:
-        return uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise NotFound(f"No such {what}.") from None
+def no_such(what: str) -> Callable[[], NotFound]:
+    """For `common.web.path_uuid`: a malformed id in the path names nothing that exists, 404 like an
+    unknown one."""
+    return lambda: NotFound(f"No such {what}.")

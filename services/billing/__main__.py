@@ -5,7 +5,7 @@ from __future__ import annotations
 from common.db import migrate
 from common.runtime import run_cli
 from common.settings import load_settings
-from services.billing.app import MIGRATIONS, create_app
+from services.billing.app import MIGRATIONS, create_app, provider_migrations
 from services.billing.settings import BillingSettings
 
 
@@ -13,7 +13,7 @@ def main() -> None:
     settings = load_settings(BillingSettings)
 
     async def apply_migrations() -> int:
-        await migrate(settings.database_url, MIGRATIONS)
+        await migrate(settings.database_url, MIGRATIONS, provider_migrations(settings))
         return 0
 
     run_cli(

@@ -17,7 +17,7 @@ class BillingSettings(ServiceSettings):
     port: int = Field(default=8082, validation_alias="BILLING_PORT", ge=1, le=65535)
     # The gateway's public address: checkout pages are served there, not by this service.
     public_base_url: str = Field(default="http://127.0.0.1:8080", validation_alias="PUBLIC_BASE_URL")
-    # Chosen per deployment: `test` (the built-in stand-in processor) or `stripe`.
+    # Chosen per deployment: `test` (the stand-in processor in `fakes/payments`) or `stripe`.
     payment_provider: Literal["test", "stripe"] = Field(default="test", validation_alias="PAYMENT_PROVIDER")
     # Required with the test provider, which signs its webhooks with it.
     test_provider_webhook_secret: str | None = Field(

@@ -1,3 +1,5 @@
+"""The ledger's settings, each read from its environment variable."""
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -12,7 +14,7 @@ class LedgerSettings(ServiceSettings):
     hold_sweep_seconds: float = Field(default=1.0, validation_alias="HOLD_SWEEP_SECONDS", gt=0)
     max_hold_seconds: int = Field(default=7 * 24 * 3600, validation_alias="MAX_HOLD_SECONDS", ge=1)
     invariant_check_seconds: float = Field(default=300.0, validation_alias="INVARIANT_CHECK_SECONDS", gt=0)
-    # Transfers arriving together are posted in one database transaction (services/ledger/group_commit.py).
+    # Transfers arriving together are posted in one database transaction (services/ledger/postings/group_commit.py).
     group_commit: bool = Field(default=True, validation_alias="LEDGER_GROUP_COMMIT")
     group_commit_max: int = Field(default=64, validation_alias="LEDGER_GROUP_COMMIT_MAX", ge=1)
     group_commit_writers: int = Field(default=2, validation_alias="LEDGER_GROUP_COMMIT_WRITERS", ge=1)

@@ -1,40 +1,23 @@
-"""Builds the messaging service: routes, middlewares, cleanup contexts; nothing else."""
+"""Builds the messaging service: its features' routes, consumer and job, middlewares and resources;
+nothing else."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 from aiohttp import web
 
-from common.logs import get_logger
-from common.runtime import (
-    DB,
-    CleanupCtx,
-    background_ctx,
-    broker_ctx,
-    consumer_ctx,
-    database_ctx,
-    readiness_checks,
-    relay_ctx,
-)
+from common.contracts import queues
+from common.runtime import broker_ctx, consumer_ctx, database_ctx, periodic, readiness_checks, relay_ctx
 from common.web import health_routes, internal_auth_middleware, observability_middleware
-from services.messaging import usecases
-from services.messaging.consumers import SENDER, outgoing_handler
-from services.messaging.domain import Receipt
-from services.messaging.routes import SETTINGS, routes
-from services.messaging.sender import MessageSender
+from services.messaging.messages.routes import routes as message_routes
+from services.messaging.resources import SETTINGS, carrier_ctx
+from services.messaging.sending import jobs
+from services.messaging.sending.consumers import outgoing_handler
 from services.messaging.settings import MessagingSettings
-from services.messaging.smpp import CarrierLink
 
 SERVICE = "messaging"
-log = get_logger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
-LINK = web.AppKey("carrier-link", CarrierLink)
 
 
 def create_app(settings: MessagingSettings) -> web.Application:
@@ -45,7 +28,7 @@ def create_app(settings: MessagingSettings) -> web.Application:
         ]
     )
     app[SETTINGS] = settings
-    app.add_routes(routes)
+    app.add_routes(message_routes)
     # Ready without the carrier: messages are accepted and wait in the queue until it is back.
     app.add_routes(health_routes(readiness_checks(app)))
     app.cleanup_ctx.extend(
@@ -54,44 +37,8 @@ def create_app(settings: MessagingSettings) -> web.Application:
             broker_ctx(settings.broker_url, settings.exchange),
             relay_ctx(settings.database_url),
             carrier_ctx(settings),
-            consumer_ctx("messaging.outgoing", outgoing_handler),
-            background_ctx("expiry-sweeper", _expire_overdue(settings)),
+            consumer_ctx(queues.MESSAGING_OUTGOING, outgoing_handler),
+            periodic("expiry-sweeper", jobs.sweep_interval, jobs.expire_overdue),
         ]
     )
     return app
-
-
-def carrier_ctx(settings: MessagingSettings) -> CleanupCtx:
-    """The SMPP session, bound (and bound again) in the background, and the sender that uses it."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        pool = app[DB]
-
-        async def on_receipt(receipt: Receipt) -> None:
-            await usecases.record_receipt(pool, receipt)
-
-        app[LINK] = CarrierLink(settings, on_receipt)
-        app[SENDER] = MessageSender(pool, app[LINK], settings)
-        task = asyncio.create_task(app[LINK].run(), name="smpp-link")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return ctx
-
-
-def _expire_overdue(settings: MessagingSettings) -> Callable[[web.Application], Coroutine[Any, Any, None]]:
-    # Half the sender's margin: a segment submitted just before the sender's own cut-off still has
-    # time for its answer before the sweeper gives up on the part.
-    margin = settings.hold_margin_seconds / 2
-
-    async def sweep(app: web.Application) -> None:
-        while True:
-            try:
-                await usecases.expire_overdue(app[DB], margin)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("expiry_sweep_failed", error=str(exc))
-            await asyncio.sleep(settings.expiry_sweep_seconds)
-
-    return sweep

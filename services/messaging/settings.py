@@ -1,3 +1,5 @@
+"""The messaging service's settings, read from the environment."""
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -8,7 +10,7 @@ from common.settings import LOCAL_POSTGRES, ServiceSettings
 class MessagingSettings(ServiceSettings):
     database_url: str = Field(default=f"{LOCAL_POSTGRES}/messaging", validation_alias="MESSAGING_DATABASE_URL")
     port: int = Field(default=8084, validation_alias="MESSAGING_PORT")
-    # The carrier's SMSC (or the local simulator, `python -m services.messaging.simulator`).
+    # The carrier's SMSC (or the local simulator, `python -m fakes.smsc`).
     smpp_host: str = Field(default="127.0.0.1", validation_alias="SMPP_HOST")
     smpp_port: int = Field(default=2775, validation_alias="SMPP_PORT")
     smpp_system_id: str = Field(default="smscredits", validation_alias="SMPP_SYSTEM_ID", max_length=15)

@@ -11,9 +11,10 @@ from common.db import create_pool, migrate
 from common.logs import get_logger
 from common.runtime import run_cli
 from common.settings import load_settings
-from services.reporting import maintenance, store
 from services.reporting.app import MIGRATIONS, create_app
-from services.reporting.ledger_client import LedgerClient, LedgerUnavailable
+from services.reporting.logs.store import planned_dsn
+from services.reporting.maintenance import usecases as maintenance
+from services.reporting.maintenance.ledger_client import LedgerClient, LedgerUnavailable
 from services.reporting.settings import ReportingSettings
 
 log = get_logger(__name__)
@@ -33,7 +34,7 @@ def main() -> None:
     async def reconcile_command() -> int:
         """Print every account whose log disagrees with the ledger; exit 1 if there is one."""
         await migrate(settings.database_url, MIGRATIONS)
-        pool = await create_pool(store.planned_dsn(settings.database_url), 2)
+        pool = await create_pool(planned_dsn(settings.database_url), 2)
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
                 ledger = LedgerClient(settings.ledger_url, settings.internal_token_secret, session)
@@ -51,7 +52,7 @@ def main() -> None:
     async def rebuild_command() -> int:
         """Replay the ledger's journal into the log, in place, while the service keeps serving."""
         await migrate(settings.database_url, MIGRATIONS)
-        pool = await create_pool(store.planned_dsn(settings.database_url), 2)
+        pool = await create_pool(planned_dsn(settings.database_url), 2)
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
                 ledger = LedgerClient(settings.ledger_url, settings.internal_token_secret, session)

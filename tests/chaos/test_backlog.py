@@ -22,10 +22,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from common import events
 from common.accounts import user_code
 from common.bus import Broker
-from common.events import Event, PurchasePaid
+from common.contracts import events
+from common.contracts.events import Event, PurchasePaid
 from common.identity import Identity, issue_internal_token
 from gateway.seed import ACME, PEOPLE
 from services.reporting.settings import ReportingSettings
@@ -37,7 +37,7 @@ from tests.support import eventually
 TRANSFERS = 10_000
 CLIENTS = 16
 # Reporting consumes ledger events in batches and asks the broker for two batches ahead
-# (services/reporting/app.py); what it holds unacknowledged never exceeds that, however long the queue.
+# (services/reporting/entries/consumers.py); what it holds unacknowledged never exceeds that, however long the queue.
 PREFETCH = 2 * ReportingSettings.model_fields["consumer_batch_size"].get_default()
 MAX_GROWTH_BYTES = 96 * 1024 * 1024
 QUEUE = f"{EXCHANGE}.reporting.ledger-events"

@@ -28,7 +28,7 @@ LOGS = ROOT / "test-artifacts" / "e2e-logs"
 SERVICES = {"ledger": "services.ledger", "billing": "services.billing",
             "reporting": "services.reporting", "messaging": "services.messaging", "gateway": "gateway"}
 # The local SMSC messaging sends to (its SMPP port is ports["smpp"], its HTTP API ports["smsc"]).
-SIMULATOR = {"smsc": "services.messaging.simulator"}
+SIMULATOR = {"smsc": "fakes.smsc"}
 # Slow enough that a batch of messages takes a couple of seconds (a process can be killed mid-batch).
 SMPP_RATE_PER_SECOND = 40
 DEMO_PASSWORD = "demo-password"

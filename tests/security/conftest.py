@@ -16,10 +16,10 @@ import aiohttp
 import pytest
 
 from common.db import connect
-from gateway import store
-from gateway.auth import hash_password
-from gateway.directory import announce
-from gateway.domain import Person, Tenant
+from gateway.directory import store
+from gateway.directory.domain import Person, Tenant
+from gateway.directory.events import announce
+from gateway.web.auth import hash_password
 from tests.conftest import Infra
 from tests.e2e.conftest import DEMO_PASSWORD, ROOT, SERVICES, SIMULATOR, System, _environment, _free_port
 

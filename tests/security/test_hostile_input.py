@@ -20,7 +20,7 @@ import jwt
 import pytest
 from pypdf import PdfReader
 
-from services.billing.signatures import sign
+from services.billing.payments.signatures import sign
 from tests.e2e.test_purchase_flow import GOOD_CARD
 from tests.security.conftest import AttackedSystem, Caller, new_key
 from tests.support import eventually

@@ -6,9 +6,10 @@
 //   /credits/transfer?from=…&to=…          … on Transfer SMS Credits
 //   /credits/logs?account=…&direction=…&kind=…&consistency_token=…   the 30-day log
 //   /send                                  Send SMS
-// Signing in or out loads the page afresh, so nothing of one person stays in memory for the next.
+// Signing in or out loads the page afresh, so nothing of one person stays in memory for the next. A
+// sign-out, or a session that ended, leads to the sign-in page with `next=` the page it left.
 
-import { getJson, postJson, session, whenSignedOut } from "./api.js";
+import { getJson, postJson, session, signOut, whenSignedOut } from "./api.js";
 import { creditsBox } from "./credits.js";
 import { logsView } from "./logs.js";
 import { sendView } from "./send.js";
@@ -79,7 +80,7 @@ function signInView() {
     busy(button, true);
     try {
       const token = await postJson("/auth/token", { email, password }, { anonymous: true });
-      session.signIn(token.access_token);
+      session.signIn(token);
       window.location.assign(nextAddress());
     } catch (problem) {
       busy(button, false);
@@ -118,10 +119,7 @@ function run(command) {
   if (command === "manage") box.open();
   if (command === "logs") navigate.to("/credits/logs");
   if (command === "send") navigate.to("/send");
-  if (command === "signout") {
-    session.signOut();
-    window.location.assign("/signin");
-  }
+  if (command === "signout") signOut().then(() => window.location.assign(signInAddress()));
 }
 
 async function route({ moveFocus = false } = {}) {
@@ -143,11 +141,11 @@ async function route({ moveFocus = false } = {}) {
 
 async function start() {
   if (location.pathname === "/signin") {
-    if (session.token) window.location.replace(nextAddress());
+    if (session.signedIn) window.location.replace(nextAddress());
     else signInView();
     return;
   }
-  if (!session.token) {
+  if (!session.signedIn) {
     window.location.replace(signInAddress());
     return;
   }

@@ -70,40 +70,5 @@ CREATE TABLE invoice_counters (
     last_number bigint NOT NULL CHECK (last_number > 0)
 );
 
--- The test payment provider's own records, as a processor would keep them on its side.
-CREATE TABLE test_provider_sessions (
-    id           text PRIMARY KEY,  -- unguessable: it is the capability to see and pay the session
-    purchase_id  uuid NOT NULL UNIQUE,
-    tenant_id    uuid NOT NULL,
-    quantity     integer NOT NULL,
-    total_cents  bigint NOT NULL,
-    currency     text NOT NULL,
-    description  text NOT NULL,
-    status       text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'succeeded', 'declined')),
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    completed_at timestamptz
-);
-
--- Only the brand and last four digits: never the number or the security code.
-CREATE TABLE test_provider_charges (
-    id           text PRIMARY KEY,
-    session_id   text NOT NULL UNIQUE REFERENCES test_provider_sessions (id),
-    outcome      text NOT NULL CHECK (outcome IN ('succeeded', 'declined')),
-    card_brand   text NOT NULL,
-    card_last4   text NOT NULL,
-    failure_code text,
-    created_at   timestamptz NOT NULL DEFAULT now()
-);
-
--- Webhooks the provider owes billing, written with the charge and re-sent until acknowledged.
-CREATE TABLE test_provider_webhooks (
-    event_id        text PRIMARY KEY,
-    session_id      text NOT NULL REFERENCES test_provider_sessions (id),
-    body            text NOT NULL,  -- the exact bytes signed and sent, identical on every attempt
-    attempts        integer NOT NULL DEFAULT 0,
-    next_attempt_at timestamptz NOT NULL,
-    delivered_at    timestamptz,
-    created_at      timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX test_provider_webhooks_undelivered
-    ON test_provider_webhooks (next_attempt_at) WHERE delivered_at IS NULL;
+-- The test payment provider's tables stood here once; they are the fake's own now, created by
+-- fakes/payments/migrations only where that provider runs (a database made before keeps them).

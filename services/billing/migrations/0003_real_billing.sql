@@ -130,26 +130,6 @@ CREATE TABLE email_outbox (
 );
 CREATE INDEX email_outbox_due ON email_outbox (next_attempt_at) WHERE sent_at IS NULL AND abandoned_at IS NULL;
 
--- The test provider's vault and refunds (its side, as a processor keeps them).
-CREATE TABLE test_provider_tokens (
-    token        text PRIMARY KEY,
-    card_brand   text NOT NULL,
-    card_last4   text NOT NULL,
-    decline_code text,          -- the outcome the card's test number stands for, never the number
-    refund_fails boolean NOT NULL DEFAULT false,
-    created_at   timestamptz NOT NULL DEFAULT now()
-);
-ALTER TABLE test_provider_charges
-    ADD COLUMN refund_fails boolean NOT NULL DEFAULT false,
-    ADD COLUMN token text;
-CREATE TABLE test_provider_refunds (
-    idempotency_key text PRIMARY KEY,
-    id              text NOT NULL UNIQUE,
-    session_id      text NOT NULL REFERENCES test_provider_sessions (id),
-    amount_cents    bigint NOT NULL CHECK (amount_cents > 0),
-    created_at      timestamptz NOT NULL DEFAULT now()
-);
-
 -- Stripe: the capability token of each hosted payment page, and each person's Stripe Customer.
 CREATE TABLE stripe_checkouts (
     token             text PRIMARY KEY,

@@ -9,12 +9,12 @@ from typing import Any
 import aio_pika
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer, unused_port
+from aiohttp.test_utils import unused_port
 
 from services.billing.app import create_app
 from services.billing.settings import BillingSettings
-from tests.conftest import Infra, NewDatabase
-from tests.integration.billing.harness import INTERNAL_SECRET, WEBHOOK_SECRET, Billing, EventTap
+from tests.conftest import Infra, StartService
+from tests.integration.billing.harness import WEBHOOK_SECRET, Billing, EventTap
 from tests.integration.billing.mail_support import Mailbox, start_mailbox
 from tests.integration.billing.stripe_support import (
     STRIPE_PUBLISHABLE_KEY,
@@ -27,37 +27,23 @@ StartBilling = Callable[..., Awaitable[Billing]]
 
 
 @pytest.fixture
-async def start_billing(
-    infra: Infra, new_database: NewDatabase, exchange_name: str
-) -> AsyncIterator[StartBilling]:
+async def start_billing(start_service: StartService) -> StartBilling:
     """Start a billing service on a port of its own; keyword arguments override its settings."""
-    clients: list[TestClient[Any, Any]] = []
 
     async def start(**overrides: Any) -> Billing:
         # The test provider posts its webhooks to BILLING_WEBHOOK_URL: the port is chosen first so
         # that the URL names this very server.
         port = unused_port()
         values: dict[str, Any] = {
-            "database_url": await new_database("billing"),
-            "broker_url": infra.broker_url,
-            "exchange": exchange_name,
-            "internal_token_secret": INTERNAL_SECRET,
             "test_provider_webhook_secret": WEBHOOK_SECRET,
             "billing_webhook_url": f"http://127.0.0.1:{port}/webhooks/test",
             "test_provider_retry_seconds": 0.3,
-            "port": port,
             **overrides,
         }
-        settings = BillingSettings(**values)
-        app = create_app(settings)
-        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1", port=port))
-        await client.start_server()
-        clients.append(client)
-        return Billing(client=client, app=app, settings=settings)
+        service = await start_service("billing", create_app, BillingSettings, port=port, **values)
+        return Billing(client=service.client, app=service.app, settings=service.settings)
 
-    yield start
-    for client in clients:
-        await client.close()
+    return start
 
 
 @pytest.fixture

@@ -16,14 +16,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from common import accounts
-from common.events import Event
+from common.contracts.events import Event
 from common.identity import Identity, issue_internal_token
 from common.runtime import DB
-from services.billing import signatures
+from services.billing.payments import signatures
 from services.billing.settings import BillingSettings
+from tests.harness import INTERNAL_SECRET, internal_token
 from tests.support import eventually
 
-INTERNAL_SECRET = "internal-token-secret-for-billing-tests"
 WEBHOOK_SECRET = "whsec_test_billing_0123456789"
 GOOD_CARD = "4242424242424242"
 
@@ -45,8 +45,7 @@ class Buyer:
     role: str = "user"
 
     def token(self) -> str:
-        identity = Identity(role=self.role, tenant_id=self.tenant_id, user_id=self.user_id)  # type: ignore[arg-type]
-        return issue_internal_token(identity, INTERNAL_SECRET, "billing")
+        return internal_token("billing", self.role, self.tenant_id, user_id=self.user_id)
 
     def purchase_body(self, quantity: int = 1000, **billing: str) -> dict[str, Any]:
         return {

@@ -11,8 +11,9 @@ from typing import Any
 import aio_pika
 from pydantic import BaseModel
 
-from common import accounts, events
-from common.events import Event, HoldChange, Posting, TransactionPosted
+from common import accounts
+from common.contracts import events
+from common.contracts.events import Event, HoldChange, Posting, TransactionPosted
 from tests.integration.billing.harness import GOOD_CARD, Billing, Buyer
 from tests.support import eventually
 

@@ -7,7 +7,7 @@ import io
 from aiohttp.test_utils import unused_port
 from pypdf import PdfReader
 
-from services.billing.emails import EmailSender
+from services.billing.emails.sender import EmailSender
 from tests.integration.billing.conftest import StartBilling
 from tests.integration.billing.harness import Billing
 from tests.integration.billing.mail_support import Mailbox

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import aio_pika
 
-from common import events
-from common.events import Event, TransactionPosted
-from services.billing.consumers import ledger_events_handler
+from common.contracts import events
+from common.contracts.events import Event, TransactionPosted
+from services.billing.purchases.consumers import ledger_events_handler
 from tests.conftest import Infra
 from tests.integration.billing.harness import Billing
 from tests.support import eventually

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from common import events
-from services.billing.cards import CardDetails
-from services.billing.providers.test import TestPaymentProvider
-from services.billing.routes import PROVIDER
+from common.contracts import events
+from fakes.payments.cards import CardDetails
+from fakes.payments.provider import TestPaymentProvider
+from services.billing.resources import PROVIDER
 from tests.integration.billing.harness import (
     Billing,
     Buyer,
@@ -143,7 +143,7 @@ async def test_a_webhook_lost_to_a_crash_after_the_charge_is_sent_again(billing:
     assert isinstance(provider, TestPaymentProvider)
     details = CardDetails("4242424242424242", 12, datetime.now(UTC).year + 1, "123", "Jo")
     # The charge commits, then the process "dies" before sending the webhook.
-    await provider.charge(billing.pool, session_of(purchase), details, datetime.now(UTC).date())
+    await provider.checkout.charge(billing.pool, session_of(purchase), details, datetime.now(UTC).date())
 
     await billing.wait_for_status(purchase["id"], "paid")
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from common import accounts, events
-from common.events import UserChanged
+from common import accounts
+from common.contracts import events
+from common.contracts.events import UserChanged
 from tests.integration.billing.harness import Billing, Buyer
 from tests.integration.billing.ledger_support import ledger_event, publish
 from tests.support import eventually

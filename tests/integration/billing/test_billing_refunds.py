@@ -8,8 +8,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from common import events
-from common.events import RefundRequested
+from common.contracts import events
+from common.contracts.events import RefundRequested
 from tests.integration.billing.harness import Billing, Buyer, EventTap
 from tests.integration.billing.ledger_support import credited_purchase, ledger_event, next_seq, publish
 from tests.support import eventually

@@ -10,7 +10,7 @@ from typing import Any
 
 from structlog.testing import capture_logs
 
-from common import events
+from common.contracts import events
 from tests.integration.billing.harness import Billing, EventTap
 from tests.integration.billing.stripe_support import (
     DECLINED_CARD,

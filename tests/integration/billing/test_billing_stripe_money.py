@@ -9,10 +9,10 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from common import events
+from common.contracts import events
 from common.identity import Identity, issue_internal_token
 from common.web import observability_middleware
-from gateway.clients import ServiceClient
+from gateway.clients import BillingClient, ServiceClient
 from gateway.resources import BILLING
 from gateway.routes.payments import stripe_webhook
 from tests.integration.billing.harness import INTERNAL_SECRET, Billing, EventTap
@@ -133,8 +133,8 @@ async def test_the_gateway_forwards_stripes_webhooks_byte_for_byte(stripe_billin
     app = web.Application(middlewares=[observability_middleware("gateway")])
     app.router.add_post("/webhooks/stripe", stripe_webhook)
     async with aiohttp.ClientSession() as session:
-        app[BILLING] = ServiceClient("billing", f"http://127.0.0.1:{stripe_billing.settings.port}",
-                                     INTERNAL_SECRET, session, 5)
+        app[BILLING] = BillingClient(ServiceClient("billing", f"http://127.0.0.1:{stripe_billing.settings.port}",
+                                                   INTERNAL_SECRET, session, 5))
         async with TestClient(TestServer(app)) as gateway:
             bad = await gateway.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": "t=1,v1=0"})
             good = await gateway.post("/webhooks/stripe", data=body, headers={

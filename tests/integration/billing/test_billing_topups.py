@@ -6,10 +6,10 @@ import asyncio
 import uuid
 from typing import Any
 
-from common import events
-from common.events import TransactionPosted
-from services.billing import topups
-from services.billing.routes import PROVIDER, SETTINGS, seller_of
+from common.contracts import events
+from common.contracts.events import TransactionPosted
+from services.billing.resources import PROVIDER, SETTINGS, seller_of
+from services.billing.topups import usecases as topups
 from tests.integration.billing.harness import Billing, EventTap
 from tests.integration.billing.ledger_support import (
     credit_of,

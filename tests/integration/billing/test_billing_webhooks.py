@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from common import events
-from services.billing import signatures
+from common.contracts import events
+from services.billing.payments import signatures
 from tests.integration.billing.harness import WEBHOOK_SECRET, Billing, EventTap, webhook_body
 
 

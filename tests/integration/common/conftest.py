@@ -7,10 +7,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from common import events
 from common.bus import Broker
+from common.contracts import events
+from common.contracts.events import Event, TransactionPosted
 from common.db import connect, migrate
-from common.events import Event, TransactionPosted
 from tests.conftest import Infra, NewDatabase
 
 EFFECTS_MIGRATIONS = Path(__file__).parent / "migrations"

@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 import aio_pika
 import asyncpg
 
-from common import events
 from common.bus import Broker
+from common.contracts import events
+from common.contracts.events import Event
 from common.db import create_pool
-from common.events import Event
 from common.inbox import first_delivery
 from tests.conftest import Infra
 from tests.integration.common.conftest import posted_event

@@ -11,9 +11,9 @@ import uuid
 import asyncpg
 
 from common.bus import Broker, PoisonEvent
+from common.contracts.events import Event
 from common.db import create_pool
 from common.dead_letters import parked, replay
-from common.events import Event
 from common.inbox import first_delivery
 from tests.conftest import Infra
 from tests.integration.common.conftest import posted_event

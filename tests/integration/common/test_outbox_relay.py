@@ -15,8 +15,8 @@ import asyncpg
 
 from common import outbox
 from common.bus import Broker
+from common.contracts.events import Event
 from common.db import create_pool
-from common.events import Event
 from common.inbox import first_delivery
 from common.outbox import OutboxRelay
 from tests.conftest import Infra

@@ -7,8 +7,8 @@ import uuid
 
 from common.accounts import account_id, user_code
 from common.db import connect, migrate
-from gateway import store
 from gateway.app import MIGRATIONS
+from gateway.directory import store
 from gateway.seed import ACME, GLOBEX, PEOPLE, seed
 from tests.conftest import NewDatabase
 

@@ -1,28 +1,31 @@
+"""A running ledger on this test's own database and exchange (the shared harness, tests/harness.py), and the
+helpers its tests drive it with: directory facts, funding, transfers, holds."""
+
 from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from common import events
 from common.accounts import account_id
 from common.bus import Broker
-from common.events import CreditModeChanged, Event, PurchasePaid, TenantChanged, UserChanged
-from common.identity import Identity, issue_internal_token
+from common.contracts import events
+from common.contracts.events import CreditModeChanged, Event, PurchasePaid, TenantChanged, UserChanged
 from common.runtime import DB
-from services.ledger import directory, usecases
 from services.ledger.app import create_app
+from services.ledger.directory import usecases as directory
+from services.ledger.purchases import usecases as purchases
 from services.ledger.settings import LedgerSettings
-from tests.conftest import Infra, NewDatabase
+from tests.conftest import StartService
+from tests.harness import INTERNAL_SECRET, internal_token
 
-SECRET = "ledger-test-secret-" + "x" * 32
+SECRET = INTERNAL_SECRET
 
 
 @dataclass
@@ -37,9 +40,7 @@ class LedgerHarness:
         return self.client.app[DB]
 
     def token(self, tenant_id: uuid.UUID | None, role: str = "master", **facts: Any) -> dict[str, str]:
-        identity = Identity(role=role, tenant_id=tenant_id, user_id=facts.pop("user_id", uuid.uuid4()),  # type: ignore[arg-type]
-                            **facts)
-        return {"Authorization": "Bearer " + issue_internal_token(identity, SECRET, "ledger")}
+        return {"Authorization": "Bearer " + internal_token("ledger", role, tenant_id, **facts)}
 
     def as_user(self, user: UserChanged) -> dict[str, str]:
         return self.token(user.tenant_id, user.role, user_id=user.user_id, team=user.team,
@@ -63,7 +64,7 @@ class LedgerHarness:
 
     async def fund(self, tenant: uuid.UUID, code: str, quantity: int) -> None:
         event = purchase_paid(tenant, code, quantity)
-        await usecases.credit_purchase(self.pool, event.id, event.payload(PurchasePaid))
+        await purchases.credit_purchase(self.pool, event.id, event.payload(PurchasePaid))
 
     async def transfer(self, headers: dict[str, str], source: str, target: str, quantity: int,
                        key: str | None = None, accept_terms: bool = True) -> tuple[int, dict[str, Any]]:
@@ -130,15 +131,6 @@ def purchase_paid(tenant_id: uuid.UUID, code: str = "system", quantity: int = 50
 
 
 @pytest.fixture
-async def ledger(infra: Infra, new_database: NewDatabase, exchange_name: str) -> AsyncIterator[LedgerHarness]:
-    dsn = await new_database("ledger")
-    settings = LedgerSettings(
-        database_url=dsn, broker_url=infra.broker_url, exchange=exchange_name, internal_token_secret=SECRET
-    )
-    client = TestClient(TestServer(create_app(settings)))
-    await client.start_server()
-    broker = Broker(infra.broker_url, exchange_name)
-    await broker.connect()
-    yield LedgerHarness(client, broker, dsn)
-    await broker.close()
-    await client.close()
+async def ledger(start_service: StartService) -> LedgerHarness:
+    service = await start_service("ledger", create_app, LedgerSettings)
+    return LedgerHarness(service.client, service.broker, service.dsn)

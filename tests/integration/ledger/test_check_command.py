@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from common.accounts import user_code
-from services.ledger.invariants import CHECKS
+from services.ledger.invariants.store import CHECKS
 from tests.integration.ledger.conftest import SECRET, LedgerHarness
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -9,7 +9,7 @@ import time
 import uuid
 
 from common.accounts import user_code
-from services.ledger import invariants
+from services.ledger.invariants import usecases as invariants
 from tests.integration.ledger.conftest import LedgerHarness
 
 

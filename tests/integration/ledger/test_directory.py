@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from common.accounts import account_id, user_code
-from common.events import TenantChanged, UserChanged
-from services.ledger import directory
+from common.contracts.events import TenantChanged, UserChanged
+from services.ledger.directory import usecases as directory
 from tests.integration.ledger.conftest import LedgerHarness
 from tests.support import eventually
 

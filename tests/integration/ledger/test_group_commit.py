@@ -10,7 +10,8 @@ import itertools
 import pytest
 
 from common.accounts import account_id, user_code
-from services.ledger import group_commit, invariants, store
+from services.ledger.invariants import usecases as invariants
+from services.ledger.postings import group_commit, store
 from tests.integration.ledger.conftest import LedgerHarness
 
 

@@ -35,13 +35,18 @@ from hypothesis.stateful import (
 )
 
 from common.accounts import SYSTEM, account_id, user_code
+from common.contracts.events import CreditModeChanged, PurchasePaid, TenantChanged, UserChanged
 from common.db import create_pool, migrate
-from common.events import CreditModeChanged, PurchasePaid, TenantChanged, UserChanged
 from common.identity import Identity
 from common.problems import DomainError
-from services.ledger import directory, holds, invariants, usecases
 from services.ledger.app import MIGRATIONS
-from services.ledger.group_commit import GroupCommit
+from services.ledger.directory import usecases as directory
+from services.ledger.holds import usecases as holds
+from services.ledger.invariants import usecases as invariants
+from services.ledger.postings.domain import PostedTransaction
+from services.ledger.postings.group_commit import GroupCommit
+from services.ledger.purchases import usecases as purchases
+from services.ledger.transfers import usecases as transfers
 from tests.conftest import Infra
 
 MAX = 1_000_000
@@ -99,7 +104,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             self.funded = 0
             self.last_switch: tuple[uuid.UUID, CreditModeChanged] | None = None
             self.steps = self.switched_at = 0
-            self.last_transfer: tuple[usecases.TransferOrder, str, uuid.UUID] | None = None
+            self.last_transfer: tuple[transfers.TransferOrder, str, uuid.UUID] | None = None
             self.last_hold: tuple[str, int, str, uuid.UUID] | None = None
             run(directory.tenant_changed(pool, uuid.uuid4(), TenantChanged(
                 tenant_id=self.tenant, name="T", credit_mode="individual", timezone="UTC",
@@ -128,7 +133,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
                                 account_id=account_id(self.tenant, code), account_code=code, quantity=quantity,
                                 buyer_user_id=self.master, invoice_number="INV-1", total_cents=1,
                                 currency="AUD", paid_at=datetime.now(UTC))
-            assert run(usecases.credit_purchase(pool, uuid.uuid4(), paid))
+            assert run(purchases.credit_purchase(pool, uuid.uuid4(), paid))
             self.balance[code] += quantity
             self.funded += quantity
             self.opened.add(code)
@@ -136,9 +141,9 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
         @rule(source=st.integers(0, 3), recipient=st.integers(0, 3), quantity=st.integers(1, 300))
         def transfer(self, source: int, recipient: int, quantity: int) -> None:
             from_code, to_code = self.codes[source], self.codes[recipient]
-            order = usecases.TransferOrder(from_code, to_code, quantity, True, None, "2026-11")
+            order = transfers.TransferOrder(from_code, to_code, quantity, True, None, "2026-11")
             key = str(uuid.uuid4())
-            posted, refused = outcome("transfer", usecases.transfer(pool, self.identity(), order, key, MAX))
+            posted, refused = outcome("transfer", transfers.transfer(pool, self.identity(), order, key, MAX))
             if from_code == to_code:
                 expected = "same-account"
             elif self.mode == "shared":
@@ -159,7 +164,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
         def transfers_at_once(self, burst: list[tuple[int, int, int]]) -> None:
             """Several transfers at the same moment, through group commit: whatever order the group
             applied them in, each accepted one moved its credits once and each refusal had a reason."""
-            orders = [usecases.TransferOrder(self.codes[s], self.codes[r], q, True, None, "2026-11")
+            orders = [transfers.TransferOrder(self.codes[s], self.codes[r], q, True, None, "2026-11")
                       for s, r, q in burst]
 
             async def all_at_once() -> list[Any]:
@@ -167,7 +172,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
                 group.start()
                 try:
                     return await asyncio.gather(
-                        *(usecases.transfer(pool, self.identity(), order, str(uuid.uuid4()), MAX, group)
+                        *(transfers.transfer(pool, self.identity(), order, str(uuid.uuid4()), MAX, group)
                           for order in orders),
                         return_exceptions=True,
                     )
@@ -184,7 +189,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
                     else:  # which of two competing transfers gets the credits depends on the order
                         assert answer.slug == "insufficient-credits", answer
                     continue
-                assert isinstance(answer, usecases.PostedTransaction), answer
+                assert isinstance(answer, PostedTransaction), answer
                 figures.outcomes["transfer at once: done"] += 1
                 assert order.from_code != order.to_code and self.mode == "individual"
                 self.balance[order.from_code] -= order.quantity
@@ -197,7 +202,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             if self.last_transfer is None:
                 return
             order, key, first = self.last_transfer
-            posted = run(usecases.transfer(pool, self.identity(), order, key, MAX))
+            posted = run(transfers.transfer(pool, self.identity(), order, key, MAX))
             assert posted.replayed and posted.id == first
 
         def identity(self) -> Identity:

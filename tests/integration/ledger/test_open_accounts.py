@@ -12,7 +12,7 @@ import uuid
 
 from common.accounts import user_code
 from common.db import connect
-from services.ledger import store
+from services.ledger.postings import store
 from tests.integration.ledger.conftest import LedgerHarness
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from common import events
 from common.accounts import account_id
-from common.events import Event, RefundFailed, RefundRequested
-from services.ledger import refunds
+from common.contracts import events
+from common.contracts.events import Event, RefundFailed, RefundRequested
+from services.ledger.refunds import usecases as refunds
 from tests.integration.ledger.conftest import LedgerHarness
 from tests.support import eventually
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from common.accounts import user_code
-from common.events import UserChanged
+from common.contracts.events import UserChanged
 from tests.integration.ledger.conftest import LedgerHarness
 
 MAX = 1_000_000  # LedgerSettings.max_transfer_quantity's default

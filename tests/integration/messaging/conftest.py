@@ -12,21 +12,19 @@ from typing import Any
 import asyncpg
 import pytest
 import smpp34
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from common import sms
-from common.identity import Identity, issue_internal_token
 from common.runtime import DB
-from services.messaging.app import LINK, create_app
-from services.messaging.consumers import SENDER
-from services.messaging.sender import MessageSender
+from fakes.smsc.simulator import SimulatorSettings, Smsc
+from services.messaging.app import create_app
+from services.messaging.resources import LINK, SENDER
+from services.messaging.sending.sender import MessageSender
+from services.messaging.sending.smpp import CarrierLink
 from services.messaging.settings import MessagingSettings
-from services.messaging.simulator import SimulatorSettings, Smsc
-from services.messaging.smpp import CarrierLink
-from tests.conftest import Infra, NewDatabase
+from tests.conftest import StartService
+from tests.harness import bearer, internal_token
 from tests.support import eventually
-
-SECRET = "messaging-test-secret-" + "x" * 32
 
 
 def free_port() -> int:
@@ -62,8 +60,7 @@ class MessagingHarness:
 
     def token(self, tenant_id: uuid.UUID, user_id: uuid.UUID, role: str = "user",
               send_sms: bool = True) -> dict[str, str]:
-        identity = Identity(role=role, tenant_id=tenant_id, user_id=user_id, send_sms=send_sms)  # type: ignore[arg-type]
-        return {"Authorization": "Bearer " + issue_internal_token(identity, SECRET, "messaging")}
+        return bearer(internal_token("messaging", role, tenant_id, user_id=user_id, send_sms=send_sms))
 
     @staticmethod
     def order(recipients: list[str], body: str = "Hello from the test", expires_in: float = 900) -> dict[str, Any]:
@@ -114,20 +111,15 @@ async def smsc() -> AsyncIterator[Smsc]:
 
 
 @pytest.fixture
-async def messaging(infra: Infra, new_database: NewDatabase, exchange_name: str,
-                    smsc: Smsc) -> AsyncIterator[MessagingHarness]:
-    settings = MessagingSettings(
-        database_url=await new_database("messaging"), broker_url=infra.broker_url, exchange=exchange_name,
-        internal_token_secret=SECRET, smpp_port=smsc.settings.port, smpp_rate_per_second=500,
+async def messaging(start_service: StartService, smsc: Smsc) -> MessagingHarness:
+    service = await start_service(
+        "messaging", create_app, MessagingSettings, smpp_port=smsc.settings.port, smpp_rate_per_second=500,
         smpp_reconnect_seconds=0.2, expiry_sweep_seconds=0.2,
     )
-    client = TestClient(TestServer(create_app(settings)))
-    await client.start_server()
-    harness = MessagingHarness(client, smsc, settings)
+    harness = MessagingHarness(service.client, smsc, service.settings)
 
     async def bound() -> bool:
         return harness.link.is_bound
 
     await eventually(bound, timeout=10)
-    yield harness
-    await client.close()
+    return harness

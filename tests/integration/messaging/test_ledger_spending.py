@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 
-from common import events
 from common.accounts import account_id, user_code
 from common.bus import PoisonEvent
-from common.events import Event, MessageSettled
-from services.ledger.spending import settle_message
+from common.contracts import events
+from common.contracts.events import Event, MessageSettled
+from services.ledger.spending.usecases import settle_message
 from tests.integration.ledger.conftest import LedgerHarness, ledger  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("ledger")

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from common import sms
-from services.messaging import domain, usecases
+from services.messaging.messages import domain, usecases
+from services.messaging.sending import domain as sending
+from services.messaging.sending import usecases as sending_usecases
 from tests.integration.messaging.conftest import MessagingHarness, number
 from tests.support import eventually
 
@@ -124,9 +126,9 @@ async def test_a_segment_whose_answer_was_lost_in_a_crash_is_submitted_again_and
         patched.setattr(usecases.outbox, "enqueue", no_event)
         await usecases.accept(messaging.pool, order)
     [part] = await messaging.pool.fetch("SELECT id FROM parts WHERE message_id = $1", order.message_id)
-    assert await usecases.begin_segment(messaging.pool, part["id"], 1)
-    pdu = domain.pdus(sms.segment(order.body), 0)[0]
-    first = await messaging.link.submit(to, pdu, domain.carrier_reference(part["id"], 1))
+    assert await sending_usecases.begin_segment(messaging.pool, part["id"], 1)
+    pdu = sending.pdus(sms.segment(order.body), 0)[0]
+    first = await messaging.link.submit(to, pdu, sending.carrier_reference(part["id"], 1))
     assert first.accepted  # ... and then the process died
 
     await messaging.sender.send(order.message_id)

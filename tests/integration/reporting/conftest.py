@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from common.bus import Broker
 from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
-from tests.conftest import Infra, NewDatabase
+from tests.conftest import Infra, StartService
 from tests.integration.reporting.reporting_support import (
-    SECRET,
     WAIT_SECONDS,
     FakeDirectory,
     FakeLedger,
@@ -23,22 +20,11 @@ from tests.integration.reporting.reporting_support import (
 
 
 @pytest.fixture
-async def reporting(new_database: NewDatabase, exchange_name: str, infra: Infra) -> AsyncIterator[Reporting]:
-    database_url = await new_database("reporting")
-    settings = ReportingSettings(
-        database_url=database_url,
-        broker_url=infra.broker_url,
-        exchange=exchange_name,
-        internal_token_secret=SECRET,
-        consistency_wait_seconds=WAIT_SECONDS,
-        db_pool_size=4,
+async def reporting(start_service: StartService) -> Reporting:
+    service = await start_service(
+        "reporting", create_app, ReportingSettings, consistency_wait_seconds=WAIT_SECONDS, db_pool_size=4
     )
-    client: TestClient[web.Request, web.Application] = TestClient(TestServer(create_app(settings)))
-    await client.start_server()
-    try:
-        yield Reporting(client, database_url)
-    finally:
-        await client.close()
+    return Reporting(service.client, service.dsn)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from common import accounts
 from common.bus import Broker
-from common.events import (
+from common.contracts.events import (
     TENANT_CHANGED,
     TRANSACTION_POSTED,
     USER_CHANGED,
@@ -31,9 +31,8 @@ from common.events import (
     TransactionPosted,
     UserChanged,
 )
-from common.identity import Identity, issue_internal_token
+from tests.harness import internal_token
 
-SECRET = "reporting-tests-secret-0123456789abcdef"
 WAIT_SECONDS = 1.0
 APPLY_TIMEOUT_SECONDS = 10.0
 
@@ -46,8 +45,7 @@ Reserve = tuple[str, int, int, int]
 def token_for(
     tenant_id: uuid.UUID | None, role: str = "master", audience: str = "reporting", user_id: uuid.UUID | None = None
 ) -> str:
-    identity = Identity(role=role, tenant_id=tenant_id, user_id=user_id or uuid.uuid4())  # type: ignore[arg-type]
-    return issue_internal_token(identity, SECRET, audience)
+    return internal_token(audience, role, tenant_id, user_id=user_id or uuid.uuid4())
 
 
 def auth(tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> dict[str, str]:

@@ -19,21 +19,16 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from common import accounts
 from common.bus import Broker
-from common.events import Event, TransactionPosted
+from common.contracts import queues
+from common.contracts.events import Event, TransactionPosted
 from common.inbox import first_deliveries
-from services.reporting import usecases
 from services.reporting.app import create_app
+from services.reporting.entries import usecases
+from services.reporting.entries.usecases import ArrivedTransaction
 from services.reporting.settings import ReportingSettings
-from services.reporting.usecases import ArrivedTransaction
 from tests.conftest import Infra, NewDatabase
-from tests.integration.reporting.reporting_support import (
-    SECRET,
-    WAIT_SECONDS,
-    FakeLedger,
-    Reporting,
-    dead_letters,
-    publish_raw,
-)
+from tests.harness import INTERNAL_SECRET as SECRET
+from tests.integration.reporting.reporting_support import WAIT_SECONDS, FakeLedger, Reporting, dead_letters, publish_raw
 
 TENANT = uuid.uuid4()
 PEOPLE = [accounts.user_code(uuid.uuid4()) for _ in range(5)]
@@ -213,7 +208,7 @@ async def test_a_batch_cut_short_by_a_crash_is_applied_exactly_once_after_the_re
             stuck.set()
         else:
             async with pool.acquire() as conn, conn.transaction():
-                await first_deliveries(conn, usecases.LEDGER_EVENTS_CONSUMER, [a.event_id for a in batch])
+                await first_deliveries(conn, queues.REPORTING_LEDGER_EVENTS.name, [a.event_id for a in batch])
                 stuck.set()
                 await asyncio.Event().wait()  # the process dies here, inside the transaction
         await asyncio.Event().wait()  # ... or here, after the commit and before any ack

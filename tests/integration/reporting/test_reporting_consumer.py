@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common import accounts
-from common.events import Event
+from common.contracts.events import Event
 from common.runtime import DB
-from services.reporting import domain, usecases
+from services.reporting.entries import domain, usecases
 from tests.conftest import Infra
 from tests.integration.reporting.reporting_support import FakeLedger, Reporting, dead_letters, publish_raw
 

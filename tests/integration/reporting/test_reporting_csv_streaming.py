@@ -21,7 +21,8 @@ import pytest
 
 from common import accounts
 from tests.conftest import Infra, NewDatabase
-from tests.integration.reporting.reporting_support import SECRET, auth
+from tests.harness import INTERNAL_SECRET as SECRET
+from tests.integration.reporting.reporting_support import auth
 
 ROOT = Path(__file__).resolve().parents[3]
 ROWS = 200_000

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from common import accounts
-from common.events import Event
+from common.contracts.events import Event
 from tests.integration.reporting.reporting_support import (
     APPLY_TIMEOUT_SECONDS,
     FakeDirectory,

@@ -12,7 +12,7 @@ import pytest
 
 from common import accounts
 from common.runtime import DB
-from services.reporting import domain, store
+from services.reporting.logs import domain, store
 from tests.integration.reporting.reporting_support import (
     WAIT_SECONDS,
     FakeLedger,

@@ -22,7 +22,8 @@ from aiohttp.test_utils import TestServer
 from common import accounts
 from common.identity import InvalidInternalToken, verify_internal_token
 from tests.conftest import NewDatabase
-from tests.integration.reporting.reporting_support import SECRET, FakeLedger, Reporting
+from tests.harness import INTERNAL_SECRET as SECRET
+from tests.integration.reporting.reporting_support import FakeLedger, Reporting
 
 ROOT = Path(__file__).resolve().parents[3]
 TENANT, OTHER = uuid.uuid4(), uuid.uuid4()

@@ -12,7 +12,8 @@ import pytest
 from common import accounts
 from common.identity import Identity
 from common.runtime import DB
-from services.reporting import domain, usecases
+from common.web import status_of
+from services.reporting.logs import domain, usecases
 from tests.integration.reporting.reporting_support import FakeDirectory, FakeLedger, Reporting, html_tables
 
 TENANT = uuid.uuid4()
@@ -136,9 +137,9 @@ async def test_a_report_longer_than_the_limit_is_refused_pointing_to_the_csv(
                                 direction=None, now=now)
     caller = Identity(role="master", tenant_id=TENANT)
 
-    with pytest.raises(usecases.ReportTooLarge) as refused:
+    with pytest.raises(domain.ReportTooLarge) as refused:
         await usecases.report_of(reporting.client.app[DB], selected, caller, None, 0, 9, now)
 
-    assert refused.value.status == 422 and "CSV" in refused.value.detail
+    assert status_of(refused.value) == 422 and "CSV" in refused.value.detail
     fits = await usecases.report_of(reporting.client.app[DB], selected, caller, None, 0, 10, now)
     assert len(fits.entries) == 10

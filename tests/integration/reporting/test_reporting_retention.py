@@ -12,11 +12,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from common.runtime import DB
-from services.reporting import store, usecases
 from services.reporting.app import create_app
+from services.reporting.maintenance import store, usecases
 from services.reporting.settings import ReportingSettings
 from tests.conftest import Infra
-from tests.integration.reporting.reporting_support import APPLY_TIMEOUT_SECONDS, SECRET, FakeLedger, Reporting
+from tests.harness import INTERNAL_SECRET as SECRET
+from tests.integration.reporting.reporting_support import APPLY_TIMEOUT_SECONDS, FakeLedger, Reporting
 
 TENANT = uuid.uuid4()
 

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from services.billing.cards import CardDetails, CardRejected, card_brand, check_card, luhn_valid
-from services.billing.providers.testcards import charge_outcome
+from common.web import status_of
+from fakes.payments.cards import CardDetails, CardRejected, card_brand, charge_outcome, check_card, luhn_valid
 
 TODAY = date(2026, 11, 26)
 
@@ -53,7 +53,7 @@ def test_a_card_expiring_this_month_is_accepted_and_last_month_is_refused() -> N
 def test_every_problem_is_reported_per_field_at_once() -> None:
     with pytest.raises(CardRejected) as refused:
         check_card("4242424242424241", 13, 2030, "12", TODAY)
-    assert refused.value.status == 422
+    assert status_of(refused.value) == 422
     assert [e["field"] for e in refused.value.errors or []] == ["card_number", "exp_month", "cvc"]
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.billing.domain import PriceListInvalid, PriceTier, price_list_of, quote
+from services.billing.price_lists.domain import PriceListInvalid, PriceTier, price_list_of, quote
 
 TIERS = (PriceTier(100, Decimal("0.0900")), PriceTier(5000, Decimal("0.0750")))
 

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.billing.domain import (
+from common.web import status_of
+from services.billing.price_lists.domain import (
     PriceList,
     PriceTier,
     QuantityOutOfRange,
@@ -99,7 +100,7 @@ def test_any_quote_is_whole_cents_never_negative_and_adds_up(prices: PriceList, 
 def test_a_quantity_outside_the_limits_is_refused(quantity: int) -> None:
     with pytest.raises(QuantityOutOfRange) as refused:
         quote(DEFAULT, quantity)
-    assert refused.value.status == 422
+    assert status_of(refused.value) == 422
     assert refused.value.errors == [{"field": "quantity", "message": str(refused.value)}]
 
 

@@ -6,12 +6,12 @@ import uuid
 import pytest
 
 from common import accounts
-from services.billing.domain import (
+from services.billing.invoices.domain import format_invoice_number
+from services.billing.purchases.domain import (
     AccountMismatch,
     BillingDetails,
     PurchaseOrder,
     check_account,
-    format_invoice_number,
     may_move,
     purchase_credited_by,
 )

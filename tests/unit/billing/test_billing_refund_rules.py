@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.billing.domain import BillingDetails, Purchase, Quote, quote
-from services.billing.refund_rules import (
+from services.billing.price_lists.domain import Quote, quote
+from services.billing.purchases.domain import BillingDetails, Purchase
+from services.billing.refunds.domain import (
     PurchaseNotRefundable,
     RefundAmounts,
     RefundedSoFar,

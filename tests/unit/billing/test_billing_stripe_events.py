@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from common.problems import MalformedRequest
-from services.billing.providers.stripe_events import parse
+from services.billing.payments.stripe.events import parse
 
 
 def _event(event_type: str, **intent: object) -> bytes:

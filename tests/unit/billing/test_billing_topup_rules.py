@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from common import accounts
-from common.events import HoldChange, Posting, TransactionPosted
-from services.billing.topup_rules import AutoTopUp, AutoTopUpInvalid, available_after, check_settings, decide
+from common.contracts.events import HoldChange, Posting, TransactionPosted
+from services.billing.topups.domain import AutoTopUp, AutoTopUpInvalid, available_after, check_settings, decide
 from tests.unit.billing.test_billing_pricing import DEFAULT
 
 TENANT = uuid.uuid4()

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from common import events
-from common.events import Event, PurchasePaid
+from common.contracts import events
+from common.contracts.events import Event, PurchasePaid
 from common.logs import request_context
 
 

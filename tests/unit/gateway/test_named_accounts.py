@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.accounts import SYSTEM, account_id, user_code
-from gateway import domain
-from gateway.domain import Person, Tenant
+from gateway.directory import domain
+from gateway.directory.domain import Person, Tenant
 
 ROLES: st.SearchStrategy[Literal["master", "user"]] = st.sampled_from(["master", "user"])
 

@@ -6,9 +6,10 @@ import pytest
 
 from common.accounts import account_id, user_code
 from common.problems import Forbidden, RuleBroken
-from gateway import domain
-from gateway.auth import Caller, service_caller
-from gateway.domain import AccountRef, Person, Tenant
+from common.web import status_of
+from gateway.directory import domain
+from gateway.directory.domain import AccountRef, Person, Tenant
+from gateway.web.auth import Caller, service_caller
 
 TENANT = Tenant(uuid.uuid4(), "Acme", None, None, "individual", "Australia/Sydney")
 
@@ -110,5 +111,5 @@ def test_a_signed_in_caller_without_a_tenant_is_forbidden_not_unauthenticated():
     for caller in (Caller(person("olive", "operator"), None), service_caller("billing-robot")):
         with pytest.raises(Forbidden) as refused:
             caller.require_tenant()
-        assert refused.value.status == 403
+        assert status_of(refused.value) == 403
     assert Caller(BEN, TENANT).require_tenant() is TENANT

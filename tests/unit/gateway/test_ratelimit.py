@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from limits import parse
 
-from gateway import ratelimit
+from gateway.web import ratelimit
 
 
 @pytest.fixture

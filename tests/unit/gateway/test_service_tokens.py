@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from common.identity import Identity, verify_internal_token
-from gateway import clients
+from gateway.clients import base as clients
 
 SECRET = "s" * 40
 

@@ -4,14 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ledger.domain import (
+from services.ledger.postings.domain import (
     Account,
     InsufficientCredits,
     Movement,
     UnbalancedTransaction,
     plan_postings,
-    purchase_movements,
 )
+from services.ledger.purchases.domain import purchase_movements
 
 TENANT = uuid.uuid4()
 

@@ -8,32 +8,33 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from common import sms
-from services.messaging import domain
-from services.messaging.domain import Order, PartView
-from services.messaging.smpp import TokenBucket
+from services.messaging.messages import domain
+from services.messaging.messages.domain import Order, PartView
+from services.messaging.sending import domain as sending
+from services.messaging.sending.smpp import TokenBucket
 
 
 def test_a_single_gsm_segment_goes_without_a_header():
-    [pdu] = domain.pdus(sms.segment("Hi €"), reference=7)
-    assert pdu == domain.Pdu(b"Hi \x1be", 0x00, 0)
+    [pdu] = sending.pdus(sms.segment("Hi €"), reference=7)
+    assert pdu == sending.Pdu(b"Hi \x1be", 0x00, 0)
 
 
 def test_concatenated_parts_each_carry_the_udh_with_reference_count_and_sequence():
-    parts = domain.pdus(sms.segment("a" * 200), reference=0xAB)
+    parts = sending.pdus(sms.segment("a" * 200), reference=0xAB)
     assert [p.short_message[:6] for p in parts] == [b"\x05\x00\x03\xab\x02\x01", b"\x05\x00\x03\xab\x02\x02"]
-    assert all(p.esm_class == domain.ESM_CLASS_UDHI and p.data_coding == 0 for p in parts)
+    assert all(p.esm_class == sending.ESM_CLASS_UDHI and p.data_coding == 0 for p in parts)
     assert [len(p.short_message) - 6 for p in parts] == [153, 47]
 
 
 def test_ucs2_parts_are_utf16_big_endian_with_data_coding_8():
-    parts = domain.pdus(sms.segment("ж" * 80), reference=1)
+    parts = sending.pdus(sms.segment("ж" * 80), reference=1)
     assert [p.data_coding for p in parts] == [8, 8]
     assert parts[0].short_message[6:] == ("ж" * 67).encode("utf-16-be")
 
 
 def test_the_concatenation_reference_is_stable_for_a_message():
     message = uuid.uuid4()
-    assert domain.concat_reference(message) == domain.concat_reference(message) == message.int & 0xFF
+    assert sending.concat_reference(message) == sending.concat_reference(message) == message.int & 0xFF
 
 
 def _order(**changes: object) -> Order:
@@ -54,9 +55,9 @@ def test_an_order_must_pay_for_exactly_what_would_be_sent():
 
 def test_receipts_are_read_from_the_text_or_the_tlv():
     text = b"id:0000000007 sub:001 dlvrd:001 submit date:2611261200 done date:2611261200 stat:DELIVRD err:000 text:"
-    assert domain.parse_receipt(text) == domain.Receipt("0000000007", "DELIVRD", "000")
-    assert domain.parse_receipt(text, receipted_id="abc") == domain.Receipt("abc", "DELIVRD", "000")
-    assert domain.parse_receipt(b"hello there") is None
+    assert sending.parse_receipt(text) == sending.Receipt("0000000007", "DELIVRD", "000")
+    assert sending.parse_receipt(text, receipted_id="abc") == sending.Receipt("abc", "DELIVRD", "000")
+    assert sending.parse_receipt(b"hello there") is None
 
 
 def _part(state: str, ids: tuple[str, ...] = ()) -> PartView:
@@ -81,13 +82,13 @@ def test_a_message_status_follows_its_recipients():
 
 def test_what_is_captured_is_one_credit_per_accepted_segment_per_recipient():
     parts = [_part("accepted", ("a", "b")), _part("rejected"), _part("rejected", ("c",)), _part("expired")]
-    assert domain.captured_credits(parts) == 3
+    assert sending.captured_credits(parts) == 3
 
 
 def test_nothing_is_submitted_within_the_margin_before_the_hold_expires():
     now = datetime.now(UTC)
-    assert domain.may_submit(now + timedelta(seconds=61), now, 60)
-    assert not domain.may_submit(now + timedelta(seconds=59), now, 60)
+    assert sending.may_submit(now + timedelta(seconds=61), now, 60)
+    assert not sending.may_submit(now + timedelta(seconds=59), now, 60)
 
 
 def test_the_token_bucket_allows_a_burst_then_the_rate():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -12,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common import accounts
-from services.reporting import csv_export
-from services.reporting.csv_export import neutralise
-from services.reporting.domain import LogEntry
-from services.reporting.labels import Directory
+from services.reporting.directory.domain import Directory
+from services.reporting.entries.domain import LogEntry
+from services.reporting.logs import csv_export
+from services.reporting.logs.csv_export import neutralise
 
 TENANT = uuid.uuid4()
 ALICE, BOB = uuid.uuid4(), uuid.uuid4()
@@ -82,7 +83,8 @@ DIRECTORY = Directory(
 
 
 def test_a_row_has_names_local_time_with_offset_and_words() -> None:
-    assert csv_export.cells_of(entry(), DIRECTORY) == [
+    transaction = uuid.uuid4()
+    assert csv_export.cells_of(entry(transaction_id=transaction), DIRECTORY) == [
         "2026-11-26 14:05:09 +11:00",
         "Alice Nguyen",
         "In",
@@ -93,6 +95,7 @@ def test_a_row_has_names_local_time_with_offset_and_words() -> None:
         "Bob Smith",
         "TR-1",
         "for the open home",
+        str(transaction),
     ]
 
 
@@ -118,7 +121,8 @@ def test_the_file_starts_with_a_bom_and_a_header_and_quotes_as_rfc_4180() -> Non
     data = csv_export.encode_header() + csv_export.encode_rows([entry(note=awkward)], DIRECTORY)
 
     assert data.startswith(b"\xef\xbb\xbfDate/time,Account,")
-    assert b'"line one\nline ""two"", with a comma"\r\n' in data
+    # The note is followed by the last column, the transaction id, then the line's end.
+    assert re.search(rb'"line one\nline ""two"", with a comma",[0-9a-f-]{36}\r\n', data)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert rows[0] == list(csv_export.HEADER)
     assert rows[1][9] == awkward
@@ -152,7 +156,7 @@ def test_a_row_encodes_as_the_csv_module_would_write_its_neutralised_cells(
     expected = io.StringIO()
     cells = [
         "2026-11-26 14:05:09 +11:00", neutralise(name), "In", "30", "Transfer", "130", "System Credits",
-        "Former user", neutralise(reference or ""), neutralise(note or ""),
+        "Former user", neutralise(reference or ""), neutralise(note or ""), str(row.transaction_id),
     ]
     csv.writer(expected, lineterminator="\r\n").writerow(cells)
 

@@ -9,9 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from common import accounts
-from common.events import Posting, TransactionPosted
-from services.reporting import domain, store
-from services.reporting.domain import AccountsMissing, Cursor, FilterOutOfRange, InvalidCursor, UnreadablePosting
+from common.contracts.events import Posting, TransactionPosted
+from common.web import status_of
+from services.reporting.entries import domain as entries_domain
+from services.reporting.entries.domain import UnreadablePosting
+from services.reporting.logs import domain, store
+from services.reporting.logs.domain import AccountsMissing, Cursor, FilterOutOfRange, InvalidCursor
 
 TENANT = uuid.uuid4()
 ALICE = uuid.uuid4()
@@ -45,7 +48,7 @@ def posted(kind: str, *postings: Posting, occurred_at: datetime = WHEN) -> Trans
 def test_a_purchase_logs_only_the_credited_account_never_world() -> None:
     purchase = posted("purchase", posting("world", -500, -500), posting("system", 500, 500))
 
-    [entry] = domain.log_entries_of(purchase)
+    [entry] = entries_domain.log_entries_of(purchase)
 
     assert entry.account_code == "system"
     assert entry.account_id == accounts.account_id(TENANT, "system")
@@ -59,7 +62,7 @@ def test_a_purchase_logs_only_the_credited_account_never_world() -> None:
 def test_a_capture_logs_the_spending_account_going_out_and_skips_spent() -> None:
     capture = posted("capture", posting(accounts.user_code(ALICE), -3, 7), posting("spent", 3, 3))
 
-    [entry] = domain.log_entries_of(capture)
+    [entry] = entries_domain.log_entries_of(capture)
 
     assert entry.account_code == accounts.user_code(ALICE)
     assert (entry.direction, entry.quantity, entry.balance_after) == ("out", 3, 7)
@@ -70,7 +73,7 @@ def test_a_transfer_logs_both_sides_each_naming_the_other() -> None:
     alice, bob = accounts.user_code(ALICE), accounts.user_code(BOB)
     transfer = posted("transfer", posting(alice, -20, 80), posting(bob, 20, 25))
 
-    out, into = domain.log_entries_of(transfer)
+    out, into = entries_domain.log_entries_of(transfer)
 
     assert (out.account_code, out.direction, out.quantity, out.balance_after) == (alice, "out", 20, 80)
     assert out.counterparty_code == bob
@@ -86,26 +89,26 @@ def test_a_sweep_of_many_accounts_names_no_counterparty() -> None:
         posting("system", 12, 112),
     )
 
-    entries = domain.log_entries_of(sweep)
+    entries = entries_domain.log_entries_of(sweep)
 
     assert [e.direction for e in entries] == ["out", "out", "in"]
     assert [e.counterparty_code for e in entries] == [None, None, None]
 
 
 def test_a_transaction_touching_only_internal_accounts_logs_nothing() -> None:
-    assert domain.log_entries_of(posted("refund", posting("spent", -1, 0), posting("world", 1, 0))) == []
+    assert entries_domain.log_entries_of(posted("refund", posting("spent", -1, 0), posting("world", 1, 0))) == []
 
 
 def test_entry_ids_depend_only_on_transaction_and_account() -> None:
     purchase = posted("purchase", posting("world", -5, -5), posting("system", 5, 5))
     again = purchase.model_copy(update={"seq": 43, "note": "re-announced"})
 
-    [first] = domain.log_entries_of(purchase)
-    [second] = domain.log_entries_of(again)
+    [first] = entries_domain.log_entries_of(purchase)
+    [second] = entries_domain.log_entries_of(again)
 
-    assert first.id == second.id == domain.entry_id(purchase.transaction_id, first.account_id)
+    assert first.id == second.id == entries_domain.entry_id(purchase.transaction_id, first.account_id)
     other_transaction = posted("purchase", posting("world", -5, -5), posting("system", 5, 5))
-    assert domain.log_entries_of(other_transaction)[0].id != first.id
+    assert entries_domain.log_entries_of(other_transaction)[0].id != first.id
 
 
 def test_a_time_in_another_zone_is_stored_as_the_same_instant_in_utc() -> None:
@@ -114,7 +117,7 @@ def test_a_time_in_another_zone_is_stored_as_the_same_instant_in_utc() -> None:
         "purchase", posting("world", -1, -1), posting("system", 1, 1), occurred_at=WHEN.astimezone(sydney)
     )
 
-    [entry] = domain.log_entries_of(purchase)
+    [entry] = entries_domain.log_entries_of(purchase)
 
     assert entry.occurred_at == WHEN
     assert entry.occurred_at.utcoffset() == timedelta(0)
@@ -122,7 +125,7 @@ def test_a_time_in_another_zone_is_stored_as_the_same_instant_in_utc() -> None:
 
 def test_an_unknown_account_code_is_unreadable() -> None:
     with pytest.raises(UnreadablePosting):
-        domain.log_entries_of(posted("transfer", posting("bank", -1, 0), posting("system", 1, 1)))
+        entries_domain.log_entries_of(posted("transfer", posting("bank", -1, 0), posting("system", 1, 1)))
 
 
 def test_a_cursor_survives_the_round_trip_and_is_url_safe() -> None:
@@ -151,7 +154,7 @@ def test_a_cursor_survives_the_round_trip_and_is_url_safe() -> None:
 def test_a_cursor_this_service_did_not_hand_out_is_rejected(garbage: str) -> None:
     with pytest.raises(InvalidCursor) as caught:
         domain.decode_cursor(garbage)
-    assert caught.value.status == 400
+    assert status_of(caught.value) == 400
 
 
 def filter_of(**overrides: object) -> domain.LogFilter:
@@ -174,7 +177,7 @@ def filter_of(**overrides: object) -> domain.LogFilter:
 def test_a_filter_outside_its_range_breaks_a_rule(name: str, value: int) -> None:
     with pytest.raises(FilterOutOfRange) as caught:
         filter_of(**{name: value})
-    assert caught.value.status == 422
+    assert status_of(caught.value) == 422
     assert caught.value.errors == [{"field": name, "message": caught.value.detail}]
 
 
@@ -192,7 +195,7 @@ def test_a_filter_reaches_back_the_given_days_and_reads_each_account_once() -> N
 def test_the_accounts_scope_needs_named_accounts() -> None:
     with pytest.raises(AccountsMissing) as caught:
         filter_of(account_ids=[])
-    assert caught.value.status == 400
+    assert status_of(caught.value) == 400
     assert caught.value.errors is not None and caught.value.errors[0]["field"] == "account"
 
 
@@ -209,7 +212,9 @@ def test_only_the_users_scope_leaves_system_credits_out() -> None:
 
 
 def test_a_page_with_more_rows_than_the_limit_points_after_its_last_entry() -> None:
-    rows = domain.log_entries_of(posted("transfer", posting(accounts.user_code(ALICE), -1, 0), posting("system", 1, 1)))
+    rows = entries_domain.log_entries_of(
+        posted("transfer", posting(accounts.user_code(ALICE), -1, 0), posting("system", 1, 1))
+    )
 
     page = domain.page_of(rows, limit=1, stale=False)
 
@@ -219,7 +224,7 @@ def test_a_page_with_more_rows_than_the_limit_points_after_its_last_entry() -> N
 
 
 def test_the_last_page_has_no_cursor() -> None:
-    rows = domain.log_entries_of(posted("purchase", posting("world", -1, -1), posting("system", 1, 1)))
+    rows = entries_domain.log_entries_of(posted("purchase", posting("world", -1, -1), posting("system", 1, 1)))
 
     assert domain.page_of(rows, limit=1, stale=True).next_cursor is None
     assert domain.page_of([], limit=1, stale=True).next_cursor is None

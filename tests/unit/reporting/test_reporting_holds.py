@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 
 from common import accounts
-from common.events import HoldChange, Posting, TransactionPosted
-from services.reporting import domain
+from common.contracts.events import HoldChange, Posting, TransactionPosted
+from services.reporting.entries import domain
 
 TENANT = uuid.uuid4()
 ALICE = accounts.user_code(uuid.uuid4())

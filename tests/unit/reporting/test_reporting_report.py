@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from common import accounts
-from services.reporting import domain, maintenance, report
-from services.reporting.labels import Directory
+from services.reporting.directory.domain import Directory
+from services.reporting.logs import domain, report
+from services.reporting.maintenance import domain as maintenance
 
 TENANT = uuid.uuid4()
 ALICE = uuid.uuid4()

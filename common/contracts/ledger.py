@@ -1,0 +1,130 @@
+"""The ledger's internal HTTP API: what the gateway sends the ledger and what the ledger answers, declared
+once. The ledger's routes validate requests and shape answers with these classes; the gateway's ledger
+client (`gateway.clients.ledger`) sends and parses with the very same ones.
+
+Accounts are named by code here (`system`, `user:<id>`): the ids clients see are the gateway's to give.
+A hold reaches the public API unchanged, so its classes double as the public schemas: hence their
+descriptions, and no docstring on them (it would become the OpenAPI document's description).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from common.accounts import USER_FACING, kind_of
+
+HoldStatus = Literal["open", "captured", "voided", "expired"]
+
+
+def _user_facing(code: str) -> str:
+    if kind_of(code) not in USER_FACING:
+        raise ValueError(f"{code!r} is not a user-facing account")
+    if code.startswith("user:"):
+        uuid.UUID(code[5:])
+    return code
+
+
+# The accounts a request may name: System Credits and User Credits, never the ledger's own (world, spent).
+UserFacingCode = Annotated[str, AfterValidator(_user_facing)]
+
+
+class _Request(BaseModel):
+    # Unknown fields are refused rather than ignored: a typo must not quietly become a default.
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- Balances: GET /accounts?code=...&as_of=... ----------------------------------------------------------
+
+
+class AccountsQuery(BaseModel):
+    """The accounts whose balances are wanted, by code (the `code` parameter repeated), now or as of a
+    past moment."""
+
+    code: list[UserFacingCode] = Field(min_length=1, max_length=1000)
+    as_of: datetime | None = None
+
+    def params(self) -> list[tuple[str, str]]:
+        """The query string's parameters, `code` once per account."""
+        return [("code", code) for code in self.code] + ([("as_of", self.as_of.isoformat())] if self.as_of else [])
+
+
+class Balance(BaseModel):
+    """One account's balance; as of a past moment, `held` is 0 (reservations are not kept per moment)."""
+
+    id: uuid.UUID
+    code: str
+    kind: str
+    balance: int
+    held: int
+    available: int
+
+
+# -- Transfers: POST /transfers ----------------------------------------------------------------------------
+
+
+class TransferOrder(_Request):
+    """A transfer between two accounts of the caller's tenant, with the version of the conditions the
+    caller agreed to."""
+
+    from_code: UserFacingCode
+    to_code: UserFacingCode
+    quantity: StrictInt
+    accept_terms: StrictBool
+    note: str | None = Field(default=None, max_length=500)
+    terms_version: str | None = Field(default=None, max_length=50)
+
+
+class BalanceAfter(BaseModel):
+    """One side of a posted transfer: the account's balance right after it."""
+
+    id: uuid.UUID
+    code: str
+    balance: int
+    available: int
+
+
+class PostedTransfer(BaseModel):
+    """A posted transfer; its sides are `from` and `to` in JSON (names Python keeps for itself), and
+    `source` and `target` when built in Python."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    id: uuid.UUID
+    source: BalanceAfter = Field(validation_alias="from", serialization_alias="from")
+    target: BalanceAfter = Field(validation_alias="to", serialization_alias="to")
+    consistency_token: int
+
+
+# -- Holds: POST /holds, POST /holds/{id}/capture and /void, GET /tenants/{id}/open-holds ----------------
+
+
+class HoldRequest(_Request):
+    account_id: uuid.UUID
+    quantity: StrictInt
+    reference: str | None = Field(default=None, max_length=200)
+    expires_in: StrictInt = Field(default=900, ge=1, description="Seconds until an unsettled hold expires")
+
+
+class CaptureRequest(_Request):
+    quantity: StrictInt | None = Field(default=None, description="Credits to spend; all of the hold if absent")
+
+
+class HoldView(BaseModel):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    quantity: int
+    captured: int
+    status: HoldStatus
+    reference: str | None
+    expires_at: datetime
+    account: dict[str, int] = Field(description="The account's balance, held and available after this")
+
+
+class OpenHolds(BaseModel):
+    """How many holds are open in a tenant: a credit-mode switch waits until there are none."""
+
+    open_holds: int

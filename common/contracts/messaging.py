@@ -1,0 +1,56 @@
+"""Messaging's internal HTTP API: the gateway hands over a message whose credits it holds, and reads a
+message's status. Declared once: messaging's routes validate and answer with these classes, the
+gateway's messaging client (`gateway.clients.messaging`) sends and parses with them.
+
+A recipient's status reaches the public API unchanged, so `RecipientView` doubles as the public schema:
+hence its description, and no docstring (it would become the OpenAPI document's description).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+MessageStatus = Literal["queued", "submitted", "delivered", "failed"]
+
+
+class MessageOrder(BaseModel):
+    """A message whose credits are held: messaging submits it and settles the hold with what the
+    carrier accepted. The sender is the caller's identity; the id makes a retried hand-over one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    hold_id: uuid.UUID
+    hold_expires_at: datetime
+    account_code: str = Field(max_length=100)
+    recipients: list[str] = Field(min_length=1, max_length=1000)
+    body: str = Field(max_length=5000)
+    segments: StrictInt
+    credits: StrictInt
+
+
+class RecipientView(BaseModel):
+    to: str
+    status: MessageStatus
+    error_code: int | None = Field(description="The carrier's SMPP status when it refused the message")
+
+
+class Message(BaseModel):
+    """A message as messaging answers it (POST /messages, GET /messages/{id}): its account by code, not
+    yet by the id clients see."""
+
+    id: uuid.UUID
+    status: MessageStatus
+    encoding: str
+    segments: int
+    credits: int
+    captured_credits: int | None
+    created_at: datetime
+    settled_at: datetime | None
+    sender_user_id: uuid.UUID
+    account_code: str
+    recipients: list[RecipientView]

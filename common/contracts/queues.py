@@ -1,0 +1,55 @@
+"""Every consumer's queue, with the events it receives, grouped by the service that consumes them.
+
+A queue's name is also its consumer's key in that service's inbox, so it never changes once deployed.
+Every service declares the whole topology at start (declarations are idempotent): a producer that starts
+before a consumer would otherwise publish into an exchange with no queue bound yet, and RabbitMQ would
+drop the event: a lost credit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common.contracts import events
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    routing_keys: tuple[str, ...]
+
+
+# The ledger: credits paid purchases, follows the directory, debits refunds, settles spending.
+LEDGER_PURCHASES = QueueSpec("ledger.purchases", (events.PURCHASE_PAID,))
+LEDGER_DIRECTORY = QueueSpec(
+    "ledger.directory", (events.TENANT_CHANGED, events.USER_CHANGED, events.CREDIT_MODE_CHANGED)
+)
+LEDGER_REFUNDS = QueueSpec("ledger.refunds", (events.REFUND_REQUESTED, events.REFUND_FAILED))
+LEDGER_SPENDING = QueueSpec("ledger.spending", (events.MESSAGE_SETTLED,))
+
+# Billing: marks purchases credited, follows refunds through the ledger, keeps billing profiles current.
+BILLING_LEDGER_EVENTS = QueueSpec("billing.ledger-events", (events.TRANSACTION_POSTED,))
+BILLING_REFUND_OUTCOMES = QueueSpec(
+    "billing.refund-outcomes", (events.REFUND_DEBITED, events.REFUND_REJECTED, events.REFUND_RESTORED)
+)
+BILLING_DIRECTORY = QueueSpec("billing.directory", (events.USER_CHANGED,))
+
+# Reporting: the 30-day log and the names in it.
+REPORTING_LEDGER_EVENTS = QueueSpec("reporting.ledger-events", (events.TRANSACTION_POSTED,))
+REPORTING_DIRECTORY = QueueSpec("reporting.directory", (events.TENANT_CHANGED, events.USER_CHANGED))
+
+# Messaging: hands queued messages to the carrier.
+MESSAGING_OUTGOING = QueueSpec("messaging.outgoing", (events.MESSAGE_QUEUED,))
+
+TOPOLOGY: tuple[QueueSpec, ...] = (
+    LEDGER_PURCHASES,
+    LEDGER_DIRECTORY,
+    BILLING_LEDGER_EVENTS,
+    REPORTING_LEDGER_EVENTS,
+    REPORTING_DIRECTORY,
+    LEDGER_REFUNDS,
+    BILLING_REFUND_OUTCOMES,
+    BILLING_DIRECTORY,
+    MESSAGING_OUTGOING,
+    LEDGER_SPENDING,
+)

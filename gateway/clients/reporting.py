@@ -1,0 +1,32 @@
+"""Reporting's API as the gateway calls it: the log as JSON pages, and its CSV and printable report,
+streamed through as reporting sends them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import aiohttp
+
+from common.contracts.reporting import LogPage
+from common.identity import Identity
+from gateway.clients.base import TypedClient
+
+# The query as parameters named as in `common.contracts.reporting.LogQuery`: reporting validates them.
+LogParams = Sequence[tuple[str, str]]
+# An answer being streamed: its status and headers are read at once, its body chunk by chunk.
+Streamed = contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]
+
+
+class ReportingClient(TypedClient):
+    async def log_page(self, identity: Identity, params: LogParams) -> LogPage:
+        return LogPage.model_validate(await self._service.call("GET", "/logs", identity, query=list(params)))
+
+    def log_csv(self, identity: Identity, params: LogParams) -> Streamed:
+        """Every matching row as CSV, read by the caller chunk by chunk."""
+        return self._service.stream("/logs.csv", identity, query=list(params))
+
+    def log_report(self, identity: Identity, params: LogParams) -> Streamed:
+        """The print-ready report (HTML, or PDF), read by the caller chunk by chunk."""
+        return self._service.stream("/logs/report", identity, query=list(params))
+

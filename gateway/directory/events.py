@@ -1,0 +1,49 @@
+"""The directory's events: what the other services hear of tenants and people. Each change to the
+directory (`gateway.usecases.directory`, `.onboarding`, `.directory_sync`) enqueues its event in the same
+transaction.
+
+The ledger keeps a copy of the facts its rules need (credit mode, teams, who may receive credits) and
+moves credits when a change requires it, so every change here goes out as an event, never as a call
+that could fail after the directory committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from common import outbox
+from common.contracts import events
+from common.contracts.events import Event, TenantChanged, UserChanged
+from gateway.directory import store
+from gateway.directory.domain import Person, Tenant
+
+SOURCE = "gateway"
+
+
+def tenant_event(tenant: Tenant, version: int) -> Event:
+    payload = TenantChanged(tenant_id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode,
+                            timezone=tenant.timezone, low_balance_threshold=tenant.low_balance_threshold,
+                            version=version)
+    return Event.new(type=events.TENANT_CHANGED, source=SOURCE, subject=str(tenant.id), data=payload)
+
+
+def user_event(person: Person, version: int, actor: uuid.UUID | None = None) -> Event:
+    assert person.tenant_id is not None and person.role in ("master", "user")
+    payload = UserChanged(tenant_id=person.tenant_id, user_id=person.id, name=person.name, role=person.role,
+                          team=person.team, active=person.active, send_sms=person.send_sms,
+                          manage_credits=person.manage_credits, version=version, actor_user_id=actor)
+    return Event.new(type=events.USER_CHANGED, source=SOURCE, subject=f"{person.tenant_id}/{person.id}",
+                     data=payload)
+
+
+async def announce(conn: asyncpg.Connection, tenants: list[Tenant], people: list[Person]) -> None:
+    """Publish the current facts of these tenants and people (used when they are created)."""
+    tenant_versions = await store.versions(conn, "tenants", [t.id for t in tenants])
+    for tenant in tenants:
+        await outbox.enqueue(conn, tenant_event(tenant, tenant_versions[tenant.id]))
+    members = [p for p in people if p.role in ("master", "user")]
+    user_versions = await store.versions(conn, "users", [p.id for p in members])
+    for person in members:
+        await outbox.enqueue(conn, user_event(person, user_versions[person.id]))

@@ -1,0 +1,1 @@
+"""The public API's request and answer shapes, by area; the OpenAPI document is generated from them."""

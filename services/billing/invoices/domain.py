@@ -1,0 +1,112 @@
+"""Tax documents, pure and synchronous: their numbers, and what each one says.
+
+A tax invoice is made from what the purchase stored and nothing else, so that an invoice printed again
+years later says exactly what it said the day it was paid. An adjustment note is the tax document for
+a refund, issued in its own numbered series: it names the tax invoice it adjusts and reverses that
+invoice's GST in proportion, from what the purchase and the refund stored, so it too reads the same
+whenever it is printed again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from common.contracts import problems
+from common.problems import NotFound
+from services.billing.price_lists.domain import format_money, format_unit_price
+from services.billing.purchases.domain import Purchase
+from services.billing.refunds.domain import Refund
+
+
+class InvoiceNotReady(NotFound):
+    problem = problems.INVOICE_NOT_READY
+
+    def __init__(self) -> None:
+        super().__init__("The purchase has no invoice until it is paid.")
+
+
+class AdjustmentNoteNotReady(NotFound):
+    problem = problems.ADJUSTMENT_NOTE_NOT_READY
+
+    def __init__(self) -> None:
+        super().__init__("The refund has no adjustment note until its money has been returned.")
+
+
+def format_invoice_number(number: int) -> str:
+    return f"INV-{number:06d}"
+
+
+def format_adjustment_note_number(number: int) -> str:
+    return f"ADJ-{number:06d}"
+
+
+def money(amount: str, currency: str) -> str:
+    sign = "$" if currency in ("AUD", "NZD", "USD") else ""
+    return f"{sign}{amount}"
+
+
+def _decrease(cents: int, currency: str) -> str:
+    return "-" + money(format_money(cents), currency)
+
+
+def invoice_context(purchase: Purchase, timezone: str) -> dict[str, Any]:
+    if purchase.seller is None or purchase.paid_at is None or purchase.invoice_number is None:
+        raise ValueError("only a paid purchase has a tax invoice")
+    quote = purchase.quote
+    issued: datetime = purchase.paid_at.astimezone(ZoneInfo(timezone))
+    return {
+        "seller": purchase.seller,
+        "buyer": purchase.billing,
+        "invoice_number": purchase.invoice_number,
+        "issued_on": f"{issued.day} {issued:%B %Y}",
+        "purchase_id": str(purchase.id),
+        "quantity": f"{quote.quantity:,}",
+        "unit_price": money(format_unit_price(quote.unit_price), quote.currency),
+        "subtotal": money(format_money(quote.subtotal_cents), quote.currency),
+        "tax_name": quote.tax_name,
+        "tax_rate": f"{(quote.tax_rate * 100).normalize():f}%",
+        "tax": money(format_money(quote.tax_cents), quote.currency),
+        "total": money(format_money(quote.total_cents), quote.currency),
+        "currency": quote.currency,
+        "card_brand": (purchase.card_brand or "card").title(),
+        "card_last4": purchase.card_last4,
+        "buyer_name": purchase.buyer_name,
+        "account_name": purchase.account_name,
+    }
+
+
+def note_context(purchase: Purchase, refund: Refund, timezone: str) -> dict[str, Any]:
+    if refund.adjustment_note_number is None or refund.settled_at is None or purchase.paid_at is None:
+        raise ValueError("only a completed refund has an adjustment note")
+    if purchase.seller is None:
+        raise ValueError("the purchase has no invoice to adjust")
+    zone = ZoneInfo(timezone)
+    issued = refund.settled_at.astimezone(zone)
+    invoiced = purchase.paid_at.astimezone(zone)
+    quote, amounts = purchase.quote, refund.amounts
+    return {
+        "seller": purchase.seller,
+        "buyer": purchase.billing,
+        "buyer_name": purchase.buyer_name,
+        "account_name": purchase.account_name,
+        "note_number": refund.adjustment_note_number,
+        "issued_on": f"{issued.day} {issued:%B %Y}",
+        "invoice_number": purchase.invoice_number,
+        "invoiced_on": f"{invoiced.day} {invoiced:%B %Y}",
+        "invoice_total": money(format_money(quote.total_cents), quote.currency),
+        "purchase_id": str(purchase.id),
+        "refund_id": str(refund.id),
+        "quantity": f"{refund.quantity:,}",
+        "purchased_quantity": f"{quote.quantity:,}",
+        "subtotal": _decrease(amounts.subtotal_cents, quote.currency),
+        "tax_name": quote.tax_name,
+        "tax_rate": f"{(quote.tax_rate * 100).normalize():f}%",
+        "tax": _decrease(amounts.tax_cents, quote.currency),
+        "total": _decrease(amounts.total_cents, quote.currency),
+        "refunded": money(format_money(amounts.total_cents), quote.currency),
+        "currency": quote.currency,
+        "card_brand": (purchase.card_brand or "card").title(),
+        "card_last4": purchase.card_last4,
+    }

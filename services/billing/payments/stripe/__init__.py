@@ -1,0 +1,1 @@
+"""The `stripe` payment provider: PaymentIntents, their hosted payment page and Stripe's webhooks."""

@@ -1,0 +1,1 @@
+"""Price lists and quotes: each tenant's tiers, tax and currency, and what a quantity costs."""

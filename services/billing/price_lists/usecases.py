@@ -1,0 +1,45 @@
+"""Quotes for buyers, and the operator's price lists: each tenant's tiers, tax and currency. A purchase
+copies the prices it was quoted, so changing a list changes no purchase already made."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from common.identity import Identity
+from common.logs import get_logger
+from common.problems import Forbidden
+from services.billing.price_lists import domain, store
+from services.billing.price_lists.domain import PriceList, Quote
+
+log = get_logger(__name__)
+
+
+async def quote_for(pool: asyncpg.Pool, tenant_id: uuid.UUID, quantity: int) -> Quote:
+    async with pool.acquire() as conn:
+        price_list = await store.load_price_list(conn, tenant_id)
+    return domain.quote(price_list, quantity)
+
+
+def _operator(identity: Identity) -> None:
+    if identity.role != "operator":
+        raise Forbidden("Only operators manage price lists.")
+
+
+async def set_for_tenant(
+    pool: asyncpg.Pool, identity: Identity, tenant_id: uuid.UUID, price_list: PriceList
+) -> PriceList:
+    _operator(identity)
+    async with pool.acquire() as conn, conn.transaction():
+        await store.save_price_list(conn, tenant_id, price_list)
+        saved = await store.load_price_list(conn, tenant_id)
+    log.info("price_list_set", tenant_id=str(tenant_id), currency=saved.currency, tiers=len(saved.tiers))
+    return saved
+
+
+async def of_tenant(pool: asyncpg.Pool, identity: Identity, tenant_id: uuid.UUID) -> tuple[PriceList, bool]:
+    """The tenant's price list, and whether it is its own (False: the default everyone else pays)."""
+    _operator(identity)
+    async with pool.acquire() as conn:
+        return await store.load_price_list(conn, tenant_id), await store.has_own_price_list(conn, tenant_id)

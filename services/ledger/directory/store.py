@@ -1,0 +1,53 @@
+"""The ledger's replica of the directory (tenants, users) in SQL. Parameterised statements only."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+
+async def credit_mode(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> str | None:
+    value = await conn.fetchval("SELECT credit_mode FROM tenants WHERE id = $1", tenant_id)
+    return str(value) if value else None
+
+
+async def tenant_facts(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT credit_mode, version FROM tenants WHERE id = $1", tenant_id)
+
+
+async def upsert_tenant(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, mode: str, threshold: int | None, version: int
+) -> None:
+    """Keep the newest version only: an older event arriving late changes nothing."""
+    await conn.execute(
+        """INSERT INTO tenants (id, credit_mode, low_balance_threshold, version)
+           VALUES ($1, $2, coalesce($3, 0), $4)
+           ON CONFLICT (id) DO UPDATE SET credit_mode = EXCLUDED.credit_mode,
+               low_balance_threshold = coalesce($3, tenants.low_balance_threshold), version = EXCLUDED.version
+           WHERE tenants.version < EXCLUDED.version""",
+        tenant_id, mode, threshold, version,
+    )
+
+
+async def upsert_user(conn: asyncpg.Connection, facts: dict[str, object], version: int) -> bool:
+    """True when this version was newer than the one held (and so applied)."""
+    applied = await conn.fetchval(
+        """INSERT INTO users (id, tenant_id, role, team, active, send_sms, manage_credits, version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, team = EXCLUDED.team, active = EXCLUDED.active,
+               send_sms = EXCLUDED.send_sms, manage_credits = EXCLUDED.manage_credits, version = EXCLUDED.version
+           WHERE users.version < EXCLUDED.version
+           RETURNING true""",
+        facts["user_id"], facts["tenant_id"], facts["role"], facts["team"], facts["active"],
+        facts["send_sms"], facts["manage_credits"], version,
+    )
+    return bool(applied)
+
+
+async def user_accounts_with_credits(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT code FROM accounts WHERE tenant_id = $1 AND kind = 'user' AND balance - held > 0 ORDER BY id",
+        tenant_id,
+    )
+    return [r["code"] for r in rows]

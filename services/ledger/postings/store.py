@@ -1,0 +1,300 @@
+"""The posting engine's SQL: the account locks, the facts a posting reads under them, and one statement that
+writes transactions, postings, balances, journal and outbox together. Parameterised statements only; no rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from common.accounts import account_id, kind_of
+from services.ledger.postings.domain import Account, PlannedPosting
+
+ACCOUNT_COLUMNS = "id, tenant_id, code, kind, balance, held, low_balance_alerted"
+_ACCOUNT_FIELDS = tuple(ACCOUNT_COLUMNS.split(", "))
+
+
+def account_of(row: asyncpg.Record) -> Account:
+    """An account as read with `ACCOUNT_COLUMNS`."""
+    return Account(**{name: row[name] for name in _ACCOUNT_FIELDS})
+
+
+# Any constant: with the two-key form it only has to differ from other two-key advisory locks.
+_TENANT_POSTINGS_LOCK = 7_342_002
+
+
+async def lock_tenant_postings(conn: asyncpg.Connection, tenant_id: uuid.UUID, *, exclusive: bool = False) -> None:
+    """Every posting takes this tenant lock shared, before any account lock; a credit-mode switch takes
+    it exclusive. Shared holders never wait for each other; the switch waits for postings in flight to
+    commit and holds back new ones, so it sweeps everything they moved and they see the new mode."""
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(f"SELECT {function}($1, hashtext($2))", _TENANT_POSTINGS_LOCK, str(tenant_id))
+
+
+async def open_accounts(conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: Sequence[str]) -> None:
+    """Create the accounts that do not exist yet, in id order so concurrent openers never deadlock.
+
+    No conflict target: two transactions opening the same new account may meet on either unique index
+    (the id, or the tenant and code), and both must mean "already there", not an error."""
+    rows = sorted((account_id(tenant_id, code), code, kind_of(code)) for code in set(codes))
+    await conn.execute(
+        """INSERT INTO accounts (id, tenant_id, code, kind)
+           SELECT id, $1, code, kind FROM unnest($2::uuid[], $3::text[], $4::text[]) AS t(id, code, kind)
+           ON CONFLICT DO NOTHING""",
+        tenant_id,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+    )
+
+
+async def lock_for_posting(conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: Sequence[str]) -> dict[str, Account]:
+    """Everything `lock_tenant_postings`, `open_accounts` and `lock_accounts` do, in that order, in one
+    round trip (the function `lock_posting_accounts`)."""
+    locked = await lock_for_postings(conn, [(tenant_id, code) for code in codes], open_missing=True)
+    return {code: account for (_, code), account in locked.items()}
+
+
+async def lock_for_postings(
+    conn: asyncpg.Connection, wanted: Iterable[tuple[uuid.UUID, str]], *, open_missing: bool
+) -> dict[tuple[uuid.UUID, str], Account]:
+    """The same for the accounts of several postings at once, of one or more tenants; without
+    `open_missing`, an account that does not exist is left out of the answer."""
+    rows = sorted((account_id(tenant, code), tenant, code, kind_of(code)) for tenant, code in set(wanted))
+    locked = await conn.fetch(
+        "SELECT * FROM lock_posting_accounts($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6)",
+        sorted({r[1] for r in rows}), [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+        [r[3] for r in rows], open_missing,
+    )
+    return {(row["tenant_id"], row["code"]): account_of(row) for row in locked}
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    id: uuid.UUID
+    team: str | None
+    can_receive: bool  # active and allowed to send SMS
+
+
+@dataclass(frozen=True)
+class PostingFacts:
+    """What a posting reads once its accounts are locked, in one round trip: a transaction already
+    stored under its idempotency key, the directory facts the rules need, and, for a new transaction,
+    its sequence number and the moment it happens (taken after the locks, so per account the times
+    follow the order the balances changed in)."""
+
+    existing: StoredTransaction | None
+    credit_mode: str | None
+    low_balance_threshold: int
+    users: dict[uuid.UUID, DirectoryUser]
+    seq: int | None
+    now: datetime
+
+
+async def posting_facts(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, idempotency_key: str, user_ids: Sequence[uuid.UUID]
+) -> PostingFacts:
+    row = await conn.fetchrow(
+        """SELECT tx.id, tx.seq, tx.kind, tx.request_hash, tx.created_at,
+                  tn.credit_mode, coalesce(tn.low_balance_threshold, 0) AS threshold,
+                  ARRAY(SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.id = ANY($3::uuid[])
+                        ORDER BY u.id) AS user_ids,
+                  ARRAY(SELECT u.team FROM users u WHERE u.tenant_id = $1 AND u.id = ANY($3::uuid[])
+                        ORDER BY u.id) AS user_teams,
+                  ARRAY(SELECT u.active AND u.send_sms FROM users u WHERE u.tenant_id = $1
+                        AND u.id = ANY($3::uuid[]) ORDER BY u.id) AS user_can_receive,
+                  -- CASE evaluates only the branch it takes: a replay draws no sequence number.
+                  CASE WHEN tx.id IS NULL THEN nextval(pg_get_serial_sequence('transactions', 'seq')) END
+                      AS next_seq,
+                  clock_timestamp() AS now
+           FROM (SELECT 1) AS one
+           LEFT JOIN transactions tx ON tx.tenant_id = $1 AND tx.idempotency_key = $2
+           LEFT JOIN tenants tn ON tn.id = $1""",
+        tenant_id, idempotency_key, list(user_ids),
+    )
+    assert row is not None
+    existing = None
+    if row["id"] is not None:
+        existing = StoredTransaction(row["id"], row["seq"], row["kind"], row["request_hash"], row["created_at"])
+    users = {
+        user_id: DirectoryUser(user_id, team, can_receive)
+        for user_id, team, can_receive in zip(row["user_ids"], row["user_teams"], row["user_can_receive"], strict=True)
+    }
+    return PostingFacts(existing, row["credit_mode"], int(row["threshold"]), users, row["next_seq"], row["now"])
+
+
+@dataclass(frozen=True)
+class NewTransaction:
+    id: uuid.UUID
+    seq: int
+    tenant_id: uuid.UUID
+    kind: str
+    idempotency_key: str
+    request_hash: str
+    actor_user_id: uuid.UUID | None
+    reference: str | None
+    note: str | None
+    terms_version: str | None
+    hold_id: uuid.UUID | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PostingWrite:
+    """One transaction ready to be stored: its row, its postings, its journal entry (JSON text) and its
+    outbox rows (event id, routing key, envelope as JSON text)."""
+
+    transaction: NewTransaction
+    postings: Sequence[PlannedPosting]
+    journal_payload: str
+    outbox_rows: Sequence[tuple[uuid.UUID, str, str]]
+
+
+async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite], accounts: Sequence[Account]) -> None:
+    """The transaction rows, their postings, the accounts as they are now, the journal entries and the
+    outbox rows: one statement, one round trip, for one transaction or a group committed together. The
+    sub-statements cannot see each other's rows, and need not: the postings' reference to their
+    transaction is checked at the end of the statement, and the balance check at commit."""
+    txs = [w.transaction for w in writes]
+    postings = [(w.transaction.id, p) for w in writes for p in w.postings]
+    outbox_rows = [r for w in writes for r in w.outbox_rows]
+    await conn.execute(
+        """WITH tx AS (
+               INSERT INTO transactions (id, seq, tenant_id, kind, idempotency_key, request_hash,
+                                         actor_user_id, reference, note, terms_version, hold_id, created_at)
+               OVERRIDING SYSTEM VALUE
+               SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                                    $7::uuid[], $8::text[], $9::text[], $10::text[], $11::uuid[], $12::timestamptz[])
+           ), posted AS (
+               INSERT INTO postings (transaction_id, account_id, amount, balance_after, held_after)
+               SELECT * FROM unnest($13::uuid[], $14::uuid[], $15::bigint[], $16::bigint[], $17::bigint[])
+           ), balances AS (
+               UPDATE accounts AS a SET balance = t.balance, held = t.held, low_balance_alerted = t.alerted
+               FROM unnest($18::uuid[], $19::bigint[], $20::bigint[], $21::boolean[]) AS t(id, balance, held, alerted)
+               WHERE a.id = t.id
+           ), journal AS (
+               INSERT INTO journal (seq, tenant_id, payload)
+               SELECT j.seq, j.tenant_id, j.payload::jsonb
+               FROM unnest($2::bigint[], $3::uuid[], $22::text[]) AS j(seq, tenant_id, payload)
+           )
+           INSERT INTO outbox (event_id, routing_key, envelope)
+           SELECT e.id, e.key, e.envelope::jsonb
+           FROM unnest($23::uuid[], $24::text[], $25::text[]) AS e(id, key, envelope)""",
+        [t.id for t in txs], [t.seq for t in txs], [t.tenant_id for t in txs], [t.kind for t in txs],
+        [t.idempotency_key for t in txs], [t.request_hash for t in txs], [t.actor_user_id for t in txs],
+        [t.reference for t in txs], [t.note for t in txs], [t.terms_version for t in txs],
+        [t.hold_id for t in txs], [t.created_at for t in txs],
+        [tx_id for tx_id, _ in postings], [p.account_id for _, p in postings], [p.amount for _, p in postings],
+        [p.balance_after for _, p in postings], [p.held_after for _, p in postings],
+        [a.id for a in accounts], [a.balance for a in accounts], [a.held for a in accounts],
+        [a.low_balance_alerted for a in accounts],
+        [w.journal_payload for w in writes],
+        [r[0] for r in outbox_rows], [r[1] for r in outbox_rows], [r[2] for r in outbox_rows],
+    )
+
+
+# --- Group commit: the facts of many postings at once ------------------------------------------------
+
+
+async def transactions_by_key(
+    conn: asyncpg.Connection, keys: Sequence[tuple[uuid.UUID, str]]
+) -> dict[tuple[uuid.UUID, str], StoredTransaction]:
+    rows = await conn.fetch(
+        """SELECT tx.tenant_id, tx.idempotency_key, tx.id, tx.seq, tx.kind, tx.request_hash, tx.created_at
+           FROM unnest($1::uuid[], $2::text[]) AS k(tenant_id, idempotency_key)
+           JOIN transactions tx ON tx.tenant_id = k.tenant_id AND tx.idempotency_key = k.idempotency_key""",
+        [k[0] for k in keys], [k[1] for k in keys],
+    )
+    return {
+        (r["tenant_id"], r["idempotency_key"]): StoredTransaction(r["id"], r["seq"], r["kind"], r["request_hash"],
+                                                                  r["created_at"])
+        for r in rows
+    }
+
+
+@dataclass(frozen=True)
+class DirectoryFacts:
+    tenants: dict[uuid.UUID, tuple[str, int]]  # tenant -> (credit mode, low-balance threshold)
+    users: dict[uuid.UUID, tuple[uuid.UUID, DirectoryUser]]  # user -> (their tenant, facts)
+    seqs: list[int]  # sequence numbers drawn for the transactions to come
+    now: datetime
+
+
+async def directory_facts(
+    conn: asyncpg.Connection, tenant_ids: Sequence[uuid.UUID], user_ids: Sequence[uuid.UUID], transactions: int
+) -> DirectoryFacts:
+    row = await conn.fetchrow(
+        """SELECT ARRAY(SELECT id FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id) AS tenant_ids,
+                  ARRAY(SELECT credit_mode FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id) AS modes,
+                  ARRAY(SELECT low_balance_threshold FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id)
+                      AS thresholds,
+                  ARRAY(SELECT id FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS user_ids,
+                  ARRAY(SELECT tenant_id FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS user_tenants,
+                  ARRAY(SELECT team FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS teams,
+                  ARRAY(SELECT active AND send_sms FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS receive,
+                  ARRAY(SELECT nextval(pg_get_serial_sequence('transactions', 'seq'))
+                        FROM generate_series(1, $3)) AS seqs,
+                  clock_timestamp() AS now""",
+        list(tenant_ids), list(user_ids), transactions,
+    )
+    assert row is not None
+    tenants = {t: (m, int(h)) for t, m, h in zip(row["tenant_ids"], row["modes"], row["thresholds"], strict=True)}
+    users = {
+        u: (t, DirectoryUser(u, team, receive))
+        for u, t, team, receive in zip(row["user_ids"], row["user_tenants"], row["teams"], row["receive"], strict=True)
+    }
+    return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"])
+
+
+async def lock_accounts(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, codes: Sequence[str]
+) -> dict[str, Account]:
+    """Row-lock the accounts in id order: every writer takes locks in the same order, so two
+    transfers A->B and B->A wait for each other instead of deadlocking."""
+    ids = sorted({account_id(tenant_id, code) for code in codes})
+    rows = await conn.fetch(
+        f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",  # noqa: S608
+        ids,
+    )
+    return {row["code"]: account_of(row) for row in rows}
+
+
+@dataclass(frozen=True)
+class StoredTransaction:
+    id: uuid.UUID
+    seq: int
+    kind: str
+    request_hash: str
+    created_at: datetime
+
+
+async def find_transaction(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, idempotency_key: str
+) -> StoredTransaction | None:
+    row = await conn.fetchrow(
+        """SELECT id, seq, kind, request_hash, created_at FROM transactions
+           WHERE tenant_id = $1 AND idempotency_key = $2""",
+        tenant_id,
+        idempotency_key,
+    )
+    return StoredTransaction(**dict(row)) if row else None
+
+
+async def transaction_postings(conn: asyncpg.Connection, transaction_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT p.account_id, a.code, p.amount, p.balance_after, p.held_after
+           FROM postings p JOIN accounts a ON a.id = p.account_id
+           WHERE p.transaction_id = $1 ORDER BY p.id""",
+        transaction_id,
+    )
+
+
+# --- The journal, read -------------------------------------------------------------------------------
+
+
+async def journal_page(conn: asyncpg.Connection, after_seq: int, limit: int) -> list[dict[str, object]]:
+    rows = await conn.fetch("SELECT payload FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit)
+    return [r["payload"] for r in rows]

@@ -1,0 +1,175 @@
+"""The posting engine: one double-entry transaction applied inside a database transaction, with its
+postings, its `ledger.transaction.posted` event and any low-balance alert committing together or not at
+all. Every feature that moves credits (purchases, transfers, holds, refunds, the directory) posts here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+
+import asyncpg
+
+from common import outbox
+from common.accounts import owner_of
+from common.contracts import events
+from common.contracts.events import BalanceLow, Event, TransactionPosted
+from services.ledger.postings import domain, store
+from services.ledger.postings.domain import PostedTransaction, PostingRequest
+
+SOURCE = "ledger"
+
+# A rule checked once the accounts are locked, on the facts read under those locks.
+Check = Callable[[asyncpg.Connection, dict[str, domain.Account], store.PostingFacts], Awaitable[None]]
+
+
+async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check | None = None) -> PostedTransaction:
+    """Apply one double-entry transaction inside the caller's database transaction, in three round
+    trips: lock, read the facts, write everything.
+
+    Idempotent: a key already used with the same request answers the first result; with a different
+    request it is refused. The lookup happens after the accounts are locked, so a concurrent twin
+    holding the same locks has committed by then and is found (READ COMMITTED sees it). `check` runs
+    after the locks too, so the facts it reads cannot change before we commit.
+    """
+    accounts = await store.lock_for_posting(conn, request.tenant_id, request.codes)
+    owners = [owner for code in request.codes if (owner := owner_of(code)) is not None]
+    facts = await store.posting_facts(conn, request.tenant_id, request.idempotency_key, owners)
+    if facts.existing is not None:
+        return await _replay(conn, facts.existing, request)
+    if check is not None:
+        await check(conn, accounts, facts)
+    prepared = prepare(request, accounts, facts)
+    await store.write_postings(conn, [prepared.write], prepared.accounts_after)
+    return prepared.result
+
+
+async def in_own_transaction(pool: asyncpg.Pool, request: PostingRequest, check: Check | None) -> PostedTransaction:
+    """Post in a transaction of its own. Two requests with one key but different accounts do not wait on
+    each other's locks, so the second meets the key's unique index: it then runs again and is answered
+    as a replay (or refused as a different request)."""
+    for attempt in (1, 2):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return await post(conn, request, check)
+        except asyncpg.UniqueViolationError as exc:
+            if attempt == 2 or exc.constraint_name != "transactions_tenant_id_idempotency_key_key":
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked transaction, planned on the locked accounts, ready to be written."""
+
+    write: store.PostingWrite
+    accounts_after: list[domain.Account]  # as they are to be stored, alert flags included
+    result: PostedTransaction
+
+
+def prepare(request: PostingRequest, accounts: dict[str, domain.Account], facts: store.PostingFacts) -> Prepared:
+    """Plan the movements on the locked accounts (all or nothing: a rule broken raises), and build the
+    rows, the event and any low-balance alert. No I/O."""
+    assert facts.seq is not None
+    planned = domain.plan(accounts, request.movements, request.held_deltas)
+    stored = store.NewTransaction(
+        id=uuid.uuid4(), seq=facts.seq, tenant_id=request.tenant_id, kind=request.kind,
+        idempotency_key=request.idempotency_key, request_hash=request.request_hash,
+        actor_user_id=request.actor_user_id, reference=request.reference, note=request.note,
+        terms_version=request.terms_version, hold_id=request.hold_id, created_at=facts.now,
+    )
+    changed, alerts_raised = low_balance_alerts(
+        request.tenant_id, planned.accounts_after.values(), facts.low_balance_threshold
+    )
+    event = _posted_event(request, stored, planned)
+    write = store.PostingWrite(stored, planned.postings, json.dumps(event.data),
+                               [outbox.row(e) for e in (event, *alerts_raised)])
+    result = PostedTransaction(
+        id=stored.id, seq=stored.seq, replayed=False,
+        balances={code: (a.balance, a.held) for code, a in planned.accounts_after.items()},
+    )
+    return Prepared(write, changed, result)
+
+
+def low_balance_alerts(
+    tenant_id: uuid.UUID, changed: Iterable[domain.Account], threshold: int
+) -> tuple[list[domain.Account], list[Event]]:
+    """For each changed user-facing account, `ledger.balance.low` once when its available balance
+    crosses below the tenant's threshold, and re-armed once it is back at or above it. Answers the
+    accounts with their alert flag as it is to be stored, and the alerts to publish with the change.
+    No I/O: the flags were read with the account locks, and are written with the balances."""
+    accounts: list[domain.Account] = []
+    alerts: list[Event] = []
+    for account in changed:
+        if not account.user_facing or threshold <= 0:
+            accounts.append(account)
+            continue
+        send, alerted = domain.low_balance_alert(account.available, threshold, account.low_balance_alerted)
+        accounts.append(replace(account, low_balance_alerted=alerted))
+        if send:
+            payload = BalanceLow(tenant_id=tenant_id, account_id=account.id, account_code=account.code,
+                                 available=account.available, threshold=threshold)
+            alerts.append(Event.new(type=events.BALANCE_LOW, source=SOURCE,
+                                    subject=f"{tenant_id}/{account.id}", data=payload))
+    return accounts, alerts
+
+
+async def _replay(
+    conn: asyncpg.Connection, existing: store.StoredTransaction, request: PostingRequest
+) -> PostedTransaction:
+    if existing.request_hash != request.request_hash:
+        raise domain.IdempotencyKeyReused("This Idempotency-Key was already used for a different request.")
+    rows = await store.transaction_postings(conn, existing.id)
+    return PostedTransaction(
+        id=existing.id,
+        seq=existing.seq,
+        replayed=True,
+        balances={r["code"]: (r["balance_after"], r["held_after"]) for r in rows},
+    )
+
+
+def _posted_event(request: PostingRequest, stored: store.NewTransaction, planned: domain.Plan) -> Event:
+    payload = TransactionPosted(
+        transaction_id=stored.id,
+        seq=stored.seq,
+        tenant_id=request.tenant_id,
+        kind=request.kind,
+        occurred_at=stored.created_at,
+        actor_user_id=request.actor_user_id,
+        reference=request.reference,
+        note=request.note,
+        terms_version=request.terms_version,
+        postings=[
+            events.Posting(
+                account_id=p.account_id,
+                account_code=p.code,
+                amount=p.amount,
+                balance_after=p.balance_after,
+                held_after=p.held_after,
+            )
+            for p in planned.postings
+        ],
+        holds=[
+            events.HoldChange(
+                hold_id=request.hold_id,
+                account_id=planned.accounts_after[code].id,
+                account_code=code,
+                held_delta=delta,
+                held_after=planned.accounts_after[code].held,
+                balance_after=planned.accounts_after[code].balance,
+            )
+            for code, delta in request.held_deltas.items()
+            if request.hold_id is not None
+        ],
+    )
+    return Event.new(
+        type=events.TRANSACTION_POSTED, source=SOURCE, subject=str(request.tenant_id), data=payload
+    )
+
+
+async def read_journal(pool: asyncpg.Pool, after_seq: int, limit: int) -> list[dict[str, object]]:
+    """Every posted transaction after `after_seq`, in sequence order: what a read model is rebuilt from."""
+    async with pool.acquire() as conn:
+        return await store.journal_page(conn, after_seq, limit)

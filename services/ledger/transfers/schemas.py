@@ -1,0 +1,21 @@
+"""A posted transfer in the shape of the ledger's API (`common.contracts.ledger`, which also holds the
+transfer order it takes)."""
+
+from __future__ import annotations
+
+import uuid
+
+from common.accounts import account_id
+from common.contracts.ledger import BalanceAfter, PostedTransfer
+from services.ledger.postings.domain import PostedTransaction
+
+
+def transfer_answer(tenant_id: uuid.UUID, posted: PostedTransaction, from_code: str, to_code: str) -> PostedTransfer:
+    """Both sides' balances right after the transfer, and its place in the journal (the consistency
+    token a log read may wait for)."""
+
+    def side(code: str) -> BalanceAfter:
+        balance, held = posted.balances[code]
+        return BalanceAfter(id=account_id(tenant_id, code), code=code, balance=balance, available=balance - held)
+
+    return PostedTransfer(id=posted.id, source=side(from_code), target=side(to_code), consistency_token=posted.seq)

@@ -1,0 +1,110 @@
+"""A message's rules, pure and synchronous: what a hand-over must hold, and how a carrier's answers and
+receipts turn into a recipient's and a message's status."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from common import sms
+from common.contracts import problems
+from common.problems import Conflict, Forbidden, NotFound, RuleBroken
+
+# The source of every event messaging publishes.
+SOURCE = "messaging"
+
+PartState = Literal["queued", "submitting", "accepted", "rejected", "expired"]
+Status = Literal["queued", "submitted", "delivered", "failed"]
+UNANSWERED: tuple[PartState, ...] = ("queued", "submitting")
+
+DELIVERED_STATS = frozenset({"DELIVRD"})
+FAILED_STATS = frozenset({"UNDELIV", "REJECTD", "EXPIRED", "DELETED", "UNKNOWN"})
+
+
+class MessageNotFound(NotFound):
+    problem = problems.MESSAGE_NOT_FOUND
+
+
+class MessageForbidden(Forbidden):
+    problem = problems.MESSAGE_FORBIDDEN
+
+
+class MessageKeyReused(Conflict):
+    problem = problems.IDEMPOTENCY_KEY_REUSED
+
+
+class InvalidMessage(RuleBroken):
+    problem = problems.INVALID_MESSAGE
+
+
+@dataclass(frozen=True)
+class Order:
+    """A message as the gateway hands it over, already paid for by a hold."""
+
+    message_id: uuid.UUID
+    hold_id: uuid.UUID
+    hold_expires_at: datetime
+    tenant_id: uuid.UUID
+    sender_user_id: uuid.UUID
+    account_code: str
+    recipients: tuple[str, ...]
+    body: str
+    segments: int
+    credits: int
+
+
+def check_order(order: Order) -> sms.Segmentation:
+    """The gateway counted the credits it held; count again, so a hold can never pay for less than
+    what would be sent."""
+    if not order.recipients:
+        raise InvalidMessage("A message needs at least one recipient.")
+    normalised = []
+    for number in order.recipients:
+        try:
+            normalised.append(sms.e164(number))
+        except sms.InvalidNumber as exc:
+            raise InvalidMessage(f"A recipient is not a valid number: {exc}") from None
+    if normalised != list(order.recipients) or len(set(normalised)) != len(normalised):
+        raise InvalidMessage("Recipients must be distinct E.164 numbers.")
+    segmentation = sms.segment(order.body)
+    if segmentation.segments == 0 or segmentation.segments != order.segments:
+        raise InvalidMessage(f"The body is {segmentation.segments} segments, not {order.segments}.")
+    if order.credits != order.segments * len(order.recipients):
+        raise InvalidMessage("Credits must be segments times recipients.")
+    return segmentation
+
+
+@dataclass(frozen=True)
+class PartView:
+    recipient: str
+    state: PartState
+    carrier_ids: tuple[str, ...]
+    error_code: int | None
+
+
+def part_status(part: PartView, segments: int, receipts: Mapping[str, str]) -> Status:
+    """queued until the carrier answered every segment; failed when it refused one or a receipt says
+    so; delivered when every segment's receipt says delivered; submitted in between."""
+    if part.state in UNANSWERED:
+        return "queued"
+    if part.state != "accepted":
+        return "failed"
+    stats = [receipts.get(carrier_id) for carrier_id in part.carrier_ids]
+    if any(stat in FAILED_STATS for stat in stats):
+        return "failed"
+    if len(stats) == segments and all(stat in DELIVERED_STATS for stat in stats):
+        return "delivered"
+    return "submitted"
+
+
+def message_status(statuses: Sequence[Status]) -> Status:
+    """A message is queued while any recipient is; then delivered once any recipient got it and none is
+    still on its way, failed when none got it, submitted otherwise."""
+    if "queued" in statuses:
+        return "queued"
+    if "submitted" in statuses:
+        return "submitted"
+    return "delivered" if "delivered" in statuses else "failed"

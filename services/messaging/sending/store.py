@@ -1,0 +1,85 @@
+"""Sending's SQL: each segment's progress through the carrier, receipts, and settling a message."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.messaging.sending.domain import Receipt
+
+
+async def begin_segment(conn: asyncpg.Connection, part_id: uuid.UUID, seq: int) -> bool:
+    """Record that segment `seq` is about to go to the carrier; False when the part has moved on (an
+    answer was recorded meanwhile by another delivery of the same message)."""
+    updated = await conn.fetchval(
+        """UPDATE parts SET state = 'submitting', attempts = attempts + 1, updated_at = now()
+           WHERE id = $1 AND next_segment = $2 AND state IN ('queued', 'submitting') RETURNING true""",
+        part_id, seq,
+    )
+    return bool(updated)
+
+
+async def record_accepted(
+    conn: asyncpg.Connection, part_id: uuid.UUID, seq: int, carrier_id: str, last: bool
+) -> bool:
+    updated = await conn.fetchval(
+        """UPDATE parts SET carrier_ids = array_append(carrier_ids, $3), next_segment = $2 + 1,
+                            state = CASE WHEN $4 THEN 'accepted' ELSE 'submitting' END, updated_at = now()
+           WHERE id = $1 AND next_segment = $2 AND state IN ('queued', 'submitting') RETURNING true""",
+        part_id, seq, carrier_id, last,
+    )
+    return bool(updated)
+
+
+async def record_refused(conn: asyncpg.Connection, part_id: uuid.UUID, seq: int, state: str, code: int | None) -> bool:
+    """The part ends here (`rejected` by the carrier, or `expired` with its hold): segments after it are
+    not sent, those before it stay accepted and paid for."""
+    updated = await conn.fetchval(
+        """UPDATE parts SET state = $3, error_code = $4, updated_at = now()
+           WHERE id = $1 AND next_segment = $2 AND state IN ('queued', 'submitting') RETURNING true""",
+        part_id, seq, state, code,
+    )
+    return bool(updated)
+
+
+async def expire_unanswered(conn: asyncpg.Connection, message_id: uuid.UUID) -> int:
+    result = await conn.execute(
+        """UPDATE parts SET state = 'expired', updated_at = now()
+           WHERE message_id = $1 AND state IN ('queued', 'submitting')""",
+        message_id,
+    )
+    return int(result.split()[-1])
+
+
+async def unanswered_count(conn: asyncpg.Connection, message_id: uuid.UUID) -> int:
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM parts WHERE message_id = $1 AND state IN ('queued', 'submitting')", message_id
+    ))
+
+
+async def mark_settled(conn: asyncpg.Connection, message_id: uuid.UUID, captured: int) -> None:
+    await conn.execute(
+        "UPDATE messages SET settled_at = now(), captured_credits = $2 WHERE id = $1", message_id, captured
+    )
+
+
+async def overdue_messages(conn: asyncpg.Connection, margin_seconds: float, limit: int = 100) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT m.id FROM messages m JOIN parts p ON p.message_id = m.id
+           WHERE p.state IN ('queued', 'submitting') AND m.settled_at IS NULL
+             AND m.hold_expires_at - make_interval(secs => $1) <= now()
+           LIMIT $2""",
+        margin_seconds, limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def insert_receipt(conn: asyncpg.Connection, receipt: Receipt) -> None:
+    # A later receipt for the same segment (ENROUTE, then DELIVRD) replaces the earlier one.
+    await conn.execute(
+        """INSERT INTO receipts (carrier_id, stat, error) VALUES ($1, $2, $3)
+           ON CONFLICT (carrier_id) DO UPDATE SET stat = EXCLUDED.stat, error = EXCLUDED.error,
+                                                 received_at = now()""",
+        receipt.carrier_id, receipt.stat, receipt.error,
+    )

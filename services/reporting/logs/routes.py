@@ -1,0 +1,119 @@
+"""The log's HTTP handlers: parse and validate, call a use case, shape the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from common.contracts.reporting import LogQuery, ReportQuery, SelectionQuery
+from common.identity import Identity
+from common.logs import get_logger
+from common.problems import Forbidden
+from common.runtime import DB
+from common.web import identity_of, json_response, parse_query
+from services.reporting.logs import csv_export, domain, report, usecases
+from services.reporting.logs.schemas import log_page_answer
+from services.reporting.resources import EXPORT_SLOTS, SETTINGS
+
+log = get_logger(__name__)
+
+# Logs are people's credit history: no shared cache may keep a copy.
+_PRIVATE = {"Cache-Control": "no-store"}
+
+routes = web.RouteTableDef()
+
+
+def _selection(request: web.Request, query: SelectionQuery, now: datetime) -> domain.Selection:
+    return domain.selection(
+        # The tenant comes from the signed identity only: an account id of another tenant then simply
+        # matches nothing, and a scope is always the caller's own tenant.
+        tenant_id=_tenant_of(identity_of(request)),
+        scope=query.scope,
+        account_ids=query.account,
+        days=query.days,
+        kind=query.kind,
+        direction=query.direction,
+        now=now,
+    )
+
+
+def _tenant_of(identity: Identity) -> uuid.UUID:
+    if identity.tenant_id is None:
+        raise Forbidden("Logs belong to a tenant, and this caller has none.")
+    return identity.tenant_id
+
+
+def _wait_seconds(request: web.Request) -> float:
+    return request.app[SETTINGS].consistency_wait_seconds
+
+
+@routes.get("/logs")
+async def get_logs(request: web.Request) -> web.Response:
+    query = parse_query(request, LogQuery, repeatable=("account",))
+    wanted = domain.log_filter(_selection(request, query, datetime.now(UTC)), cursor=query.cursor, limit=query.limit)
+    page = await usecases.read_log(request.app[DB], wanted, query.consistency_token, _wait_seconds(request))
+    response = json_response(log_page_answer(page))
+    response.headers.update(_PRIVATE)
+    return response
+
+
+@routes.get("/logs.csv")
+async def get_logs_csv(request: web.Request) -> web.StreamResponse:
+    """Every matching row, streamed: memory holds one chunk whatever the row count."""
+    query = parse_query(request, SelectionQuery, repeatable=("account",))
+    now = datetime.now(UTC)
+    selected = _selection(request, query, now)
+    async with (
+        request.app[EXPORT_SLOTS],
+        usecases.log_export(request.app[DB], selected, query.consistency_token, _wait_seconds(request)) as export,
+    ):
+        # Everything that can fail with a problem answer has run by now: after prepare() the status
+        # is sent, and a later failure can only cut the download short.
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": csv_export.CONTENT_TYPE,
+                "Content-Disposition": f'attachment; filename="{csv_export.filename(now, export.directory)}"',
+                "X-Log-Stale": "true" if export.stale else "false",
+                **_PRIVATE,
+            }
+        )
+        await response.prepare(request)
+        cells = csv_export.Cells(export.directory)
+        try:
+            await response.write(csv_export.encode_header())
+            async for chunk in export.chunks:
+                # write() waits while the client is slower than the database: chunks never pile up.
+                await response.write(cells.encode(chunk))
+        except ConnectionResetError:
+            # The client went away: nothing to answer, and leaving the block releases the cursor.
+            log.info("log_csv_abandoned", tenant_id=str(selected.tenant_id))
+            return response
+    await response.write_eof()
+    return response
+
+
+@routes.get("/logs/report")
+async def get_logs_report(request: web.Request) -> web.Response:
+    """The print-ready report as HTML (inline CSS, no scripts), or the same page as PDF."""
+    query = parse_query(request, ReportQuery, repeatable=("account",))
+    now = datetime.now(UTC)
+    printable = await usecases.report_of(
+        request.app[DB],
+        _selection(request, query, now),
+        identity_of(request),
+        query.consistency_token,
+        _wait_seconds(request),
+        request.app[SETTINGS].report_max_rows,
+        now,
+    )
+    html = report.render_html(printable)
+    headers = {"X-Log-Stale": "true" if printable.stale else "false", **_PRIVATE}
+    if query.format == "html":
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
+    # Rendering takes a second or more of CPU: in a thread, so other requests and the consumer go on.
+    pdf = await asyncio.to_thread(report.render_pdf, html)
+    headers["Content-Disposition"] = f'inline; filename="{report.filename(printable, "pdf")}"'
+    return web.Response(body=pdf, content_type="application/pdf", headers=headers)

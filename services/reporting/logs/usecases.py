@@ -1,0 +1,125 @@
+"""Reading the log: a page, an export and a report, each from one snapshot, each after waiting (bounded)
+for the ledger transaction the caller just made."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from common.accounts import user_code
+from common.identity import Identity
+from common.logs import get_logger
+from services.reporting.directory.domain import Directory
+from services.reporting.directory.usecases import directory_of
+from services.reporting.entries import store as entries_store
+from services.reporting.logs import domain, report, store
+from services.reporting.logs.domain import LogFilter, LogPage, Selection
+
+log = get_logger(__name__)
+
+# Polling, not LISTEN: a check is one primary-key lookup, the wait is bounded by a couple of seconds,
+# and it needs no dedicated connection per process. The first checks are close together because the
+# event usually lands within milliseconds of the write that produced the token.
+_FIRST_POLL_SECONDS = 0.01
+_MAX_POLL_SECONDS = 0.1
+# Rows fetched from the export cursor and written to the client at a time: big enough that round
+# trips and writes do not dominate, small enough that memory stays flat (a chunk is about a megabyte
+# of CSV, and two are held: the one being written and the next being read).
+EXPORT_CHUNK_ROWS = 5000
+
+
+async def read_log(
+    pool: asyncpg.Pool, log_filter: LogFilter, consistency_token: int | None, wait_seconds: float
+) -> LogPage:
+    """A page of the log, after waiting (bounded) for the ledger transaction the caller just made."""
+    caught_up = await _caught_up(pool, consistency_token, wait_seconds)
+    async with pool.acquire() as conn:
+        # One statement, so one snapshot: the page is consistent without an explicit transaction.
+        rows = await store.log_page(conn, log_filter, rows=log_filter.limit + 1)
+    return domain.page_of(rows, log_filter.limit, stale=not caught_up)
+
+
+@dataclass(frozen=True)
+class LogExport:
+    directory: Directory
+    # Newest first, EXPORT_CHUNK_ROWS at a time, each row a csv_export.ExportRow.
+    chunks: AsyncIterator[list[asyncpg.Record]]
+    stale: bool
+
+
+@contextlib.asynccontextmanager
+async def log_export(
+    pool: asyncpg.Pool, selected: Selection, consistency_token: int | None, wait_seconds: float
+) -> AsyncIterator[LogExport]:
+    """Every row of the selection, read through a cursor while the caller writes them out.
+
+    Read-only and repeatable read: the names and every chunk come from one snapshot, so rows arriving
+    during a long download neither appear halfway nor shift what was already sent.
+    """
+    caught_up = await _caught_up(pool, consistency_token, wait_seconds)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        directory = await directory_of(conn, selected.tenant_id)
+        if not await store.use_time_zone(conn, directory.zone_name):
+            log.warning("log_csv_time_zone_unknown_to_postgres", timezone=directory.zone_name)
+        chunks = store.export_rows(conn, selected, EXPORT_CHUNK_ROWS)
+        # Closed even when the client goes away mid-download, so the cursor and the connection are
+        # released at once instead of when the generator is garbage-collected.
+        async with contextlib.aclosing(chunks):
+            yield LogExport(directory, chunks, stale=not caught_up)
+
+
+async def report_of(
+    pool: asyncpg.Pool,
+    selected: Selection,
+    caller: Identity,
+    consistency_token: int | None,
+    wait_seconds: float,
+    max_rows: int,
+    now: datetime,
+) -> report.Report:
+    """Totals per account and every row of the selection, from one snapshot so they agree."""
+    caught_up = await _caught_up(pool, consistency_token, wait_seconds)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        directory = await directory_of(conn, selected.tenant_id)
+        records = await store.account_totals(conn, selected)
+        entries = await store.oldest_first(conn, selected, rows=max_rows + 1)
+    domain.check_report_size(len(entries), max_rows)
+    caller_name = directory.names.get(user_code(caller.user_id)) if caller.user_id else None
+    return report.Report(
+        directory=directory,
+        selection=selected,
+        generated_at=now,
+        generated_by=report.generated_by(caller.user_id, caller.role, caller_name),
+        totals=[totals for record in records if (totals := report.account_totals(record)) is not None],
+        entries=entries,
+        stale=not caught_up,
+    )
+
+
+async def _caught_up(pool: asyncpg.Pool, consistency_token: int | None, wait_seconds: float) -> bool:
+    if consistency_token is None:
+        return True
+    return await wait_until_applied(pool, consistency_token, wait_seconds)
+
+
+async def wait_until_applied(pool: asyncpg.Pool, seq: int, wait_seconds: float) -> bool:
+    """True once ledger transaction `seq` is in the log; False if it is not within `wait_seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    pause = _FIRST_POLL_SECONDS
+    while True:
+        # The connection goes back to the pool between checks: waiting readers must not starve the
+        # consumer that is about to write what they wait for.
+        async with pool.acquire() as conn:
+            if await entries_store.is_applied(conn, seq):
+                return True
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        await asyncio.sleep(min(pause, remaining))
+        pause = min(pause * 2, _MAX_POLL_SECONDS)
