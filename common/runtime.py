@@ -26,6 +26,8 @@ log = get_logger(__name__)
 DB = web.AppKey("db", asyncpg.Pool)
 BROKER = web.AppKey("broker", Broker)
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+# How long each resource may take to close when the service stops.
+SHUTDOWN_SECONDS = 10.0
 BACKGROUND_RESTARTS = Counter(
     "background_task_restarts_total", "Background tasks restarted after an unexpected failure", ["task"]
 )
@@ -38,7 +40,13 @@ def database_ctx(
         await migrate(dsn, migrations, extra_migrations)
         app[DB] = await create_pool(dsn, size)
         yield
-        await app[DB].close()
+        pool = app[DB]
+        try:
+            # A graceful close waits for every connection to be handed back, however long that takes.
+            await asyncio.wait_for(pool.close(), SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning("shutdown_slow", resource="database pool", waited_s=SHUTDOWN_SECONDS)
+            pool.terminate()
 
     return ctx
 
@@ -48,7 +56,10 @@ def broker_ctx(url: str, exchange: str) -> CleanupCtx:
         app[BROKER] = Broker(url, exchange)
         await app[BROKER].connect()
         yield
-        await app[BROKER].close()
+        try:
+            await asyncio.wait_for(app[BROKER].close(), SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning("shutdown_slow", resource="broker connection", waited_s=SHUTDOWN_SECONDS)
 
     return ctx
 
@@ -80,8 +91,13 @@ def background_ctx(
         task = asyncio.create_task(supervise(app), name=name)
         yield
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Bounded: a process must stop in the time its supervisor gives it, even if a task is slow to
+        # notice its cancellation (it is then left to die with the loop).
+        done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_SECONDS)
+        if not done:
+            log.warning("shutdown_slow", resource=name, waited_s=SHUTDOWN_SECONDS)
+        elif not task.cancelled() and task.exception() is not None:
+            log.warning("background_task_ended_with_error", task=name, error=repr(task.exception()))
 
     return ctx
 

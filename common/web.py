@@ -60,6 +60,32 @@ HTTP_LATENCY = Histogram(
 )
 
 IDENTITY = web.RequestKey("identity", Identity)  # the caller's verified identity
+# The key a write passes on, where the edge derived one from the client's (the gateway scopes the client's
+# key to the caller and endpoint): `idempotency_key` answers it instead of the header.
+IDEMPOTENCY_KEY = web.RequestKey("idempotency_key", str)
+JSON_MEDIA_TYPE = "application/json"
+
+
+class UnsupportedMediaType(MalformedRequest):
+    """A body that is not JSON where JSON is taken: 415, with the media type that is accepted."""
+
+    problem = problems.UNSUPPORTED_MEDIA_TYPE
+    status = 415
+
+# A framework refusal (no route, wrong method, body too large, ...): its catalogued type, and a plain
+# sentence where aiohttp's own text would read "404: Not Found".
+_FRAMEWORK_PROBLEMS: dict[int, tuple[ProblemType, str]] = {
+    400: (problems.MALFORMED_REQUEST, "The request is malformed."),
+    401: (problems.UNAUTHENTICATED, "Authentication is required."),
+    403: (problems.FORBIDDEN, "This is not allowed."),
+    404: (problems.NOT_FOUND, "There is nothing at this address."),
+    405: (problems.METHOD_NOT_ALLOWED, "This address does not accept that method; see the Allow header."),
+    409: (problems.CONFLICT, "The request conflicts with the current state."),
+    413: (problems.REQUEST_TOO_LARGE, "The request body is too large."),
+    415: (problems.UNSUPPORTED_MEDIA_TYPE, "The body's media type is not accepted; send application/json."),
+    429: (problems.RATE_LIMITED, "Too many requests; please slow down."),
+    503: (problems.UNAVAILABLE, "The service is unavailable; please try again shortly."),
+}
 
 
 def _route_label(request: web.Request) -> str:
@@ -132,10 +158,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return problem_response(
-            exc.status, ProblemType(f"http-{exc.status}", exc.reason), exc.text or exc.reason,
-            headers={k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")},
-        )
+        return framework_problem(exc)
     except asyncio.CancelledError:
         raise
     except DATABASE_UNAVAILABLE as exc:
@@ -145,6 +168,22 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
         return problem_response(500, problems.INTERNAL, "Something went wrong on our side; it has been logged.")
+
+
+def framework_problem(exc: web.HTTPException) -> web.Response:
+    """aiohttp's own refusal as problem+json: its catalogued type and a plain detail (the framework's text
+    only where it says more than "<status>: <reason>", e.g. the body size limit it met)."""
+    fallback = problems.MALFORMED_REQUEST if exc.status < 500 else problems.INTERNAL
+    problem, detail = _FRAMEWORK_PROBLEMS.get(exc.status, (fallback, exc.reason))
+    text = exc.text or ""
+    if text and not text.startswith(f"{exc.status}:"):
+        detail = text
+    if exc.status == 405 and "Allow" in exc.headers:
+        detail = f"This address does not accept that method; it accepts {exc.headers['Allow']}."
+    return problem_response(
+        exc.status, problem, detail,
+        headers={k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")},
+    )
 
 
 def internal_auth_middleware(secret: str, audience: str, public_prefixes: tuple[str, ...] = ()) -> Middleware:
@@ -182,7 +221,10 @@ def path_uuid(
 
 
 def idempotency_key(request: web.Request) -> str:
-    """The client's key for a write that must take effect once, however often it is sent."""
+    """The client's key for a write that must take effect once, however often it is sent (the key the
+    edge derived from it, where it did)."""
+    if IDEMPOTENCY_KEY in request:
+        return request[IDEMPOTENCY_KEY]
     sent = request.headers.get("Idempotency-Key", "")
     key = sent.strip()
     # Measured as sent (HTTP itself drops whitespace around a header's value), so that the rule is the
@@ -190,6 +232,31 @@ def idempotency_key(request: web.Request) -> str:
     if not key or len(sent) > 200:
         raise MalformedRequest("An Idempotency-Key header (1 to 200 characters) is required.")
     return key
+
+
+def optional_idempotency_key(request: web.Request) -> str | None:
+    """The key of a write where sending one is optional: None when none was sent."""
+    if IDEMPOTENCY_KEY not in request and not request.headers.get("Idempotency-Key", "").strip():
+        return None
+    return idempotency_key(request)
+
+
+def _require_json(request: web.Request) -> None:
+    """A body sent as another media type (text/plain, a form) is refused with 415; one sent with no
+    Content-Type at all is read as JSON, as it always was."""
+    sent = request.headers.get("Content-Type")
+    if sent is None:
+        return
+    media_type = sent.split(";", 1)[0].strip().lower()
+    if media_type == JSON_MEDIA_TYPE or (media_type.startswith("application/") and media_type.endswith("+json")):
+        return
+    error = UnsupportedMediaType(
+        f"The body must be JSON (Content-Type: {JSON_MEDIA_TYPE}), not {media_type or 'empty'}."
+    )
+    accept = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}.get(request.method)
+    if accept is not None:
+        error.headers = {accept: JSON_MEDIA_TYPE}
+    raise error
 
 
 def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
@@ -201,6 +268,8 @@ def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
 async def parse_json(request: web.Request, model: type[ModelT]) -> ModelT:
     try:
         raw = await request.read()
+        if raw:
+            _require_json(request)
         data = json.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest("The body is not valid JSON.") from exc

@@ -15,7 +15,7 @@ from gateway.resources import BILLING, LEDGER, LIMITS, MESSAGING, REPORTING, RES
 from gateway.routes import api
 from gateway.settings import GatewaySettings
 from gateway.usecases import auth
-from gateway.web import pages, ui
+from gateway.web import caching, idempotency, pages, problem_pages, ui
 from gateway.web.middleware import (
     api_answer_headers,
     authentication_middleware,
@@ -39,6 +39,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         middlewares=[
             cors_preflight_middleware(settings.cors_origins),
             security_headers_middleware,
+            problem_pages.absolute_problem_types(settings.public_base_url),
             observability_middleware(SERVICE),
             time_limit_middleware,
             authentication_middleware(api),
@@ -49,10 +50,12 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app[LIMITS] = Limits.from_settings(settings)
     app[RESET_LIMITS] = PasswordResetLimits.from_settings(settings)
     app.on_response_prepare.append(api_answer_headers(settings.cors_origins))
+    app.on_response_prepare.append(caching.gzip_when_accepted)
     app.add_routes(api.routes())
     app.add_routes(pages.routes)
     app.add_routes(pages.docs_routes(api))
     app.add_routes(ui.routes)
+    app.add_routes(problem_pages.routes)
     checks = readiness_checks(app)
     checks["ledger"] = _service_ready(lambda: app[LEDGER])
     checks["billing"] = _service_ready(lambda: app[BILLING])
@@ -67,6 +70,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
             service_clients_ctx(settings),
             emails.sender_ctx(settings),
             periodic("session-purge", SESSION_PURGE_SECONDS, lambda app: auth.purge_ended_sessions(app[DB])),
+            periodic("idempotency-purge", idempotency.PURGE_SECONDS, idempotency.purge),
         ]
     )
     return app

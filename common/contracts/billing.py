@@ -96,6 +96,39 @@ class Purchase(BaseModel):
     origin: PurchaseOrigin
 
 
+# -- Purchase pages: GET /purchases ------------------------------------------------------------------------
+
+# Which accounts' purchases a page reads: those `account` names, every account of the caller's tenant, or
+# every user account of it (System Credits aside): a scope keeps hundreds of ids out of a URL.
+PurchaseScope = Literal["accounts", "tenant", "users"]
+MAX_PAGE_LIMIT = 100
+
+
+class PurchasesQuery(BaseModel):
+    """A page of the caller's tenant's purchases, newest first: of the accounts in scope, created at or
+    after `since` and before `until`, after the page `cursor` ended."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    scope: PurchaseScope = "accounts"
+    account: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE_LIMIT)
+
+    def params(self) -> list[tuple[str, str]]:
+        """The query string's parameters, `account` once per account."""
+        named = [("account", str(account)) for account in self.account]
+        rest = self.model_dump(mode="json", exclude={"account"}, exclude_none=True)
+        return named + [(key, str(value)) for key, value in rest.items()]
+
+
+class PurchasePage(BaseModel):
+    items: list[Purchase]
+    next_cursor: str | None
+
+
 # -- Refunds: POST and GET /purchases/{id}/refunds, GET /purchases/{id}/refunds/{refund_id} --------------
 
 

@@ -128,3 +128,47 @@ class OpenHolds(BaseModel):
     """How many holds are open in a tenant: a credit-mode switch waits until there are none."""
 
     open_holds: int
+
+
+# -- Transfer reads: GET /transfers/{id}, GET /transfers --------------------------------------------------
+
+# A page holds at most this many transfers (and purchases, in billing's API): one keyset walk each.
+MAX_PAGE_LIMIT = 100
+
+
+class TransfersQuery(BaseModel):
+    """A page of the caller's tenant's transfers, newest first: those touching any of the accounts named
+    by `account` (a code, repeated), or every transfer of the tenant when none is named; created at or
+    after `since` and before `until`; after the page `cursor` ended."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    account: list[UserFacingCode] = Field(default_factory=list, max_length=1000)
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE_LIMIT)
+
+    def params(self) -> list[tuple[str, str]]:
+        """The query string's parameters, `account` once per account."""
+        named = [("account", code) for code in self.account]
+        rest = self.model_dump(mode="json", exclude={"account"}, exclude_none=True)
+        return named + [(key, str(value)) for key, value in rest.items()]
+
+
+class TransferRecord(BaseModel):
+    """A posted transfer as the journal holds it: accounts by code, the actor by user id."""
+
+    id: uuid.UUID
+    from_code: str
+    to_code: str
+    quantity: int
+    note: str | None
+    actor_user_id: uuid.UUID | None
+    created_at: datetime
+    terms_version: str | None
+
+
+class TransferPage(BaseModel):
+    items: list[TransferRecord]
+    next_cursor: str | None

@@ -107,3 +107,12 @@ TOKEN_EXPIRED = _problem("token-expired", "The access token has expired")
 EMAIL_TAKEN = _problem("email-taken", "The email address is already in use")
 PASSWORD_LINK_INVALID = _problem("password-link-invalid", "The password link is not valid")
 SERVICE_CLIENT_UNBOUND = _problem("service-client-unbound", "The internal system is bound to no tenant")
+
+# The protocol itself: idempotent retries and what the HTTP layer refuses before any handler runs.
+IDEMPOTENCY_REQUEST_IN_PROGRESS = _problem(
+    "idempotency-request-in-progress", "A request with this idempotency key is still in progress"
+)
+UNSUPPORTED_MEDIA_TYPE = _problem("unsupported-media-type", "Unsupported media type")
+METHOD_NOT_ALLOWED = _problem("method-not-allowed", "Method not allowed")
+REQUEST_TOO_LARGE = _problem("request-too-large", "Request too large")
+TRANSFER_NOT_FOUND = _problem("transfer-not-found", "No such transfer")

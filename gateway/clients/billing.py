@@ -39,6 +39,12 @@ class Purchase(billing.Purchase):
         return PurchaseView.model_validate(self, from_attributes=True)
 
 
+class PurchasePage(billing.PurchasePage):
+    """A page of purchases as billing answers it, each with its public view."""
+
+    items: list[Purchase]  # type: ignore[assignment]  # the same shape, with view()
+
+
 class BillingClient(TypedClient):
     async def quote(self, identity: Identity, quantity: int) -> Quote:
         query = QuoteQuery(quantity=quantity).model_dump()
@@ -53,6 +59,11 @@ class BillingClient(TypedClient):
     async def purchase(self, identity: Identity, purchase_id: uuid.UUID | str) -> Purchase:
         """The purchase if it is the identity's tenant's; billing answers 404 otherwise."""
         return Purchase.model_validate(await self.purchase_as_answered(identity, purchase_id))
+
+    async def purchases(self, identity: Identity, query: billing.PurchasesQuery) -> PurchasePage:
+        """A page of the identity's tenant's purchases (billing checks the cursor: 400 if not its own)."""
+        return PurchasePage.model_validate(await self._service.call("GET", "/purchases", identity,
+                                                                     query=query.params()))
 
     async def purchase_as_answered(self, identity: Identity, purchase_id: uuid.UUID | str) -> dict[str, Any]:
         """Billing's purchase, whole and as it answered it: for the pages that render or relay it."""

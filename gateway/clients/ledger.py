@@ -1,4 +1,4 @@
-"""The ledger's API as the gateway calls it: balances, transfers and holds."""
+"""The ledger's API as the gateway calls it: balances, transfers (made and read back) and holds."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from common.contracts.ledger import (
     OpenHolds,
     PostedTransfer,
     TransferOrder,
+    TransferPage,
+    TransferRecord,
+    TransfersQuery,
 )
 from common.identity import Identity
 from gateway.clients.base import TypedClient
@@ -50,3 +53,12 @@ class LedgerClient(TypedClient):
     async def open_holds(self, identity: Identity, tenant_id: uuid.UUID) -> int:
         answer = await self._service.call("GET", f"/tenants/{tenant_id}/open-holds", identity)
         return OpenHolds.model_validate(answer).open_holds
+
+    async def transfer_record(self, identity: Identity, transfer_id: uuid.UUID) -> TransferRecord:
+        """The transfer if it is the identity's tenant's; the ledger answers 404 otherwise."""
+        return TransferRecord.model_validate(await self._service.call("GET", f"/transfers/{transfer_id}", identity))
+
+    async def transfers(self, identity: Identity, query: TransfersQuery) -> TransferPage:
+        """A page of the identity's tenant's transfers (the ledger checks the cursor: 400 if not its own)."""
+        return TransferPage.model_validate(await self._service.call("GET", "/transfers", identity,
+                                                                     query=query.params()))

@@ -7,6 +7,7 @@ from gateway.routes import (  # noqa: F401
     auto_top_up,
     billing_admin,
     directory,
+    history,
     holds,
     logs,
     messages,

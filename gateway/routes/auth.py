@@ -3,11 +3,7 @@ the device list a person can sign out of."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
 from common.problems import Unauthenticated
 from common.runtime import DB
@@ -15,42 +11,11 @@ from common.web import json_response, parse_json, path_uuid
 from gateway.resources import LIMITS, SETTINGS
 from gateway.routes.registry import api, caller_of, no_such
 from gateway.schemas.credits import ServiceTokenRequest, TokenAnswer, TokenRequest
+from gateway.schemas.sessions import RefreshRequest, SessionTokenAnswer, SessionView, SignOutRequest
 from gateway.usecases import auth
 from gateway.usecases.auth import Device, SessionTokens, TokenPolicy
 from gateway.web.auth import SignInRequired
 from gateway.web.middleware import RATE_LIMIT, client_address
-
-# The public shapes of this module. (They belong in gateway/schemas/; kept here while that package is
-# being reorganised, to be moved with it.)
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class SessionTokenAnswer(TokenAnswer):
-    refresh_token: str = Field(description="Opaque; exchanged at /auth/refresh for the next pair, once")
-    refresh_token_expires_in: int = Field(description="Seconds the session lasts if it is not used")
-
-
-class RefreshRequest(_Request):
-    refresh_token: str = Field(min_length=1, max_length=200)
-
-
-class SignOutRequest(_Request):
-    refresh_token: str | None = Field(
-        default=None, min_length=1, max_length=200,
-        description="The session to end; without it, the session of the access token sent",
-    )
-
-
-class SessionView(BaseModel):
-    id: uuid.UUID
-    created_at: datetime
-    last_used_at: datetime = Field(description="When it was signed in or last renewed its access token")
-    user_agent: str | None
-    ip: str | None
-    current: bool = Field(description="Whether this is the session of the access token asking")
 
 
 def _answer(tokens: SessionTokens) -> web.Response:
@@ -65,7 +30,7 @@ def _device(request: web.Request) -> Device:
 
 
 @api.route("POST", "/auth/token", "Sign in: an access token and a refresh token (a new session)",
-           body=TokenRequest, answer=SessionTokenAnswer, public=True, tags=("auth",))
+           body=TokenRequest, answer=SessionTokenAnswer, public=True, tags=("auth",), errors=(400, 401, 429))
 async def sign_in(request: web.Request) -> web.Response:
     body = await parse_json(request, TokenRequest)
     limits, device = request.app[LIMITS], _device(request)
@@ -80,7 +45,8 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/auth/refresh", "Renew: the next access token and refresh token of a session (each refresh "
-           "token works once)", body=RefreshRequest, answer=SessionTokenAnswer, public=True, tags=("auth",))
+           "token works once)", body=RefreshRequest, answer=SessionTokenAnswer, public=True, tags=("auth",),
+           errors=(400, 401, 429))
 async def refresh(request: web.Request) -> web.Response:
     body = await parse_json(request, RefreshRequest)
     device = _device(request)
@@ -90,7 +56,7 @@ async def refresh(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/auth/logout", "Sign out: end the session of the refresh token sent, or else of the access "
-           "token", body=SignOutRequest, status=204, public=True, tags=("auth",))
+           "token", body=SignOutRequest, status=204, public=True, tags=("auth",), errors=(400, 401))
 async def sign_out(request: web.Request) -> web.Response:
     body = await parse_json(request, SignOutRequest) if request.body_exists else SignOutRequest()
     if body.refresh_token is not None:
@@ -106,7 +72,7 @@ async def sign_out(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/auth/service-token", "Sign in as an internal system", body=ServiceTokenRequest,
-           answer=TokenAnswer, public=True, tags=("auth",))
+           answer=TokenAnswer, public=True, tags=("auth",), errors=(400, 401))
 async def service_token(request: web.Request) -> web.Response:
     body = await parse_json(request, ServiceTokenRequest)
     tokens = await auth.sign_in_service(request.app[DB], body.client_id, body.client_secret,
@@ -115,7 +81,7 @@ async def service_token(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/me/sessions", "My sessions: where I am signed in", answer=SessionView, answer_is_list=True,
-           tags=("auth",))
+           tags=("auth",), errors=(401,))
 async def my_sessions(request: web.Request) -> web.Response:
     caller = caller_of(request)
     rows = await auth.sessions_of(request.app[DB], caller)
@@ -126,7 +92,8 @@ async def my_sessions(request: web.Request) -> web.Response:
     ])
 
 
-@api.route("DELETE", "/me/sessions/{id}", "Sign one of my sessions out", status=204, tags=("auth",))
+@api.route("DELETE", "/me/sessions/{id}", "Sign one of my sessions out", status=204, tags=("auth",),
+           errors=(401, 404, 429))
 async def end_my_session(request: web.Request) -> web.Response:
     session_id = path_uuid(request, not_found=no_such("session"))
     await auth.end_session(request.app[DB], caller_of(request), session_id)

@@ -19,7 +19,7 @@ from gateway.schemas.credits import (
 from gateway.usecases import directory
 
 
-@api.route("GET", "/me", "Who am I", answer=MeView, tags=("directory",))
+@api.route("GET", "/me", "Who am I", answer=MeView, tags=("directory",), errors=(401,))
 async def me(request: web.Request) -> web.Response:
     caller = caller_of(request)
     p, t = caller.person, caller.tenant
@@ -33,7 +33,7 @@ async def me(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/terms", "The conditions a transfer agrees to, and their version", answer=TermsView,
-           tags=("directory",))
+           tags=("directory",), errors=(401,))
 async def transfer_terms(_: web.Request) -> web.Response:
     return json_response(TermsView(version=terms.VERSION, conditions=list(terms.CONDITIONS)))
 

@@ -10,11 +10,13 @@ from gateway.resources import LEDGER
 from gateway.routes.registry import api, caller_of, links_to, no_such
 from gateway.schemas.credits import CaptureRequest, HoldRequest, HoldView
 from gateway.usecases import holds
+from gateway.web.idempotency import idempotent
 
 
 @api.route("POST", "/holds", "Reserve credits (service token)", body=HoldRequest, answer=HoldView, status=201,
-           headers=("Idempotency-Key",), tags=("holds",),
+           headers=("Idempotency-Key",), tags=("holds",), errors=(400, 401, 403, 404, 409, 422, 429),
            links=links_to("capture_hold", "void_hold", id="$response.body#/id"))
+@idempotent
 async def place_hold(request: web.Request) -> web.Response:
     caller = caller_of(request)
     holds.require_service(caller)
@@ -24,7 +26,8 @@ async def place_hold(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/holds/{id}/capture", "Spend all or part of a hold (service token)", body=CaptureRequest,
-           answer=HoldView, tags=("holds",))
+           body_required=False, answer=HoldView, tags=("holds",), optional_headers=("Idempotency-Key",))
+@idempotent
 async def capture_hold(request: web.Request) -> web.Response:
     caller = caller_of(request)
     holds.require_service(caller)
@@ -33,7 +36,9 @@ async def capture_hold(request: web.Request) -> web.Response:
     return json_response(await holds.capture(request.app[LEDGER], caller, hold_id, body))
 
 
-@api.route("POST", "/holds/{id}/void", "Release a hold (service token)", answer=HoldView, tags=("holds",))
+@api.route("POST", "/holds/{id}/void", "Release a hold (service token)", answer=HoldView, tags=("holds",),
+           optional_headers=("Idempotency-Key",))
+@idempotent
 async def void_hold(request: web.Request) -> web.Response:
     caller = caller_of(request)
     holds.require_service(caller)

@@ -10,6 +10,7 @@ from gateway.resources import LEDGER, MESSAGING, SETTINGS
 from gateway.routes.registry import api, caller_of, no_such
 from gateway.schemas.messages import MessageAccepted, MessageView, PreviewRequest, PreviewView, SendMessageRequest
 from gateway.usecases import messages
+from gateway.web.idempotency import idempotent
 
 
 @api.route("POST", "/messages/preview", "Segments and credits a message would take (the live counter)",
@@ -21,6 +22,7 @@ async def preview(request: web.Request) -> web.Response:
 
 @api.route("POST", "/messages", "Send an SMS to one or more recipients", body=SendMessageRequest,
            answer=MessageAccepted, status=202, headers=("Idempotency-Key",), tags=("messages",))
+@idempotent
 async def send_message(request: web.Request) -> web.Response:
     caller = caller_of(request)
     key = idempotency_key(request)
@@ -31,7 +33,7 @@ async def send_message(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/messages/{id}", "A message and each recipient's status", answer=MessageView,
-           tags=("messages",))
+           tags=("messages",), errors=(401, 403, 404))
 async def get_message(request: web.Request) -> web.Response:
     caller = caller_of(request)
     tenant = caller.require_tenant()

@@ -39,7 +39,8 @@ def tenant_detail(tenant: Tenant) -> TenantDetail:
 
 
 @api.route("POST", "/admin/tenants", "Create a tenant and invite its first master (operators only)",
-           body=NewTenantRequest, answer=TenantCreated, status=201, headers=("Idempotency-Key",), tags=("admin",))
+           body=NewTenantRequest, answer=TenantCreated, status=201, headers=("Idempotency-Key",), tags=("admin",),
+           errors=(400, 401, 403, 409, 429))
 async def create_tenant(request: web.Request) -> web.Response:
     caller = caller_of(request)
     key = idempotency_key(request)
@@ -49,7 +50,7 @@ async def create_tenant(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/users", "Add a user to your tenant and invite them by email (masters only)",
-           body=NewUserRequest, answer=UserDetail, status=201, tags=("directory",))
+           body=NewUserRequest, answer=UserDetail, status=201, tags=("directory",), errors=(400, 401, 403, 409, 429))
 async def add_user(request: web.Request) -> web.Response:
     body = await parse_json(request, NewUserRequest)
     person = await onboarding.add_user(request.app[DB], caller_of(request), body, _link_key(request))
@@ -57,7 +58,7 @@ async def add_user(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/auth/password-reset", "Email a link to set a new password (202 whether or not the email "
-           "has an account)", body=PasswordResetRequest, status=202, public=True, tags=("auth",))
+           "has an account)", body=PasswordResetRequest, status=202, public=True, tags=("auth",), errors=(400, 429))
 async def request_password_reset(request: web.Request) -> web.Response:
     body = await parse_json(request, PasswordResetRequest)
     address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
@@ -68,7 +69,7 @@ async def request_password_reset(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/auth/password-reset/confirm", "Set a password with the token of an emailed link",
-           body=PasswordSet, status=204, public=True, tags=("auth",))
+           body=PasswordSet, status=204, public=True, tags=("auth",), errors=(400, 422))
 async def set_password(request: web.Request) -> web.Response:
     body = await parse_json(request, PasswordSet)
     await onboarding.set_password(request.app[DB], body.token, body.password)
@@ -76,7 +77,8 @@ async def set_password(request: web.Request) -> web.Response:
 
 
 @api.route("PUT", "/directory/users/{external_id}", "Create or update a person by the CRM's own id (internal "
-           "systems bound to a tenant)", body=DirectoryUserRequest, answer=DirectoryUser, tags=("directory-sync",))
+           "systems bound to a tenant)", body=DirectoryUserRequest, answer=DirectoryUser, tags=("directory-sync",),
+           errors=(400, 401, 403, 409, 429))
 async def put_directory_user(request: web.Request) -> web.Response:
     caller = caller_of(request)
     external_id = _external_id(request)

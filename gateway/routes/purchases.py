@@ -10,6 +10,7 @@ from gateway.resources import BILLING
 from gateway.routes.registry import api, caller_of, links_to, no_such
 from gateway.schemas.credits import PurchaseCreated, PurchaseRequest, PurchaseView, Quote, QuoteQuery
 from gateway.usecases import purchases
+from gateway.web.idempotency import idempotent
 
 
 @api.route("GET", "/quotes", "Price a quantity of credits", query=QuoteQuery, answer=Quote, tags=("purchases",))
@@ -20,8 +21,9 @@ async def quote(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/purchases", "Start a purchase of credits", body=PurchaseRequest, answer=PurchaseCreated,
-           status=201, headers=("Idempotency-Key",), tags=("purchases",),
+           status=201, headers=("Idempotency-Key",), tags=("purchases",), errors=(400, 401, 403, 404, 409, 422, 429),
            links=links_to("get_purchase", "invoice_pdf", "list_refunds", "refund_purchase", id="$response.body#/id"))
+@idempotent
 async def create_purchase(request: web.Request) -> web.Response:
     caller = caller_of(request)
     key = idempotency_key(request)

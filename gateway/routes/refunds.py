@@ -7,12 +7,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from common.runtime import DB
-from common.web import json_response, parse_json, path_uuid
+from common.web import json_response, optional_idempotency_key, parse_json, path_uuid
 from gateway.clients.billing import Purchase
 from gateway.resources import BILLING, LEDGER
 from gateway.routes.registry import api, caller_of, links_to, no_such
 from gateway.schemas.billing import RefundRequest, RefundView
 from gateway.usecases import purchases, refunds
+from gateway.web.idempotency import idempotent
 
 
 async def _visible_purchase(request: web.Request) -> Purchase:
@@ -22,14 +23,17 @@ async def _visible_purchase(request: web.Request) -> Purchase:
 
 @api.route("POST", "/purchases/{id}/refunds", "Refund a paid purchase in full or in part (masters)",
            body=RefundRequest, answer=RefundView, status=201, tags=("purchases",),
+           also=((202, "Still under way: the refund to poll, at Location"),), optional_headers=("Idempotency-Key",),
+           errors=(400, 401, 403, 404, 409, 422, 429),
            links=links_to("get_refund", "adjustment_note", id="$request.path.id", refund_id="$response.body#/id"))
+@idempotent
 async def refund_purchase(request: web.Request) -> web.Response:
     caller = caller_of(request)
     body = await parse_json(request, RefundRequest)
     purchase_id = path_uuid(request, not_found=no_such("purchase"))
-    key = request.headers.get("Idempotency-Key", "").strip()
+    key = optional_idempotency_key(request)
     waited = await refunds.refund(request.app[LEDGER], request.app[BILLING], caller, purchase_id, body.quantity,
-                                  key or None)
+                                  key)
     response = json_response(waited.refund, status=202 if waited.under_way else 201)
     if waited.under_way:
         response.headers["Location"] = f"/api/v1/purchases/{waited.refund.purchase_id}/refunds/{waited.refund.id}"

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
-from common.contracts import billing, ledger
+from common.contracts import billing, ledger, reporting
 from common.contracts.billing import Quote as Quote
 from common.contracts.ledger import CaptureRequest as CaptureRequest
 from common.contracts.ledger import HoldView as HoldView
@@ -89,8 +89,19 @@ class UserView(BaseModel):
     account_id: uuid.UUID | None = Field(description="The user's account, in individual mode")
 
 
+def _documented(**constraints: Any) -> dict[str, Any]:
+    """Constraints said in the document but checked by the service that owns the rule, which answers 422
+    naming it (a range is a rule there, not malformed input): the document tells a client before it asks."""
+    return constraints
+
+
+# What the price list sells; billing refuses any other quantity (422 quantity-out-of-range).
+MIN_PURCHASE, MAX_PURCHASE = 100, 1_000_000
+_PURCHASE_QUANTITY = _documented(minimum=MIN_PURCHASE, maximum=MAX_PURCHASE)
+
+
 class QuoteQuery(_Request):
-    quantity: int = Field(description="Number of credits")
+    quantity: int = Field(description="Number of credits", json_schema_extra=_PURCHASE_QUANTITY)
 
 
 class BillingDetails(billing.BillingDetails):
@@ -101,7 +112,7 @@ class BillingDetails(billing.BillingDetails):
 
 class PurchaseRequest(_Request):
     account_id: uuid.UUID
-    quantity: StrictInt
+    quantity: StrictInt = Field(json_schema_extra=_PURCHASE_QUANTITY)
     billing: BillingDetails
 
 
@@ -140,13 +151,22 @@ class CardPayment(_Request):
 
 
 class LogQuery(_Request):
-    days: int = 30
-    account: list[uuid.UUID] | None = None
-    kind: str | None = None
+    """Which rows of the log: what the CSV takes, and the page and the report add to. (Reporting checks
+    `days` and `limit`, 422 out of range.)"""
+
+    days: int = Field(default=30, description="How many days back",
+                      json_schema_extra=_documented(minimum=1, maximum=30))
+    account: list[uuid.UUID] | None = Field(default=None, description="Only these accounts (repeat the parameter)")
+    kind: reporting.Kind | None = None
     direction: Literal["in", "out"] | None = None
-    cursor: str | None = Field(default=None, max_length=200)
-    limit: int = 100
-    consistency_token: int | None = None
+    consistency_token: int | None = Field(default=None, ge=1, description="From a write's answer: wait for it")
+
+
+class LogPageQuery(LogQuery):
+    """A page of the log: where the last page ended, and how many rows."""
+
+    cursor: str | None = Field(default=None, max_length=200, description="The last page's `next_cursor`")
+    limit: int = Field(default=100, json_schema_extra=_documented(minimum=1, maximum=1000))
 
 
 class ReportQuery(LogQuery):
@@ -158,6 +178,7 @@ class LogEntry(BaseModel):
     occurred_at: datetime
     account_id: uuid.UUID
     account: str = Field(description="'System Credits' or the owner's name")
+    transaction_id: uuid.UUID = Field(description="The ledger transaction; a transfer's id (GET /transfers/{id})")
     direction: Literal["in", "out"]
     quantity: int
     kind: str
@@ -234,7 +255,8 @@ class AccountQuery(_Request):
 class TransferRequest(_Request):
     from_account: uuid.UUID
     to_account: uuid.UUID
-    quantity: StrictInt
+    quantity: StrictInt = Field(description="From 1 to the ledger's maximum (1,000,000 unless configured)",
+                                json_schema_extra=_documented(minimum=1))
     accept_terms: StrictBool = Field(description="The 'I agree to the conditions' tick; must be true")
     note: str | None = Field(default=None, max_length=500)
 

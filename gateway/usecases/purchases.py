@@ -1,5 +1,5 @@
 """Buying credits: a quote, a purchase for an account the buyer may buy for, and who may see a purchase
-and its tax invoice afterwards."""
+and its tax invoice afterwards; pages of the purchases for the accounts a caller manages."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import uuid
 
 import asyncpg
 
-from common.contracts.billing import PurchaseOrder
+from common.contracts.billing import PurchaseOrder, PurchasesQuery
 from gateway.clients.billing import BillingClient, Purchase
 from gateway.directory import domain
 from gateway.schemas.credits import PurchaseCreated, PurchaseRequest, Quote
+from gateway.schemas.history import HistoryQuery, PurchasePage
 from gateway.usecases.accounts import account_named, accounts_named
 from gateway.usecases.identity import identity_for
+from gateway.usecases.logs import log_scope
 from gateway.web.auth import Caller
 
 
@@ -60,3 +62,22 @@ async def invoice(
     """A visible purchase and its tax invoice (a PDF)."""
     purchase = await visible_purchase(pool, billing, caller, purchase_id)
     return purchase, await billing.invoice_pdf(identity_for(caller), purchase.id)
+
+
+async def read_purchases(
+    pool: asyncpg.Pool, billing: BillingClient, caller: Caller, query: HistoryQuery
+) -> PurchasePage:
+    """A page of the purchases for the accounts the caller manages (a master: every one of the tenant),
+    newest first. Whose they are is decided as for the log: the accounts named (each one the caller
+    manages, else 404), or a scope, so that a large tenant's accounts never go into a URL."""
+    scope = await log_scope(pool, caller, query.account)
+    if not scope:
+        return PurchasePage(items=[], next_cursor=None)  # a user of a tenant in shared mode manages nothing
+    named = dict(scope)
+    wanted = PurchasesQuery(
+        scope=named.get("scope", "accounts"),  # type: ignore[arg-type]  # log_scope says tenant or users
+        account=[uuid.UUID(value) for key, value in scope if key == "account"],
+        since=query.since, until=query.until, cursor=query.cursor, limit=query.limit,
+    )
+    page = await billing.purchases(identity_for(caller), wanted)
+    return PurchasePage(items=[purchase.view() for purchase in page.items], next_cursor=page.next_cursor)

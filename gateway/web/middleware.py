@@ -52,7 +52,9 @@ def authentication_middleware(api: Api) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         resource = request.match_info.route.resource
         path = resource.canonical if resource is not None else request.path
-        if request.path.startswith(api.prefix + "/") and not api.is_public(request.method, path):
+        # No route or no such method answers 404/405 as it is: there is nothing a token could open there.
+        unrouted = request.match_info.http_exception is not None
+        if request.path.startswith(api.prefix + "/") and not unrouted and not api.is_public(request.method, path):
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
                 raise SignInRequired("Sign in first: send 'Authorization: Bearer <access token>'.")

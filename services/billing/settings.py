@@ -9,10 +9,11 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from stdnum.au import abn
 from stdnum.exceptions import ValidationError as InvalidNumber
 
-from common.settings import LOCAL_POSTGRES, ServiceSettings
+from common.mail import MailSettings
+from common.settings import LOCAL_POSTGRES
 
 
-class BillingSettings(ServiceSettings):
+class BillingSettings(MailSettings):
     database_url: str = Field(default=f"{LOCAL_POSTGRES}/billing", validation_alias="BILLING_DATABASE_URL")
     port: int = Field(default=8082, validation_alias="BILLING_PORT", ge=1, le=65535)
     # The gateway's public address: checkout pages are served there, not by this service.
@@ -47,17 +48,8 @@ class BillingSettings(ServiceSettings):
     stripe_api_base: str | None = Field(default=None, validation_alias="STRIPE_API_BASE")
     stripe_js_url: str = Field(default="https://js.stripe.com/v3/", validation_alias="STRIPE_JS_URL")
 
-    # Email over SMTP. With no host, emails wait in the outbox until one is configured.
-    smtp_host: str | None = Field(default=None, validation_alias="SMTP_HOST")
-    smtp_port: int = Field(default=587, validation_alias="SMTP_PORT", ge=1, le=65535)
-    # starttls: upgrade a plain connection (port 587); tls: TLS from the start (465); none: local relays.
-    smtp_security: Literal["starttls", "tls", "none"] = Field(default="starttls", validation_alias="SMTP_SECURITY")
-    smtp_username: str | None = Field(default=None, validation_alias="SMTP_USERNAME")
-    smtp_password: SecretStr | None = Field(default=None, validation_alias="SMTP_PASSWORD")
-    smtp_timeout_seconds: float = Field(default=30.0, validation_alias="SMTP_TIMEOUT_SECONDS", gt=0)
+    # Email over SMTP: the shared settings (common.mail.MailSettings); billing signs its own mail.
     email_from: str = Field(default="SMS Credits <billing@sms-credits.example>", validation_alias="EMAIL_FROM")
-    email_retry_seconds: float = Field(default=60.0, validation_alias="EMAIL_RETRY_SECONDS", gt=0)
-    email_poll_seconds: float = Field(default=2.0, validation_alias="EMAIL_POLL_SECONDS", gt=0)
 
     # How long a top-up charge or a refund may sit half-done (a crash between steps) before the
     # sweeper drives it on; every step is idempotent at the provider, so driving it twice is safe.

@@ -112,6 +112,7 @@ async def ledger_verdicts(system: ChaosSystem, operations: list[Operation], tena
             "SELECT id::text, tenant_id::text, idempotency_key, captured, status FROM holds")
     finally:
         await conn.close()
+    derived = await _derived_keys(system)
     verdicts = []
     for tenant in tenants:
         total = sum(a["balance"] for a in accounts if a["tenant_id"] == tenant and a["kind"] in USER_FACING)
@@ -127,11 +128,27 @@ async def ledger_verdicts(system: ChaosSystem, operations: list[Operation], tena
              if a["kind"] in USER_FACING and a["balance"] != expected.balances.get(a["id"], 0)]
     verdicts.append(Verdict("every account's balance is what the accepted operations make it", not wrong,
                             f"(account, ledger, expected): {_sample(wrong)}" if wrong else f"{len(accounts)} accounts"))
-    verdicts += _exactly_once(operations, transactions, postings, holds)
+    verdicts += _exactly_once(operations, transactions, postings, holds, derived)
     return verdicts
 
 
-def _exactly_once(operations: list[Operation], transactions: list, postings: list, holds: list) -> list[Verdict]:
+async def _derived_keys(system: ChaosSystem) -> dict[str, str]:
+    """The key each client key was handed down to the ledger under (the gateway scopes a client's key
+    to its caller and endpoint), from the answers the gateway recorded. A key whose request was
+    refused before anything was decided has no entry, and is looked for as the client sent it."""
+    from gateway.web.idempotency import Scope
+
+    conn = await system.connect("gateway")
+    try:
+        rows = await conn.fetch("SELECT caller_id, endpoint, key FROM idempotent_requests")
+    finally:
+        await conn.close()
+    return {r["key"]: Scope(r["caller_id"], r["endpoint"], r["key"]).derived_key() for r in rows}
+
+
+def _exactly_once(
+    operations: list[Operation], transactions: list, postings: list, holds: list, derived: dict[str, str]
+) -> list[Verdict]:
     by_key = {(t["tenant_id"], t["idempotency_key"]): t for t in transactions}
     moves: dict[str, dict[str, int]] = defaultdict(dict)
     for p in postings:
@@ -140,7 +157,7 @@ def _exactly_once(operations: list[Operation], transactions: list, postings: lis
     problems: dict[str, list[str]] = defaultdict(list)
     for op in operations:
         if op.kind == "transfer":
-            found = by_key.get((op.tenant_id, op.key))
+            found = by_key.get((op.tenant_id, derived.get(op.key, op.key)))
             if op.state == "accepted" and (
                 found is None or found["id"] != op.ledger_id
                 or moves[found["id"]] != {op.account_id: -op.quantity, op.target_id: op.quantity}
@@ -155,7 +172,7 @@ def _exactly_once(operations: list[Operation], transactions: list, postings: lis
             if op.state == "rejected" and found is not None:
                 problems["rejected"].append(f"purchase {op.ledger_id}")
         else:
-            hold = holds_by_key.get((op.tenant_id, op.key))
+            hold = holds_by_key.get((op.tenant_id, derived.get(op.key, op.key)))
             if op.state == "accepted" and (hold is None or hold["id"] != op.ledger_id
                                            or hold["captured"] != op.captured
                                            or hold["status"] != op.settled_as):

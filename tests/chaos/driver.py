@@ -99,7 +99,11 @@ class Client:
             try:
                 async with self.session.request(method, url, json=body, headers=headers, timeout=TIMEOUT) as r:
                     answer = await r.json(content_type=None)
-                    if r.status < 500 and r.status != 429:
+                    # The same key still in flight elsewhere (its gateway may have died with it): not an
+                    # answer yet, so come back as Retry-After says, like any careful client.
+                    in_progress = r.status == 409 and str(answer.get("type", "")).endswith(
+                        "/idempotency-request-in-progress")
+                    if r.status < 500 and r.status != 429 and not in_progress:
                         return r.status, answer
                     self.stats.server_errors[r.status] += 1
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

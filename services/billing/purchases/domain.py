@@ -51,6 +51,10 @@ class AccountMismatch(MalformedRequest):
     problem = problems.ACCOUNT_MISMATCH
 
 
+class AccountsMissing(MalformedRequest):
+    problem = problems.ACCOUNTS_MISSING
+
+
 def tenant_of(identity: Identity) -> uuid.UUID:
     if identity.tenant_id is None:
         raise Forbidden("This action is only for a tenant's users.")
@@ -176,3 +180,15 @@ def purchase_event(event_type: str, purchase: Purchase, payload: BaseModel) -> E
     """An event about a purchase (its payment, a refund of it, its top-up), on the credited account."""
     return Event.new(type=event_type, source=SOURCE, subject=f"{purchase.tenant_id}/{purchase.account_id}",
                      data=payload)
+
+
+# -- Pages of purchases (the cursor itself: common/keyset.py) ---------------------------------------
+
+
+def check_scope(scope: str, account_ids: list[uuid.UUID]) -> None:
+    """Accounts are named with scope `accounts`, and only then: one must not silently widen the other."""
+    if (scope == "accounts") != bool(account_ids):
+        raise AccountsMissing(
+            "Name accounts with scope=accounts, or ask for scope=tenant or scope=users without accounts.",
+            errors=[{"field": "account", "message": f"does not go with scope {scope}"}],
+        )

@@ -1,5 +1,5 @@
 """Purchases over HTTP: a buyer asks what a quantity costs, starts a purchase (with its checkout) and
-follows it to credited."""
+follows it to credited; a page of the tenant's purchases, newest first."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from services.billing.price_lists import usecases as price_lists
 from services.billing.price_lists.schemas import quote_answer
 from services.billing.purchases import usecases
 from services.billing.purchases.domain import PurchaseNotFound, PurchaseOrder, tenant_of
-from services.billing.purchases.schemas import billing_details, purchase_answer
+from services.billing.purchases.schemas import billing_details, purchase_answer, purchase_page
 from services.billing.resources import PROVIDER
 
 
@@ -41,7 +41,7 @@ async def create_purchase(request: web.Request) -> web.Response:
         idempotency_key=key,
     )
     purchase, created = await usecases.start_purchase(request.app[DB], request.app[PROVIDER], order)
-    return json_response(purchase_answer(purchase), status=201 if created else 200)
+    return json_response(purchase_answer(purchase, creation=True), status=201 if created else 200)
 
 
 async def get_purchase(request: web.Request) -> web.Response:
@@ -52,8 +52,15 @@ async def get_purchase(request: web.Request) -> web.Response:
     return json_response(purchase_answer(purchase))
 
 
+async def list_purchases(request: web.Request) -> web.Response:
+    tenant_id = tenant_of(identity_of(request))
+    query = parse_query(request, contract.PurchasesQuery, repeatable=("account",))
+    return json_response(purchase_page(await usecases.purchases_page(request.app[DB], tenant_id, query)))
+
+
 routes = [
     web.get("/quotes", get_quote),
     web.post("/purchases", create_purchase),
+    web.get("/purchases", list_purchases),
     web.get("/purchases/{purchase_id}", get_purchase),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from common.contracts import billing as contract
 from services.billing.price_lists.schemas import quote_answer
 from services.billing.purchases.domain import BillingDetails, Purchase
+from services.billing.purchases.usecases import PurchaseRows
 
 
 def billing_details(given: contract.BillingDetails) -> BillingDetails:
@@ -19,7 +20,12 @@ def billing_details(given: contract.BillingDetails) -> BillingDetails:
     )
 
 
-def purchase_answer(purchase: Purchase) -> contract.Purchase:
+def purchase_answer(purchase: Purchase, *, creation: bool = False) -> contract.Purchase:
+    """The purchase as read: its checkout page only while it is pending. The answer to its creation
+    (`creation`), first or replayed under the same Idempotency-Key, always carries the checkout page it
+    was created with: a retry after the buyer paid or was declined must answer what the first call did,
+    and the gateway's answer to a creation requires the URL."""
+    show_checkout = creation or purchase.status == "pending"
     return contract.Purchase(
         id=purchase.id,
         status=purchase.status,
@@ -28,7 +34,7 @@ def purchase_answer(purchase: Purchase) -> contract.Purchase:
         buyer_user_id=purchase.buyer_user_id,
         quantity=purchase.quote.quantity,
         quote=quote_answer(purchase.quote),
-        checkout_url=purchase.checkout_url if purchase.status == "pending" else None,
+        checkout_url=purchase.checkout_url if show_checkout else None,
         invoice_number=purchase.invoice_number,
         invoice_url=f"/api/v1/purchases/{purchase.id}/invoice.pdf" if purchase.is_paid else None,
         failure_reason=purchase.failure_reason,
@@ -39,3 +45,7 @@ def purchase_answer(purchase: Purchase) -> contract.Purchase:
         account_name=purchase.account_name,
         origin=purchase.origin,
     )
+
+
+def purchase_page(page: PurchaseRows) -> contract.PurchasePage:
+    return contract.PurchasePage(items=[purchase_answer(p) for p in page.purchases], next_cursor=page.next_cursor)

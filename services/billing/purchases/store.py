@@ -7,9 +7,16 @@ from datetime import datetime
 
 import asyncpg
 
+from common.keyset import Cursor
 from services.billing.payments.provider import CardSummary, CheckoutSession
 from services.billing.price_lists.domain import Quote
-from services.billing.purchases.domain import BillingDetails, Purchase, PurchaseOrder, PurchaseOrigin, Seller
+from services.billing.purchases.domain import (
+    BillingDetails,
+    Purchase,
+    PurchaseOrder,
+    PurchaseOrigin,
+    Seller,
+)
 
 
 async def insert_purchase(
@@ -59,6 +66,35 @@ async def get_purchase(
 ) -> Purchase | None:
     row = await conn.fetchrow("SELECT * FROM purchases WHERE id = $1 AND tenant_id = $2", purchase_id, tenant_id)
     return _purchase(row) if row else None
+
+
+# Walks purchases_by_tenant_time (migration 0004) newest first and stops after a page; a scope or named
+# accounts filter the walk. $2: the account ids (scope accounts), $3: include System Credits.
+_PAGE = """
+SELECT * FROM purchases
+WHERE tenant_id = $1 AND (cardinality($2::uuid[]) = 0 OR account_id = ANY($2::uuid[]))
+  AND ($3::boolean OR account_code <> 'system')
+  AND created_at >= $4 AND created_at < $5 AND (created_at, id) < ($6, $7)
+ORDER BY created_at DESC, id DESC
+LIMIT $8
+"""
+
+
+async def purchases_page(
+    conn: asyncpg.Connection,
+    tenant_id: uuid.UUID,
+    account_ids: list[uuid.UUID],
+    includes_system: bool,
+    since: datetime,
+    until: datetime,
+    before: Cursor,
+    rows: int,
+) -> list[Purchase]:
+    """Up to `rows` purchases of the accounts (every account of the tenant when none is named, System
+    Credits only if `includes_system`) created in [since, until), older than `before`, newest first."""
+    found = await conn.fetch(_PAGE, tenant_id, account_ids, includes_system, since, until, before.created_at,
+                             before.id, rows)
+    return [_purchase(row) for row in found]
 
 
 async def find_purchase(conn: asyncpg.Connection, purchase_id: uuid.UUID) -> Purchase | None:

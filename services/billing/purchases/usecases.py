@@ -1,14 +1,16 @@
-"""Purchases' actions, one transaction each: start one with its checkout, read one, and mark one
+"""Purchases' actions, one transaction each: start one with its checkout, read one or a page, and mark one
 credited when the ledger says so. Its payment is recorded by `payments.usecases`."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 
-from common import inbox
+from common import inbox, keyset
 from common.contracts import queues
+from common.contracts.billing import PurchasesQuery
 from common.logs import get_logger
 from services.billing.payments.provider import PaymentProvider
 from services.billing.price_lists import domain as pricing
@@ -54,6 +56,28 @@ async def purchase_of(pool: asyncpg.Pool, tenant_id: uuid.UUID, purchase_id: uui
     if purchase is None:
         raise domain.PurchaseNotFound()
     return purchase
+
+
+@dataclass(frozen=True)
+class PurchaseRows:
+    """A page of purchases, and the cursor of the next page (None: the last)."""
+
+    purchases: list[Purchase]
+    next_cursor: str | None
+
+
+async def purchases_page(pool: asyncpg.Pool, tenant_id: uuid.UUID, query: PurchasesQuery) -> PurchaseRows:
+    """A page of the tenant's purchases, newest first (see PurchasesQuery for the filters)."""
+    domain.check_scope(query.scope, query.account)
+    before = keyset.decode_cursor(query.cursor)
+    since = query.since or keyset.BEGINNING_OF_TIME
+    until = query.until or keyset.END_OF_TIME
+    async with pool.acquire() as conn:
+        found = await store.purchases_page(conn, tenant_id, list(dict.fromkeys(query.account)),
+                                           query.scope != "users", since, until, before, query.limit + 1)
+    page = found[: query.limit]
+    last = keyset.Cursor(page[-1].created_at, page[-1].id) if page else None
+    return PurchaseRows(page, keyset.next_cursor(len(found), query.limit, last))
 
 
 async def record_credited(

@@ -1,5 +1,6 @@
 """The rules of a transfer, pure and synchronous: who may move credits from and to which account, in
-which credit mode. The balance is checked by the posting itself, on the locked rows."""
+which credit mode (the balance is checked by the posting itself, on the locked rows); and how pages of
+transfers are cut (keyset cursors)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from common import permissions
 from common.contracts import problems
-from common.problems import Forbidden, RuleBroken
+from common.problems import Forbidden, NotFound, RuleBroken
 from services.ledger.postings.domain import Movement, check_quantity
 
 
@@ -29,6 +30,10 @@ class RecipientCannotReceive(RuleBroken):
 
 class AccountForbidden(Forbidden):
     problem = problems.ACCOUNT_FORBIDDEN
+
+
+class TransferNotFound(NotFound):
+    problem = problems.TRANSFER_NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -67,3 +72,4 @@ def check_transfer(
 
 def transfer_movements(source_code: str, target_code: str, quantity: int) -> list[Movement]:
     return [Movement(source_code, -quantity), Movement(target_code, quantity)]
+

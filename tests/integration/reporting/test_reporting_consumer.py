@@ -46,6 +46,7 @@ async def test_a_posted_transfer_appears_in_the_log_of_both_accounts(reporting: 
             "id": str(domain.entry_id(transfer.transaction_id, SYSTEM_ID)),
             "occurred_at": "2026-11-25T03:04:05.678901Z",
             "account_id": str(SYSTEM_ID),
+            "transaction_id": str(transfer.transaction_id),
             "direction": "out",
             "quantity": 30,
             "kind": "transfer",
