@@ -19,6 +19,8 @@ from common.problems import DependencyUnavailable, RuleBroken
 from common.runtime import DB
 from common.web import Handler, idempotency_key, observability_middleware
 from gateway.directory.domain import Person
+from gateway.resources import SETTINGS
+from gateway.settings import GatewaySettings
 from gateway.web.auth import Caller
 from gateway.web.idempotency import REPLAYED_HEADER, idempotent, purge
 from gateway.web.middleware import CALLER
@@ -84,6 +86,9 @@ async def harness(new_database: NewDatabase) -> AsyncIterator[Harness]:
 
     app = web.Application(middlewares=[observability_middleware("test"), sign_in])
     app[DB] = pool
+    # The claim's lease follows the gateway's request time limit.
+    app[SETTINGS] = GatewaySettings.model_validate(
+        {"GATEWAY_DATABASE_URL": dsn, "JWT_SECRET": "j" * 40, "INTERNAL_TOKEN_SECRET": "i" * 40})
     handler = idempotent(write.handle)
     app.add_routes([web.post("/things/{id}/do", handler), web.post("/others", handler)])
     client = TestClient(TestServer(app))
@@ -167,3 +172,23 @@ async def test_entries_older_than_a_day_are_purged(harness: Harness) -> None:
     await purge(harness.app)
 
     assert {r["key"] for r in await pool.fetch("SELECT key FROM idempotent_requests")} == {"new"}
+
+
+async def test_a_claim_left_by_a_process_that_died_is_taken_over_once_no_live_request_can_hold_it(
+        harness: Harness) -> None:
+    harness.write.answers = ["201", "201"]
+    pool = harness.app[DB]
+    await harness.post("k6", {"a": 1})
+    # What a gateway killed mid-request leaves behind: a claim with no answer, never released.
+    await pool.execute("UPDATE idempotent_requests SET status = NULL, headers = NULL, body = NULL WHERE key = 'k6'")
+    limit = harness.app[SETTINGS].request_timeout
+
+    await pool.execute("UPDATE idempotent_requests SET created_at = now() - make_interval(secs => $1)"
+                       " WHERE key = 'k6'", limit - 1)
+    assert (await harness.post("k6", {"a": 1}))[0] == 409  # a live request could still hold it
+    await pool.execute("UPDATE idempotent_requests SET created_at = now() - make_interval(secs => $1)"
+                       " WHERE key = 'k6'", limit + 6)
+    status, headers, _ = await harness.post("k6", {"a": 1})
+    assert status == 201 and REPLAYED_HEADER not in headers
+    assert len(harness.write.keys) == 2  # the write ran again, under the same derived key
+    assert harness.write.keys[0] == harness.write.keys[1]
