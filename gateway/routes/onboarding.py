@@ -24,6 +24,7 @@ from gateway.schemas.onboarding import (
     TenantDetail,
 )
 from gateway.usecases import directory_sync, onboarding
+from gateway.web.idempotency import idempotent
 from gateway.web.ratelimit import client_address
 
 MAX_EXTERNAL_ID = 200
@@ -41,6 +42,7 @@ def tenant_detail(tenant: Tenant) -> TenantDetail:
 @api.route("POST", "/admin/tenants", "Create a tenant and invite its first master (operators only)",
            body=NewTenantRequest, answer=TenantCreated, status=201, headers=("Idempotency-Key",), tags=("admin",),
            errors=(400, 401, 403, 409, 429))
+@idempotent
 async def create_tenant(request: web.Request) -> web.Response:
     caller = caller_of(request)
     key = idempotency_key(request)

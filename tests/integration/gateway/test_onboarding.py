@@ -100,6 +100,7 @@ async def test_the_same_key_and_body_again_answers_the_same_tenant_created_once(
 
     again = await gateway.call("POST", "/api/v1/admin/tenants", body, headers)
     assert (again.status, again.body) == (first.status, first.body)
+    assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
     assert await gateway.counts() == before
     other = await gateway.call("POST", "/api/v1/admin/tenants", new_tenant(), headers)
     assert other.status == 409 and other.body["type"].endswith("/problems/idempotency-key-reused")
