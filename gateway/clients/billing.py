@@ -15,7 +15,9 @@ from common.contracts.billing import (
     CheckoutSession,
     PriceListRequest,
     PriceListView,
+    Purchase,
     PurchaseOrder,
+    PurchasePage,
     Quote,
     QuoteQuery,
     RefundRequest,
@@ -25,24 +27,10 @@ from common.contracts.billing import (
 from common.identity import Identity
 from gateway.clients.base import Answer, TypedClient
 from gateway.schemas.billing import AutoTopUpRequest
-from gateway.schemas.credits import CardPayment, PurchaseView
+from gateway.schemas.credits import CardPayment
 
 # Stripe retries a webhook that was not answered, so that is what its 503 says.
 _WEBHOOK_UNAVAILABLE = "The billing service is unavailable; the webhook will be retried."
-
-
-class Purchase(billing.Purchase):
-    """A purchase as billing answers it (the contract's shape, nothing added), with what a client of the
-    public API is shown of it."""
-
-    def view(self) -> PurchaseView:
-        return PurchaseView.model_validate(self, from_attributes=True)
-
-
-class PurchasePage(billing.PurchasePage):
-    """A page of purchases as billing answers it, each with its public view."""
-
-    items: list[Purchase]  # type: ignore[assignment]  # the same shape, with view()
 
 
 class BillingClient(TypedClient):

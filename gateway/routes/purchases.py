@@ -36,7 +36,7 @@ async def create_purchase(request: web.Request) -> web.Response:
 async def get_purchase(request: web.Request) -> web.Response:
     purchase_id = path_uuid(request, not_found=no_such("purchase"))
     purchase = await purchases.visible_purchase(request.app[DB], request.app[BILLING], caller_of(request), purchase_id)
-    return json_response(purchase.view())
+    return json_response(PurchaseView.model_validate(purchase, from_attributes=True))
 
 
 @api.route("GET", "/purchases/{id}/invoice.pdf", "The tax invoice / receipt", content_type="application/pdf",

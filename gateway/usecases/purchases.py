@@ -10,7 +10,7 @@ import asyncpg
 from common.contracts.billing import PurchaseOrder, PurchasesQuery
 from gateway.clients.billing import BillingClient, Purchase
 from gateway.directory import domain
-from gateway.schemas.credits import PurchaseCreated, PurchaseRequest, Quote
+from gateway.schemas.credits import PurchaseCreated, PurchaseRequest, PurchaseView, Quote
 from gateway.schemas.history import HistoryQuery, PurchasePage
 from gateway.usecases.accounts import account_named, accounts_named
 from gateway.usecases.identity import identity_for
@@ -80,4 +80,5 @@ async def read_purchases(
         since=query.since, until=query.until, cursor=query.cursor, limit=query.limit,
     )
     page = await billing.purchases(identity_for(caller), wanted)
-    return PurchasePage(items=[purchase.view() for purchase in page.items], next_cursor=page.next_cursor)
+    views = [PurchaseView.model_validate(purchase, from_attributes=True) for purchase in page.items]
+    return PurchasePage(items=views, next_cursor=page.next_cursor)
