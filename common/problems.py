@@ -38,6 +38,12 @@ class MalformedRequest(DomainError):
     problem = problems.MALFORMED_REQUEST
 
 
+class UnsupportedMediaType(DomainError):
+    """A body that is not in a media type the endpoint takes (JSON)."""
+
+    problem = problems.UNSUPPORTED_MEDIA_TYPE
+
+
 class Unauthenticated(DomainError):
     problem = problems.UNAUTHENTICATED
 

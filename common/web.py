@@ -30,22 +30,12 @@ from common.problems import (
     RuleBroken,
     TooManyRequests,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-# The web edge decides what status each kind of domain error answers; the domain only names the kind.
-_STATUS_OF_KIND: tuple[tuple[type[DomainError], int], ...] = (
-    (MalformedRequest, 400),
-    (Unauthenticated, 401),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (RuleBroken, 422),
-    (TooManyRequests, 429),
-    (DependencyUnavailable, 503),
-)
 REQUEST_ID_HEADER = "X-Request-ID"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -66,11 +56,18 @@ IDEMPOTENCY_KEY = web.RequestKey("idempotency_key", str)
 JSON_MEDIA_TYPE = "application/json"
 
 
-class UnsupportedMediaType(MalformedRequest):
-    """A body that is not JSON where JSON is taken: 415, with the media type that is accepted."""
-
-    problem = problems.UNSUPPORTED_MEDIA_TYPE
-    status = 415
+# The web edge decides what status each kind of domain error answers; the domain only names the kind.
+_STATUS_OF_KIND: tuple[tuple[type[DomainError], int], ...] = (
+    (MalformedRequest, 400),
+    (UnsupportedMediaType, 415),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (RuleBroken, 422),
+    (TooManyRequests, 429),
+    (DependencyUnavailable, 503),
+)
 
 # A framework refusal (no route, wrong method, body too large, ...): its catalogued type, and a plain
 # sentence where aiohttp's own text would read "404: Not Found".

@@ -21,6 +21,7 @@ from common.problems import (
     RuleBroken,
     TooManyRequests,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 from common.web import PROBLEM_JSON, from_error, status_of
 
@@ -55,8 +56,8 @@ def test_every_domain_error_in_the_code_names_a_catalogued_problem_type() -> Non
 
 @pytest.mark.parametrize(
     ("kind", "status"),
-    [(MalformedRequest, 400), (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409),
-     (RuleBroken, 422), (TooManyRequests, 429), (DependencyUnavailable, 503)],
+    [(MalformedRequest, 400), (UnsupportedMediaType, 415), (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404),
+     (Conflict, 409), (RuleBroken, 422), (TooManyRequests, 429), (DependencyUnavailable, 503)],
 )
 def test_the_web_edge_maps_each_kind_of_error_to_its_status(kind: type[DomainError], status: int) -> None:
     class Specific(kind):  # type: ignore[valid-type,misc]
