@@ -35,7 +35,7 @@ async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
     await conn.execute(
         "INSERT INTO outbox (event_id, routing_key, envelope) VALUES ($1, $2, $3)",
         event.id,
-        event.type,
+        event.routing_key,
         event.model_dump(mode="json", exclude_none=True),
     )
 
@@ -43,7 +43,7 @@ async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
 def row(event: Event) -> tuple[uuid.UUID, str, str]:
     """The outbox row of an event (id, routing key, envelope as JSON text), for a writer that inserts
     its rows itself, in the statement that makes its change. Serialised once, here."""
-    return event.id, event.type, event.model_dump_json(exclude_none=True)
+    return event.id, event.routing_key, event.model_dump_json(exclude_none=True)
 
 
 class OutboxRelay:

@@ -62,7 +62,7 @@ class RunningService:
 
     async def publish(self, event: Event) -> None:
         """Put an event on this test's exchange, as its producer's relay would."""
-        await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
+        await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.routing_key)
 
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
@@ -172,3 +172,27 @@ class TransferRecord(BaseModel):
 class TransferPage(BaseModel):
     items: list[TransferRecord]
     next_cursor: str | None
+
+
+# -- The tenant's event log: GET /events?after_sequence=N ------------------------------------------------
+
+
+class EventsQuery(BaseModel):
+    """A tenant's ledger events numbered after `after_sequence` (0: from the first), in order. The tenant
+    is the caller's; an internal system or an operator, who belong to none, names it in `tenant_id`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tenant_id: uuid.UUID | None = None
+    after_sequence: int = Field(default=0, ge=0)
+    limit: int = Field(default=MAX_PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
+
+
+class EventPage(BaseModel):
+    """`events` are CloudEvents envelopes exactly as published; `last_sequence` is the newest event the
+    tenant has so far, so a reader knows how far behind it is; `next_after_sequence` is the
+    `after_sequence` of the next page, or null when this page reached the end."""
+
+    events: list[dict[str, Any]]
+    next_after_sequence: int | None
+    last_sequence: int

@@ -16,7 +16,15 @@ from common.contracts import events
 @dataclass(frozen=True)
 class QueueSpec:
     name: str
-    routing_keys: tuple[str, ...]
+    types: tuple[str, ...]  # the event types it receives
+
+    @property
+    def routing_keys(self) -> tuple[str, ...]:
+        return tuple(events.routing_key(t) for t in self.types)
+
+    @property
+    def service(self) -> str:
+        return self.name.split(".", 1)[0]
 
 
 # The ledger: credits paid purchases, follows the directory, debits refunds, settles spending.

@@ -19,14 +19,14 @@ from common.contracts.events import Event, TenantChanged, UserChanged
 from gateway.directory import store
 from gateway.directory.domain import Person, Tenant
 
-SOURCE = "gateway"
+SOURCE = events.source("gateway")
 
 
 def tenant_event(tenant: Tenant, version: int) -> Event:
     payload = TenantChanged(tenant_id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode,
                             timezone=tenant.timezone, low_balance_threshold=tenant.low_balance_threshold,
                             version=version)
-    return Event.new(type=events.TENANT_CHANGED, source=SOURCE, subject=str(tenant.id), data=payload)
+    return Event.new(type=events.TENANT_CHANGED, source=SOURCE, subject=events.tenant_subject(tenant.id), data=payload)
 
 
 def user_event(person: Person, version: int, actor: uuid.UUID | None = None) -> Event:
@@ -34,8 +34,8 @@ def user_event(person: Person, version: int, actor: uuid.UUID | None = None) -> 
     payload = UserChanged(tenant_id=person.tenant_id, user_id=person.id, name=person.name, role=person.role,
                           team=person.team, active=person.active, send_sms=person.send_sms,
                           manage_credits=person.manage_credits, version=version, actor_user_id=actor)
-    return Event.new(type=events.USER_CHANGED, source=SOURCE, subject=f"{person.tenant_id}/{person.id}",
-                     data=payload)
+    subject = events.subject_in(person.tenant_id, "users", person.id)
+    return Event.new(type=events.USER_CHANGED, source=SOURCE, subject=subject, data=payload)
 
 
 async def announce(conn: asyncpg.Connection, tenants: list[Tenant], people: list[Person]) -> None:

@@ -104,5 +104,5 @@ async def change_credit_mode(
                                    user_ids=[p.id for p in people_of_tenant if p.role in ("master", "user")],
                                    actor_user_id=caller.person.id, version=version)
         await outbox.enqueue(conn, Event.new(type=events.CREDIT_MODE_CHANGED, source=SOURCE,
-                                             subject=str(tenant_id), data=change))
+                                             subject=events.tenant_subject(tenant_id), data=change))
         return tenant

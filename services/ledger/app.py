@@ -12,6 +12,7 @@ from common.runtime import broker_ctx, consumer_ctx, database_ctx, periodic, rea
 from common.web import health_routes, internal_auth_middleware, observability_middleware
 from services.ledger.accounts import routes as accounts_routes
 from services.ledger.directory.consumers import directory_handler
+from services.ledger.events import routes as events_routes
 from services.ledger.holds import routes as holds_routes
 from services.ledger.holds.jobs import sweep_expired_holds
 from services.ledger.invariants.jobs import check_invariants
@@ -35,7 +36,7 @@ def create_app(settings: LedgerSettings) -> web.Application:
         ]
     )
     app[SETTINGS] = settings
-    for feature in (accounts_routes, transfers_routes, holds_routes, journal_routes):
+    for feature in (accounts_routes, transfers_routes, holds_routes, journal_routes, events_routes):
         app.add_routes(feature.routes)
     app.add_routes(health_routes(readiness_checks(app)))
     app.cleanup_ctx.extend(

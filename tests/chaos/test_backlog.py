@@ -69,7 +69,7 @@ async def _fund(system: ChaosSystem, codes: list[str], quantity: int) -> None:
                                 account_code=code, quantity=quantity, buyer_user_id=AVA.id, invoice_number="INV-1",
                                 total_cents=1, currency="AUD", paid_at=datetime.now(UTC))
             event = Event.new(type=events.PURCHASE_PAID, source="billing", subject=str(ACME.id), data=paid)
-            await broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
+            await broker.publish(event.model_dump(mode="json", exclude_none=True), event.routing_key)
     finally:
         await broker.close()
 

@@ -12,14 +12,14 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from common import accounts
-from common.contracts import problems
+from common.contracts import events, problems
 from common.contracts.events import Event
 from common.identity import Identity
 from common.problems import Conflict, Forbidden, MalformedRequest, NotFound
 from services.billing.payments.provider import CheckoutOrder
 from services.billing.price_lists.domain import Quote
 
-SOURCE = "billing"  # the source of every event billing publishes
+SOURCE = events.source("billing")  # the source of every event billing publishes
 PurchaseStatus = Literal["pending", "paid", "credited", "failed"]
 PurchaseOrigin = Literal["checkout", "auto_top_up"]
 PAID_STATUSES: frozenset[str] = frozenset({"paid", "credited"})
@@ -178,8 +178,8 @@ class Purchase:
 
 def purchase_event(event_type: str, purchase: Purchase, payload: BaseModel) -> Event:
     """An event about a purchase (its payment, a refund of it, its top-up), on the credited account."""
-    return Event.new(type=event_type, source=SOURCE, subject=f"{purchase.tenant_id}/{purchase.account_id}",
-                     data=payload)
+    subject = events.account_subject(purchase.tenant_id, purchase.account_id)
+    return Event.new(type=event_type, source=SOURCE, subject=subject, data=payload)
 
 
 # -- Pages of purchases (the cursor itself: common/keyset.py) ---------------------------------------

@@ -9,6 +9,8 @@ import asyncpg
 
 from common.accounts import SPENT
 from common.accounts import account_id as account_id_of
+from common.contracts import events
+from common.contracts.events import Event, HoldExpired
 from common.idempotency import request_fingerprint
 from common.identity import Identity
 from services.ledger.accounts import store as accounts_store
@@ -24,7 +26,7 @@ from services.ledger.postings.domain import (
     PostingRequest,
     check_quantity,
 )
-from services.ledger.postings.usecases import post
+from services.ledger.postings.usecases import SOURCE, post
 
 _KEY_CONSTRAINTS = ("holds_tenant_id_idempotency_key_key", "transactions_tenant_id_idempotency_key_key")
 
@@ -121,6 +123,11 @@ async def expire_due(pool: asyncpg.Pool, batch: int = 100) -> int:
             hold = await store.hold(conn, hold_id, lock=True)
             if hold is not None and hold["status"] == "open":  # a capture may have won the race
                 await _resolve(conn, hold_id, "expiry", "expired", 0, [])
+                lapsed = HoldExpired(tenant_id=hold["tenant_id"], hold_id=hold_id, account_id=hold["account_id"],
+                                     quantity=hold["quantity"])
+                await postings_store.append_events(conn, hold["tenant_id"], [Event.new(
+                    type=events.HOLD_EXPIRED, source=SOURCE, data=lapsed,
+                    subject=events.account_subject(hold["tenant_id"], hold["account_id"]))])
                 expired += 1
     return expired
 

@@ -81,6 +81,9 @@ class PostingRequest:
     terms_version: str | None = None
     held_deltas: dict[str, int] = field(default_factory=dict)  # code -> change in reserved credits
     hold_id: uuid.UUID | None = None
+    # The request that caused it, for its events' `requestid`: taken when the request is made, since it
+    # may be written by a task that serves many requests (group commit).
+    request_id: str | None = None
 
     @property
     def codes(self) -> list[str]:

@@ -22,14 +22,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import asyncpg
 from prometheus_client import Histogram
 
 from common.accounts import owner_of
-from common.logs import get_logger
+from common.logs import current_request_id, get_logger
 from common.problems import DependencyUnavailable, DomainError
 from services.ledger.postings import domain, store
 from services.ledger.postings.domain import PostedTransaction, PostingRequest
@@ -84,6 +84,8 @@ class GroupCommit:
                 waiting.done.set_exception(DependencyUnavailable("The ledger is shutting down; please try again."))
 
     async def post(self, request: PostingRequest, check: Check) -> PostedTransaction:
+        # The writer task serves many requests: each transfer takes its own request's id with it.
+        request = replace(request, request_id=request.request_id or current_request_id())
         done: asyncio.Future[PostedTransaction] = asyncio.get_running_loop().create_future()
         self._queue.append(_Waiting(request, check, done))
         self._wake.set()
@@ -181,12 +183,13 @@ async def _plan_in_turn(
     """Check and plan each fresh transfer on the balances its predecessors left, recording its outcome
     (a result, or the rule it broke); answers what to write and every account as it is to be stored."""
     balances = dict(locked)  # as each transfer leaves them for the next
+    streams = dict(facts.last_sequences)  # each tenant's last event number, as each transfer leaves it
     touched: dict[uuid.UUID, domain.Account] = {}
     writes = []
     for n, i in enumerate(fresh):
         waiting = group[i]
         request = waiting.request
-        own_facts = _facts_of(request.tenant_id, facts, n)
+        own_facts = _facts_of(request.tenant_id, facts, n, streams.get(request.tenant_id, 0))
         accounts = {code: balances[(request.tenant_id, code)] for code in request.codes}
         try:
             await waiting.check(conn, accounts, own_facts)
@@ -198,6 +201,7 @@ async def _plan_in_turn(
             balances[(account.tenant_id, account.code)] = account
             touched[account.id] = account
         writes.append(prepared.write)
+        streams[request.tenant_id] = prepared.write.last_sequence
         outcomes[i] = prepared.result
     return writes, list(touched.values())
 
@@ -205,7 +209,7 @@ async def _plan_in_turn(
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _facts_of(tenant_id: uuid.UUID, facts: store.DirectoryFacts, n: int) -> store.PostingFacts:
+def _facts_of(tenant_id: uuid.UUID, facts: store.DirectoryFacts, n: int, last_sequence: int) -> store.PostingFacts:
     """The facts one transfer of the group sees: its tenant's, its own sequence number, and its own
     moment. Moments within a group step by a microsecond so that, per account, times still follow the
     order in which the balances changed; the next group on the same accounts reads its moment after
@@ -214,5 +218,5 @@ def _facts_of(tenant_id: uuid.UUID, facts: store.DirectoryFacts, n: int) -> stor
     users = {user: found for user, (tenant, found) in facts.users.items() if tenant == tenant_id}
     return store.PostingFacts(
         existing=None, credit_mode=mode, low_balance_threshold=threshold, users=users, seq=facts.seqs[n],
-        now=facts.now + _MICROSECOND * n,
+        now=facts.now + _MICROSECOND * n, last_sequence=last_sequence,
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from common.accounts import account_id, kind_of
+from common.contracts.events import Event
 from services.ledger.postings.domain import Account, PlannedPosting
 
 ACCOUNT_COLUMNS = "id, tenant_id, code, kind, balance, held, low_balance_alerted"
@@ -92,6 +93,7 @@ class PostingFacts:
     users: dict[uuid.UUID, DirectoryUser]
     seq: int | None
     now: datetime
+    last_sequence: int = 0  # the tenant's event stream before this posting (its row is locked)
 
 
 async def posting_facts(
@@ -109,7 +111,8 @@ async def posting_facts(
                   -- CASE evaluates only the branch it takes: a replay draws no sequence number.
                   CASE WHEN tx.id IS NULL THEN nextval(pg_get_serial_sequence('transactions', 'seq')) END
                       AS next_seq,
-                  clock_timestamp() AS now
+                  clock_timestamp() AS now,
+                  (SELECT last_sequence FROM event_streams WHERE tenant_id = $1) AS last_sequence
            FROM (SELECT 1) AS one
            LEFT JOIN transactions tx ON tx.tenant_id = $1 AND tx.idempotency_key = $2
            LEFT JOIN tenants tn ON tn.id = $1""",
@@ -123,7 +126,8 @@ async def posting_facts(
         user_id: DirectoryUser(user_id, team, can_receive)
         for user_id, team, can_receive in zip(row["user_ids"], row["user_teams"], row["user_can_receive"], strict=True)
     }
-    return PostingFacts(existing, row["credit_mode"], int(row["threshold"]), users, row["next_seq"], row["now"])
+    return PostingFacts(existing, row["credit_mode"], int(row["threshold"]), users, row["next_seq"], row["now"],
+                        row["last_sequence"] or 0)
 
 
 @dataclass(frozen=True)
@@ -145,12 +149,16 @@ class NewTransaction:
 @dataclass(frozen=True)
 class PostingWrite:
     """One transaction ready to be stored: its row, its postings, its journal entry (JSON text) and its
-    outbox rows (event id, routing key, envelope as JSON text)."""
+    events (numbered in the tenant's stream: outbox and event log rows both)."""
 
     transaction: NewTransaction
     postings: Sequence[PlannedPosting]
     journal_payload: str
-    outbox_rows: Sequence[tuple[uuid.UUID, str, str]]
+    events: Sequence[Event]
+
+    @property
+    def last_sequence(self) -> int:
+        return max(e.sequence_number or 0 for e in self.events)
 
 
 async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite], accounts: Sequence[Account]) -> None:
@@ -160,7 +168,9 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
     transaction is checked at the end of the statement, and the balance check at commit."""
     txs = [w.transaction for w in writes]
     postings = [(w.transaction.id, p) for w in writes for p in w.postings]
-    outbox_rows = [r for w in writes for r in w.outbox_rows]
+    logged = [(w.transaction.tenant_id, e) for w in writes for e in w.events]
+    envelopes = [e.model_dump_json(exclude_none=True) for _, e in logged]  # serialised once, for both tables
+    streams = {w.transaction.tenant_id: w.last_sequence for w in writes}  # in order: the last one wins
     await conn.execute(
         """WITH tx AS (
                INSERT INTO transactions (id, seq, tenant_id, kind, idempotency_key, request_hash,
@@ -179,6 +189,14 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
                INSERT INTO journal (seq, tenant_id, payload)
                SELECT j.seq, j.tenant_id, j.payload::jsonb
                FROM unnest($2::bigint[], $3::uuid[], $22::text[]) AS j(seq, tenant_id, payload)
+           ), streams AS (
+               UPDATE event_streams AS s SET last_sequence = t.last
+               FROM unnest($26::uuid[], $27::bigint[]) AS t(tenant_id, last) WHERE s.tenant_id = t.tenant_id
+           ), logged AS (
+               INSERT INTO event_log (tenant_id, sequence, event_id, type, envelope)
+               SELECT l.tenant_id, l.sequence, l.id, l.type, l.envelope::jsonb
+               FROM unnest($28::uuid[], $29::bigint[], $23::uuid[], $30::text[], $25::text[])
+                   AS l(tenant_id, sequence, id, type, envelope)
            )
            INSERT INTO outbox (event_id, routing_key, envelope)
            SELECT e.id, e.key, e.envelope::jsonb
@@ -192,7 +210,37 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
         [a.id for a in accounts], [a.balance for a in accounts], [a.held for a in accounts],
         [a.low_balance_alerted for a in accounts],
         [w.journal_payload for w in writes],
-        [r[0] for r in outbox_rows], [r[1] for r in outbox_rows], [r[2] for r in outbox_rows],
+        [e.id for _, e in logged], [e.routing_key for _, e in logged], envelopes,
+        list(streams), list(streams.values()),
+        [tenant for tenant, _ in logged], [e.sequence_number for _, e in logged], [e.type for _, e in logged],
+    )
+
+
+async def append_events(conn: asyncpg.Connection, tenant_id: uuid.UUID, events: Sequence[Event]) -> None:
+    """Ledger events that come with no posting of their own (a refund refused, a hold lapsed), numbered
+    next in the tenant's stream and written to the outbox and the event log. Inside the caller's
+    transaction, after any account locks it takes (the stream row is locked last, as a posting does)."""
+    if not events:
+        return
+    last = await conn.fetchval(
+        """INSERT INTO event_streams AS s (tenant_id, last_sequence) VALUES ($1, $2)
+           ON CONFLICT (tenant_id) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
+           RETURNING last_sequence""",
+        tenant_id, len(events),
+    )
+    numbered = [e.with_sequence(last - len(events) + n) for n, e in enumerate(events, 1)]
+    envelopes = [e.model_dump_json(exclude_none=True) for e in numbered]
+    await conn.execute(
+        """WITH logged AS (
+               INSERT INTO event_log (tenant_id, sequence, event_id, type, envelope)
+               SELECT $1, l.sequence, l.id, l.type, l.envelope::jsonb
+               FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::text[]) AS l(sequence, id, type, envelope)
+           )
+           INSERT INTO outbox (event_id, routing_key, envelope)
+           SELECT o.id, o.key, o.envelope::jsonb
+           FROM unnest($3::uuid[], $6::text[], $5::text[]) AS o(id, key, envelope)""",
+        tenant_id, [e.sequence_number for e in numbered], [e.id for e in numbered], [e.type for e in numbered],
+        envelopes, [e.routing_key for e in numbered],
     )
 
 
@@ -221,6 +269,7 @@ class DirectoryFacts:
     users: dict[uuid.UUID, tuple[uuid.UUID, DirectoryUser]]  # user -> (their tenant, facts)
     seqs: list[int]  # sequence numbers drawn for the transactions to come
     now: datetime
+    last_sequences: dict[uuid.UUID, int]  # each tenant's event stream before the group (rows locked)
 
 
 async def directory_facts(
@@ -237,7 +286,11 @@ async def directory_facts(
                   ARRAY(SELECT active AND send_sms FROM users WHERE id = ANY($2::uuid[]) ORDER BY id) AS receive,
                   ARRAY(SELECT nextval(pg_get_serial_sequence('transactions', 'seq'))
                         FROM generate_series(1, $3)) AS seqs,
-                  clock_timestamp() AS now""",
+                  clock_timestamp() AS now,
+                  ARRAY(SELECT tenant_id FROM event_streams WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id)
+                      AS stream_tenants,
+                  ARRAY(SELECT last_sequence FROM event_streams WHERE tenant_id = ANY($1::uuid[])
+                        ORDER BY tenant_id) AS stream_positions""",
         list(tenant_ids), list(user_ids), transactions,
     )
     assert row is not None
@@ -246,7 +299,8 @@ async def directory_facts(
         u: (t, DirectoryUser(u, team, receive))
         for u, t, team, receive in zip(row["user_ids"], row["user_tenants"], row["teams"], row["receive"], strict=True)
     }
-    return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"])
+    streams = dict(zip(row["stream_tenants"], row["stream_positions"], strict=True))
+    return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"], streams)
 
 
 async def lock_accounts(

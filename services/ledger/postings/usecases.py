@@ -12,14 +12,13 @@ from dataclasses import dataclass, replace
 
 import asyncpg
 
-from common import outbox
 from common.accounts import owner_of
 from common.contracts import events
 from common.contracts.events import BalanceLow, Event, TransactionPosted
 from services.ledger.postings import domain, store
 from services.ledger.postings.domain import PostedTransaction, PostingRequest
 
-SOURCE = "ledger"
+SOURCE = events.source("ledger")
 
 # A rule checked once the accounts are locked, on the facts read under those locks.
 Check = Callable[[asyncpg.Connection, dict[str, domain.Account], store.PostingFacts], Awaitable[None]]
@@ -81,11 +80,12 @@ def prepare(request: PostingRequest, accounts: dict[str, domain.Account], facts:
         terms_version=request.terms_version, hold_id=request.hold_id, created_at=facts.now,
     )
     changed, alerts_raised = low_balance_alerts(
-        request.tenant_id, planned.accounts_after.values(), facts.low_balance_threshold
+        request.tenant_id, planned.accounts_after.values(), facts.low_balance_threshold, request.request_id
     )
     event = _posted_event(request, stored, planned)
-    write = store.PostingWrite(stored, planned.postings, json.dumps(event.data),
-                               [outbox.row(e) for e in (event, *alerts_raised)])
+    # Numbered in the tenant's stream, after what the facts (read under the stream's lock) say came last.
+    numbered = [e.with_sequence(facts.last_sequence + n) for n, e in enumerate((event, *alerts_raised), 1)]
+    write = store.PostingWrite(stored, planned.postings, json.dumps(event.data), numbered)
     result = PostedTransaction(
         id=stored.id, seq=stored.seq, replayed=False,
         balances={code: (a.balance, a.held) for code, a in planned.accounts_after.items()},
@@ -94,7 +94,7 @@ def prepare(request: PostingRequest, accounts: dict[str, domain.Account], facts:
 
 
 def low_balance_alerts(
-    tenant_id: uuid.UUID, changed: Iterable[domain.Account], threshold: int
+    tenant_id: uuid.UUID, changed: Iterable[domain.Account], threshold: int, request_id: str | None = None
 ) -> tuple[list[domain.Account], list[Event]]:
     """For each changed user-facing account, `ledger.balance.low` once when its available balance
     crosses below the tenant's threshold, and re-armed once it is back at or above it. Answers the
@@ -111,8 +111,8 @@ def low_balance_alerts(
         if send:
             payload = BalanceLow(tenant_id=tenant_id, account_id=account.id, account_code=account.code,
                                  available=account.available, threshold=threshold)
-            alerts.append(Event.new(type=events.BALANCE_LOW, source=SOURCE,
-                                    subject=f"{tenant_id}/{account.id}", data=payload))
+            alerts.append(Event.new(type=events.BALANCE_LOW, source=SOURCE, request_id=request_id,
+                                    subject=events.account_subject(tenant_id, account.id), data=payload))
     return accounts, alerts
 
 
@@ -165,7 +165,8 @@ def _posted_event(request: PostingRequest, stored: store.NewTransaction, planned
         ],
     )
     return Event.new(
-        type=events.TRANSACTION_POSTED, source=SOURCE, subject=str(request.tenant_id), data=payload
+        type=events.TRANSACTION_POSTED, source=SOURCE, data=payload, time=stored.created_at,
+        subject=events.subject_in(request.tenant_id, "transactions", stored.id), request_id=request.request_id,
     )
 
 

@@ -8,7 +8,6 @@ import uuid
 import asyncpg
 from pydantic import BaseModel
 
-from common import outbox
 from common.contracts import events, queues
 from common.contracts.events import Event, RefundFailed, RefundRequested
 from common.inbox import first_delivery
@@ -21,11 +20,12 @@ from services.ledger.refunds import domain
 
 log = get_logger(__name__)
 
-SOURCE = "ledger"
+SOURCE = events.source("ledger")
 
 
 def _answer(event_type: str, tenant_id: uuid.UUID, account_id: uuid.UUID, payload: BaseModel) -> Event:
-    return Event.new(type=event_type, source=SOURCE, subject=f"{tenant_id}/{account_id}", data=payload)
+    subject = events.account_subject(tenant_id, account_id)
+    return Event.new(type=event_type, source=SOURCE, subject=subject, data=payload)
 
 
 async def debit_refund(pool: asyncpg.Pool, event_id: uuid.UUID, refund: RefundRequested) -> bool:
@@ -47,7 +47,8 @@ async def debit_refund(pool: asyncpg.Pool, event_id: uuid.UUID, refund: RefundRe
                 refund_id=refund.refund_id, tenant_id=refund.tenant_id, account_id=refund.account_id,
                 quantity=refund.quantity, transaction_id=posted.id, seq=posted.seq,
             )
-            await outbox.enqueue(conn, _answer(events.REFUND_DEBITED, refund.tenant_id, refund.account_id, debited))
+            await postings_store.append_events(conn, refund.tenant_id, [
+                _answer(events.REFUND_DEBITED, refund.tenant_id, refund.account_id, debited)])
     log.info("refund_debited", refund_id=str(refund.refund_id), quantity=refund.quantity, seq=posted.seq,
              replayed=posted.replayed)
     return not posted.replayed
@@ -59,7 +60,8 @@ async def _reject(conn: asyncpg.Connection, refund: RefundRequested, reason: str
         refund_id=refund.refund_id, tenant_id=refund.tenant_id, account_id=refund.account_id,
         quantity=refund.quantity, available=available, reason=reason,
     )
-    await outbox.enqueue(conn, _answer(events.REFUND_REJECTED, refund.tenant_id, refund.account_id, rejected))
+    await postings_store.append_events(conn, refund.tenant_id, [
+        _answer(events.REFUND_REJECTED, refund.tenant_id, refund.account_id, rejected)])
     log.info("refund_rejected", refund_id=str(refund.refund_id), quantity=refund.quantity, available=available)
 
 
@@ -83,7 +85,8 @@ async def restore_refund(pool: asyncpg.Pool, event_id: uuid.UUID, failed: Refund
                 refund_id=failed.refund_id, tenant_id=failed.tenant_id, account_id=failed.account_id,
                 quantity=failed.quantity, transaction_id=posted.id, seq=posted.seq,
             )
-            await outbox.enqueue(conn, _answer(events.REFUND_RESTORED, failed.tenant_id, failed.account_id, restored))
+            await postings_store.append_events(conn, failed.tenant_id, [
+                _answer(events.REFUND_RESTORED, failed.tenant_id, failed.account_id, restored)])
     log.warning("refund_credits_restored", refund_id=str(failed.refund_id), quantity=failed.quantity,
                 reason=failed.reason, seq=posted.seq, replayed=posted.replayed)
     return not posted.replayed

@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Literal
 
 from common import sms
-from common.contracts import problems
+from common.contracts import events, problems
 from common.problems import Conflict, Forbidden, NotFound, RuleBroken
 
 # The source of every event messaging publishes.
-SOURCE = "messaging"
+SOURCE = events.source("messaging")
 
 PartState = Literal["queued", "submitting", "accepted", "rejected", "expired"]
 Status = Literal["queued", "submitted", "delivered", "failed"]

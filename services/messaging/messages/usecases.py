@@ -49,8 +49,9 @@ async def accept(pool: asyncpg.Pool, order: Order) -> tuple[MessageView, bool]:
         if created:
             await store.insert_parts(conn, order.message_id, order.recipients)
             queued = MessageQueued(message_id=order.message_id, tenant_id=order.tenant_id)
-            await outbox.enqueue(conn, Event.new(type=events.MESSAGE_QUEUED, source=SOURCE,
-                                                 subject=str(order.tenant_id), data=queued))
+            subject = events.subject_in(order.tenant_id, "messages", order.message_id)
+            await outbox.enqueue(conn, Event.new(type=events.MESSAGE_QUEUED, source=SOURCE, subject=subject,
+                                                 data=queued))
         else:
             existing = await store.message(conn, order.message_id)
             if existing is None or existing["request_hash"] != fingerprint:

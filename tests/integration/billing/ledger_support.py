@@ -30,7 +30,7 @@ async def publish(billing: Billing, *published: Event) -> None:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(billing.settings.exchange)
         for event in published:
-            await exchange.publish(aio_pika.Message(event.to_json(), message_id=str(event.id)), event.type)
+            await exchange.publish(aio_pika.Message(event.to_json(), message_id=str(event.id)), event.routing_key)
 
 
 def ledger_event(event_type: str, payload: BaseModel, subject: str | None = None) -> Event:

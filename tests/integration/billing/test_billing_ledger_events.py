@@ -27,7 +27,7 @@ async def _publish(infra: Infra, billing: Billing, event: Event) -> None:
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(billing.settings.exchange)
-        await exchange.publish(aio_pika.Message(event.to_json(), message_id=str(event.id)), event.type)
+        await exchange.publish(aio_pika.Message(event.to_json(), message_id=str(event.id)), event.routing_key)
 
 
 async def _credited_at(billing: Billing, purchase_id: str) -> datetime | None:

@@ -38,8 +38,9 @@ async def test_paying_with_a_good_card_marks_the_purchase_paid_and_publishes_it_
     assert paid["paid_at"] is not None
     event = await published.wait_for(events.PURCHASE_PAID, purchase["id"])
     payload = event.payload(events.PurchasePaid)
-    assert event.subject == f"{billing.buyer.tenant_id}/{purchase['account_id']}"
-    assert event.source == "billing"
+    assert event.subject == f"tenants/{billing.buyer.tenant_id}/accounts/{purchase['account_id']}"
+    assert event.source == "/sms-credits/billing"
+    assert event.requestid is not None  # the payment's request, carried to every service it reaches
     assert (payload.quantity, payload.total_cents, payload.invoice_number) == (10000, 77000, "INV-000001")
     assert (payload.account_code, payload.buyer_user_id) == ("system", billing.buyer.user_id)
 

@@ -49,8 +49,8 @@ async def test_the_same_event_received_twice_is_applied_once(
         await broker.consume(QUEUE, apply)
         event = posted_event()
         envelope = event.model_dump(mode="json", exclude_none=True)
-        await broker.publish(envelope, event.type)
-        await broker.publish(envelope, event.type)
+        await broker.publish(envelope, event.routing_key)
+        await broker.publish(envelope, event.routing_key)
 
         async def both_delivered() -> bool:
             return len(seen) == 2
@@ -70,9 +70,9 @@ async def test_undecodable_message_goes_to_the_dead_letter_queue_and_does_not_bl
         applied.append(event.id)
 
     await broker.consume(QUEUE, apply)
-    await _raw_publish(infra, exchange_name, events.TRANSACTION_POSTED, b"this is not an event")
+    await _raw_publish(infra, exchange_name, events.routing_key(events.TRANSACTION_POSTED), b"this is not an event")
     good = posted_event()
-    await broker.publish(good.model_dump(mode="json", exclude_none=True), good.type)
+    await broker.publish(good.model_dump(mode="json", exclude_none=True), good.routing_key)
 
     async def good_applied() -> bool:
         return good.id in applied

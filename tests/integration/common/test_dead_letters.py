@@ -24,7 +24,7 @@ CONSUMER = "dead-letter-test"
 
 
 async def _publish(broker: Broker, event: Event) -> None:
-    await broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
+    await broker.publish(event.model_dump(mode="json", exclude_none=True), event.routing_key)
 
 
 async def test_a_parked_event_is_replayed_after_the_fix_and_applied_once(

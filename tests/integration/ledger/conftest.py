@@ -82,7 +82,7 @@ class LedgerHarness:
         return {a["code"]: a["balance"] for a in await response.json()}
 
     async def publish(self, event: Event) -> None:
-        await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
+        await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.routing_key)
 
     async def post(self, path: str, body: dict[str, Any] | None, headers: dict[str, str],
                    key: str | None = None) -> tuple[int, dict[str, Any]]:
@@ -106,7 +106,8 @@ class LedgerHarness:
 
     async def outbox(self, routing_key: str, tenant_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
         """The envelopes this ledger wrote to its outbox with the routing key, oldest first."""
-        rows = await self.pool.fetch("SELECT envelope FROM outbox WHERE routing_key = $1 ORDER BY id", routing_key)
+        rows = await self.pool.fetch("SELECT envelope FROM outbox WHERE routing_key = $1 ORDER BY id",
+                                     events.routing_key(routing_key))  # a type names its key too
         envelopes = [r["envelope"] for r in rows]
         if tenant_id is not None:
             envelopes = [e for e in envelopes if e["data"]["tenant_id"] == str(tenant_id)]

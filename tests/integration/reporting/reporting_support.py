@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from common import accounts
 from common.bus import Broker
+from common.contracts import events
 from common.contracts.events import (
     TENANT_CHANGED,
     TRANSACTION_POSTED,
@@ -179,7 +180,7 @@ class FakeLedger:
     async def publish(self, event: Event) -> None:
         posted = TransactionPosted.model_validate(event.data)
         self.journal[posted.seq] = posted
-        await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
+        await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.routing_key)
 
     async def post(
         self,
@@ -213,7 +214,7 @@ class FakeDirectory:
 
     async def _publish(self, kind: str, subject: str, facts: TenantChanged | UserChanged) -> Event:
         event = Event.new(type=kind, source="gateway", subject=subject, data=facts)
-        await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
+        await self.broker.publish(event.model_dump(mode="json", exclude_none=True), event.routing_key)
         return event
 
 
@@ -223,7 +224,7 @@ async def publish_raw(broker_url: str, exchange_name: str, body: bytes) -> None:
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(exchange_name)
-        await exchange.publish(aio_pika.Message(body), routing_key=TRANSACTION_POSTED)
+        await exchange.publish(aio_pika.Message(body), routing_key=events.routing_key(TRANSACTION_POSTED))
 
 
 async def dead_letters(broker_url: str, queue_name: str, expected: int) -> list[bytes]:

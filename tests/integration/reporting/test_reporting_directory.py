@@ -104,7 +104,7 @@ async def test_a_directory_event_delivered_twice_is_applied_once(
 ) -> None:
     event = await directory.user(TENANT, ALICE, "Alice Nguyen", version=1)
     await _wait_handled(reporting, event)
-    await directory.broker.publish(event.model_dump(mode="json", exclude_none=True), event.type)
+    await directory.broker.publish(event.model_dump(mode="json", exclude_none=True), event.routing_key)
     follower = await directory.user(TENANT, BOB, "Bob Smith", version=1)
     await _wait_handled(reporting, follower)
 
