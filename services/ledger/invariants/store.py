@@ -1,6 +1,6 @@
 """The invariants in SQL: each query counts the rows that break one of the ledger's promises (double entry
 holds, every balance is the sum of its postings, no user-facing account is overdrawn, and reserved
-credits match the open holds)."""
+credits match the open holds, each tenant's events are numbered without a gap)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,19 @@ CHECKS: dict[str, str] = {
         LEFT JOIN (SELECT account_id, sum(quantity) AS total FROM holds WHERE status = 'open'
                    GROUP BY account_id) h ON h.account_id = a.id
         WHERE a.held <> coalesce(h.total, 0)""",
+    # Subscribers detect a missed event by its number: each tenant's numbers must be 1..n with n the
+    # stream's last, and every transaction announced exactly once in the log.
+    "event_log_gapless": """
+        SELECT count(*) FROM event_streams s
+        LEFT JOIN (SELECT tenant_id, count(*) AS n, min(sequence) AS first, max(sequence) AS last
+                   FROM event_log GROUP BY tenant_id) l ON l.tenant_id = s.tenant_id
+        WHERE s.last_sequence <> coalesce(l.n, 0) OR coalesce(l.last, 0) <> s.last_sequence
+           OR coalesce(l.first, 1) <> 1""",
+    "every_transaction_logged_once": """
+        SELECT count(*) FROM transactions t
+        LEFT JOIN (SELECT (envelope->'data'->>'transaction_id')::uuid AS id, count(*) AS n FROM event_log
+                   WHERE type = 'com.smscredits.ledger.transaction.posted' GROUP BY 1) l ON l.id = t.id
+        WHERE coalesce(l.n, 0) <> 1""",
 }
 
 

@@ -7,21 +7,23 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from common.logs import current_request_id
 from services.messaging.messages.domain import Order, PartView
 
 _MESSAGE_COLUMNS = """id, tenant_id, sender_user_id, account_code, hold_id, hold_expires_at, body, encoding,
-                      segments, credits, request_hash, created_at, settled_at, captured_credits"""
+                      segments, credits, request_hash, created_at, settled_at, captured_credits, request_id"""
 
 
 async def insert_message(conn: asyncpg.Connection, order: Order, encoding: str, request_hash: str) -> bool:
     """False when a message with this id exists already (a replayed hand-over)."""
     inserted = await conn.fetchval(
         """INSERT INTO messages (id, tenant_id, sender_user_id, account_code, hold_id, hold_expires_at, body,
-                                 encoding, segments, credits, request_hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                 encoding, segments, credits, request_hash, request_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (id) DO NOTHING RETURNING true""",
         order.message_id, order.tenant_id, order.sender_user_id, order.account_code, order.hold_id,
         order.hold_expires_at, order.body, encoding, order.segments, order.credits, request_hash,
+        current_request_id(),
     )
     return bool(inserted)
 

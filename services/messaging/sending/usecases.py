@@ -72,7 +72,8 @@ async def _settle_if_answered(conn: asyncpg.Connection, message_id: uuid.UUID) -
         accepted_recipients=sum(1 for p in parts if p.state == "accepted"), captured_credits=captured,
     )
     subject = events.subject_in(message["tenant_id"], "messages", message_id)
-    await outbox.enqueue(conn, Event.new(type=events.MESSAGE_SETTLED, source=SOURCE, subject=subject, data=settled))
+    await outbox.enqueue(conn, Event.new(type=events.MESSAGE_SETTLED, source=SOURCE, subject=subject, data=settled,
+                                         request_id=message["request_id"]))
     log.info("message_settled", message_id=str(message_id), captured_credits=captured, credits=message["credits"])
 
 

@@ -60,3 +60,13 @@ async def test_check_fails_when_reserved_credits_disagree_with_the_open_holds(le
     code, output = await _check(ledger.dsn)
     assert code == 1, output
     assert "FAIL held_equals_open_holds: 1 violation(s)" in output, output
+
+
+async def test_check_fails_when_a_tenants_event_is_missing_from_its_numbered_log(ledger: LedgerHarness):
+    await _busy_ledger(ledger)
+    # A subscriber would see a gap it could never fill: the third event of the tenant is gone.
+    await ledger.pool.execute("DELETE FROM event_log WHERE sequence = 3")
+    code, output = await _check(ledger.dsn)
+    assert code == 1, output
+    assert "FAIL event_log_gapless: 1 violation(s)" in output, output
+    assert "FAIL every_transaction_logged_once: 1 violation(s)" in output, output

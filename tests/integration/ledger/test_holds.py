@@ -165,6 +165,13 @@ async def test_an_expired_hold_is_voided_by_the_sweeper_and_releases_its_credits
     posted = [e["data"] for e in events if e["data"]["kind"] == "expiry"]
     assert len(posted) == 1
     assert posted[0]["holds"][0]["hold_id"] == hold["id"] and posted[0]["holds"][0]["held_delta"] == -40
+    # Announced too, as the lapse it is, numbered right after the expiry's transaction.
+    [lapsed] = await ledger.outbox("ledger.hold.expired", tenant)
+    assert lapsed["data"] == {"tenant_id": str(tenant), "hold_id": hold["id"], "account_id": hold["account_id"],
+                              "quantity": 40}
+    expiry = next(e for e in events if e["data"]["kind"] == "expiry")
+    assert int(lapsed["sequence"]) == int(expiry["sequence"]) + 1
+    assert lapsed["subject"] == f"tenants/{tenant}/accounts/{hold['account_id']}"
     status, capture = await ledger.post(f"/holds/{hold['id']}/capture", None, ledger.token(None, "service"))
     assert status == 409, capture
 

@@ -37,6 +37,24 @@ async def test_a_rejected_recipient_of_three_is_not_charged_and_the_other_two_ar
     assert [r["destination"] for r in messaging.smsc.rejected] == [rejected.lstrip("+")]  # once: not offered again
 
 
+async def test_the_settlement_carries_the_id_of_the_request_that_handed_the_message_over(
+    messaging: MessagingHarness,
+):
+    order = messaging.order([number()])
+    request_id = uuid.uuid4().hex
+    response = await messaging.client.post("/messages", json=order, headers={
+        **messaging.token(uuid.uuid4(), uuid.uuid4()), "X-Request-ID": request_id})
+    assert response.status == 201
+    await messaging.settlement(order["id"])  # settled later, by the sender, outside that request
+    envelopes = [r["envelope"] for r in await messaging.pool.fetch("SELECT envelope FROM outbox")
+                 if r["envelope"]["data"]["message_id"] == order["id"]]
+    assert {e["type"]: e["requestid"] for e in envelopes} == {
+        "com.smscredits.messaging.message.queued": request_id,
+        "com.smscredits.messaging.message.settled": request_id,
+    }
+    assert {e["subject"] for e in envelopes} == {f"tenants/{envelopes[0]['data']['tenant_id']}/messages/{order['id']}"}
+
+
 async def test_concatenated_ucs2_parts_carry_their_header_and_data_coding(messaging: MessagingHarness):
     to, body = number(), "Привет! " * 10 + "🎉"  # 82 code units: two UCS-2 segments
     order = messaging.order([to], body=body)
