@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# npm writes it on each install: newer than the pinned versions means node_modules holds them.
+ASYNCAPI_SPECS := tools/asyncapi/node_modules/.package-lock.json
 
 .PHONY: run test unit integration e2e chaos security lint migrate seed clean
 
@@ -21,13 +23,25 @@ run: $(INSTALLED) .env
 	set -a && source ./.env && set +a && $(PY) -m gateway seed
 	@# A web or mobile client in development (http://localhost:3000) may call the API; a .env made before
 	@# CORS existed lacks the setting, so it is given here unless the environment names its own.
+	@# Webhooks to a receiver on this machine (127.0.0.1) are allowed locally, as a .env made before webhooks
+	@# existed does not say; production refuses private targets (the SSRF guard, docs/webhooks.md).
+	WEBHOOK_ALLOW_PRIVATE="$${WEBHOOK_ALLOW_PRIVATE:-true}" \
 	CORS_ORIGINS="$${CORS_ORIGINS:-http://localhost:3000}" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -e .env
 
+## The official AsyncAPI JSON Schemas the event contract is validated against (tests/unit/contracts), pinned in
+## tools/asyncapi; installed again only when the pinned versions change.
+.PHONY: asyncapi-specs
+asyncapi-specs: $(ASYNCAPI_SPECS)
+
+$(ASYNCAPI_SPECS): tools/asyncapi/package.json tools/asyncapi/package-lock.json
+	npm ci --prefix tools/asyncapi --no-audit --no-fund
+	touch $@
+
 ## The whole test suite: unit, integration, end to end.
-test: $(INSTALLED)
+test: $(INSTALLED) asyncapi-specs
 	$(PY) -m pytest -p no:cacheprovider
 
-unit: $(INSTALLED)
+unit: $(INSTALLED) asyncapi-specs
 	$(PY) -m pytest tests/unit -q
 
 integration: $(INSTALLED)
@@ -50,10 +64,10 @@ security: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy common gateway services fakes tests bench
+	$(VENV)/bin/mypy common gateway services fakes tests bench examples
 
 migrate: $(INSTALLED) .env
-	set -a && source ./.env && set +a && for s in gateway services.ledger services.billing services.reporting services.messaging; do \
+	set -a && source ./.env && set +a && for s in gateway services.ledger services.billing services.reporting services.messaging services.webhooks; do \
 		$(PY) -m $$s migrate || exit 1; done
 
 seed: $(INSTALLED) .env

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -147,6 +148,30 @@ class Broker:
             message_id=message_id,
         )
         await self._exchange.publish(message, routing_key=routing_key, timeout=10)
+
+    async def subscribe_transient(
+        self, purpose: str, routing_keys: Sequence[str], on_event: Callable[[Event], None]
+    ) -> None:
+        """A queue of this process's own, bound to `routing_keys`, for fanning events out to what it holds
+        (the gateway's live stream): exclusive, auto-delete and not durable, so it goes with the process,
+        and consumed without acks (nothing is kept for it while it is away). Not in TOPOLOGY: it is no
+        competing consumer. Declared on the robust connection, it is declared, bound and consumed again
+        after a reconnection; its name is chosen here (unique) because a server-named one could not be."""
+        assert self._connection is not None and self._exchange is not None, "connect() first"
+        channel = await self._connection.channel()
+        queue = await channel.declare_queue(
+            f"{self.exchange_name}.{purpose}.{uuid.uuid4().hex}", exclusive=True, auto_delete=True, durable=False
+        )
+        for key in routing_keys:
+            await queue.bind(self._exchange, routing_key=key)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            try:
+                on_event(Event.from_json(message.body))
+            except ValidationError as exc:
+                log.warning("transient_event_undecodable", purpose=purpose, errors=exc.error_count())
+
+        await queue.consume(on_message, no_ack=True)
 
     async def consume(self, spec_name: str, handler: EventHandler, prefetch: int = 32) -> None:
         assert self._connection is not None, "connect() first"

@@ -11,11 +11,22 @@ from common.runtime import DB, broker_ctx, database_ctx, periodic, readiness_che
 from common.web import ReadinessCheck, health_routes, observability_middleware
 from gateway.clients import TypedClient
 from gateway.directory import emails
-from gateway.resources import BILLING, LEDGER, LIMITS, MESSAGING, REPORTING, RESET_LIMITS, SETTINGS, service_clients_ctx
+from gateway.live import feed as live
+from gateway.resources import (
+    BILLING,
+    LEDGER,
+    LIMITS,
+    MESSAGING,
+    REPORTING,
+    RESET_LIMITS,
+    SETTINGS,
+    WEBHOOKS,
+    service_clients_ctx,
+)
 from gateway.routes import api
 from gateway.settings import GatewaySettings
 from gateway.usecases import auth
-from gateway.web import caching, idempotency, pages, problem_pages, ui
+from gateway.web import caching, event_docs, idempotency, pages, problem_pages, ui
 from gateway.web.middleware import (
     api_answer_headers,
     authentication_middleware,
@@ -51,9 +62,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app[RESET_LIMITS] = PasswordResetLimits.from_settings(settings)
     app.on_response_prepare.append(api_answer_headers(settings.cors_origins))
     app.on_response_prepare.append(caching.gzip_when_accepted)
+    app.on_shutdown.append(live.end_streams)  # before the server waits for open requests to finish
     app.add_routes(api.routes())
     app.add_routes(pages.routes)
     app.add_routes(pages.docs_routes(api))
+    app.add_routes(event_docs.routes(settings))
     app.add_routes(ui.routes)
     app.add_routes(problem_pages.routes)
     checks = readiness_checks(app)
@@ -61,11 +74,13 @@ def create_app(settings: GatewaySettings) -> web.Application:
     checks["billing"] = _service_ready(lambda: app[BILLING])
     checks["reporting"] = _service_ready(lambda: app[REPORTING])
     checks["messaging"] = _service_ready(lambda: app[MESSAGING])
+    checks["webhooks"] = _service_ready(lambda: app[WEBHOOKS])
     app.add_routes(health_routes(checks))
     app.cleanup_ctx.extend(
         [
             database_ctx(settings.database_url, MIGRATIONS, settings.db_pool_size),
             broker_ctx(settings.broker_url, settings.exchange),
+            live.live_ctx(settings.live_buffer_size, settings.live_max_streams),
             relay_ctx(settings.database_url),
             service_clients_ctx(settings),
             emails.sender_ctx(settings),

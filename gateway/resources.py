@@ -9,7 +9,14 @@ import aiohttp
 from aiohttp import web
 
 from common.runtime import CleanupCtx
-from gateway.clients import BillingClient, LedgerClient, MessagingClient, ReportingClient, ServiceClient
+from gateway.clients import (
+    BillingClient,
+    LedgerClient,
+    MessagingClient,
+    ReportingClient,
+    ServiceClient,
+    WebhooksClient,
+)
 from gateway.settings import GatewaySettings
 from gateway.web.ratelimit import Limits
 from gateway.web.reset_limits import PasswordResetLimits
@@ -21,6 +28,7 @@ LEDGER = web.AppKey("ledger", LedgerClient)
 BILLING = web.AppKey("billing", BillingClient)
 REPORTING = web.AppKey("reporting", ReportingClient)
 MESSAGING = web.AppKey("messaging", MessagingClient)
+WEBHOOKS = web.AppKey("webhooks", WebhooksClient)
 
 
 def service_clients_ctx(settings: GatewaySettings) -> CleanupCtx:
@@ -36,6 +44,7 @@ def service_clients_ctx(settings: GatewaySettings) -> CleanupCtx:
         app[BILLING] = BillingClient(transport("billing", settings.billing_url))
         app[REPORTING] = ReportingClient(transport("reporting", settings.reporting_url))
         app[MESSAGING] = MessagingClient(transport("messaging", settings.messaging_url))
+        app[WEBHOOKS] = WebhooksClient(transport("webhooks", settings.webhooks_url))
         yield
         await session.close()
 

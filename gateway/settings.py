@@ -24,6 +24,7 @@ class GatewaySettings(MailSettings):
     billing_url: str = Field(default="http://127.0.0.1:8082", validation_alias="BILLING_URL")
     reporting_url: str = Field(default="http://127.0.0.1:8083", validation_alias="REPORTING_URL")
     messaging_url: str = Field(default="http://127.0.0.1:8084", validation_alias="MESSAGING_URL")
+    webhooks_url: str = Field(default="http://127.0.0.1:8086", validation_alias="WEBHOOKS_URL")
     # Sending SMS: how long the credits of a message stay reserved if messaging never settles them (the
     # ledger then releases them, and messaging submits nothing after it), and how big a message may be.
     message_hold_seconds: int = Field(default=900, validation_alias="MESSAGE_HOLD_SECONDS", ge=120, le=86400)
@@ -44,3 +45,7 @@ class GatewaySettings(MailSettings):
     public_base_url: str = Field(default="http://127.0.0.1:8080", validation_alias="PUBLIC_BASE_URL")
     password_reset_limit_per_ip: str = Field(default="30/minute", validation_alias="PASSWORD_RESET_LIMIT_PER_IP")
     password_reset_limit_per_email: str = Field(default="3/hour", validation_alias="PASSWORD_RESET_LIMIT_PER_EMAIL")
+    # The live stream (GET /api/v1/stream): how many messages per tenant each process keeps for clients
+    # resuming with Last-Event-ID, and how many streams one process serves at once (more: 503).
+    live_buffer_size: int = Field(default=500, validation_alias="LIVE_BUFFER_SIZE", ge=1, le=100_000)
+    live_max_streams: int = Field(default=2000, validation_alias="LIVE_MAX_STREAMS", ge=1)

@@ -9,3 +9,5 @@ for name in ("INTERNAL_TOKEN_SECRET", "JWT_SECRET", "TEST_PROVIDER_WEBHOOK_SECRE
     print(f"{name}={secrets.token_urlsafe(48)}")
 # The web or mobile client a developer runs beside `make run` (its dev server) may call the API.
 print("CORS_ORIGINS=http://localhost:3000")
+# Webhooks may reach a receiver on this machine (production refuses private targets: docs/webhooks.md).
+print("WEBHOOK_ALLOW_PRIVATE=true")

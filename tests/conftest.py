@@ -82,7 +82,7 @@ NewDatabase = Callable[[str], Awaitable[str]]
 # The service still runs its migrations at start-up, and finds them all applied.
 SERVICE_APPS = {
     "gateway": "gateway.app",
-    **{name: f"services.{name}.app" for name in ("ledger", "billing", "reporting", "messaging")},
+    **{name: f"services.{name}.app" for name in ("ledger", "billing", "reporting", "messaging", "webhooks")},
 }
 
 

@@ -27,7 +27,7 @@ NAMESPACE = "com.smscredits"
 SPECVERSION = "1.0"
 # Where the published schemas live: `dataschema` of every event points there. Read once: it is the
 # public address of the gateway, the same for every service of one installation.
-SCHEMA_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8080").rstrip("/") + "/api/events/schemas"
+SCHEMA_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/") + "/api/events/schemas"
 
 
 def _type(routing_key: str) -> str:
@@ -378,3 +378,4 @@ class MessageSettled(_Payload):
     recipients: int
     accepted_recipients: int
     captured_credits: int = Field(ge=0)
+    sender_user_id: uuid.UUID | None = None  # who sent it (added later: absent from older events)

@@ -116,3 +116,18 @@ UNSUPPORTED_MEDIA_TYPE = _problem("unsupported-media-type", "Unsupported media t
 METHOD_NOT_ALLOWED = _problem("method-not-allowed", "Method not allowed")
 REQUEST_TOO_LARGE = _problem("request-too-large", "Request too large")
 TRANSFER_NOT_FOUND = _problem("transfer-not-found", "No such transfer")
+
+# Webhooks: outside systems subscribed to a tenant's public events.
+WEBHOOK_NOT_FOUND = _problem("webhook-not-found", "No such webhook")
+WEBHOOK_DELIVERY_NOT_FOUND = _problem("webhook-delivery-not-found", "No such webhook delivery")
+WEBHOOK_URL_INVALID = _problem("webhook-url-invalid", "The webhook URL is not valid")
+WEBHOOK_TARGET_REFUSED = _problem("webhook-target-refused", "The webhook's target address is not allowed")
+WEBHOOK_EVENT_TYPE_UNKNOWN = _problem("webhook-event-type-unknown", "Not an event type webhooks can receive")
+
+# The live stream (GET /api/v1/stream).
+LIVE_STREAMS_FULL = _problem("live-streams-full", "Too many live streams")
+LIVE_STREAM_PEOPLE_ONLY = _problem("live-stream-people-only", "The live stream is for a tenant's people")
+
+# The event log's catch-up (GET /api/v1/events).
+TENANT_REQUIRED = _problem("tenant-required", "Name the tenant whose events to read")
+EVENT_TYPE_NOT_FOUND = _problem("event-type-not-found", "No such event type")

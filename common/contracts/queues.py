@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.contracts import events
+from common.contracts.catalogue import CATALOGUE
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ REPORTING_DIRECTORY = QueueSpec("reporting.directory", (events.TENANT_CHANGED, e
 # Messaging: hands queued messages to the carrier.
 MESSAGING_OUTGOING = QueueSpec("messaging.outgoing", (events.MESSAGE_QUEUED,))
 
+# Webhooks: every public event, for the outside systems a tenant subscribed.
+WEBHOOKS_EVENTS = QueueSpec(
+    "webhooks.events", tuple(sorted(spec.type for spec in CATALOGUE.values() if spec.audience == "public"))
+)
+
 TOPOLOGY: tuple[QueueSpec, ...] = (
     LEDGER_PURCHASES,
     LEDGER_DIRECTORY,
@@ -60,4 +66,5 @@ TOPOLOGY: tuple[QueueSpec, ...] = (
     BILLING_DIRECTORY,
     MESSAGING_OUTGOING,
     LEDGER_SPENDING,
+    WEBHOOKS_EVENTS,
 )

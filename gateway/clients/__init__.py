@@ -6,6 +6,7 @@ from gateway.clients.billing import BillingClient
 from gateway.clients.ledger import LedgerClient
 from gateway.clients.messaging import MessagingClient
 from gateway.clients.reporting import ReportingClient
+from gateway.clients.webhooks import WebhooksClient
 
 __all__ = [
     "BillingClient",
@@ -16,4 +17,5 @@ __all__ = [
     "ServiceNotReached",
     "TypedClient",
     "UpstreamProblem",
+    "WebhooksClient",
 ]

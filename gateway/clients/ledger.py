@@ -10,6 +10,8 @@ from common.contracts.ledger import (
     AccountsQuery,
     Balance,
     CaptureRequest,
+    EventPage,
+    EventsQuery,
     HoldRequest,
     HoldView,
     OpenHolds,
@@ -62,3 +64,13 @@ class LedgerClient(TypedClient):
         """A page of the identity's tenant's transfers (the ledger checks the cursor: 400 if not its own)."""
         return TransferPage.model_validate(await self._service.call("GET", "/transfers", identity,
                                                                      query=query.params()))
+
+    async def events_after(
+        self, identity: Identity, tenant_id: uuid.UUID | None, after: int, limit: int
+    ) -> EventPage:
+        """A tenant's ledger events numbered after `after`, in order: the identity's tenant, or for an
+        internal system (no tenant) the one named."""
+        query = EventsQuery(tenant_id=tenant_id, after_sequence=after, limit=limit)
+        answer = await self._service.call("GET", "/events", identity,
+                                          query=query.model_dump(mode="json", exclude_none=True))
+        return EventPage.model_validate(answer)

@@ -7,6 +7,7 @@ from gateway.routes import (  # noqa: F401
     auto_top_up,
     billing_admin,
     directory,
+    events,
     history,
     holds,
     logs,
@@ -15,6 +16,8 @@ from gateway.routes import (  # noqa: F401
     payments,
     purchases,
     refunds,
+    stream,
+    webhooks,
 )
 from gateway.routes.registry import api
 

@@ -33,9 +33,9 @@ CONTENT_SECURITY_POLICY = (
 
 # CORS: what a page of an allowed origin may send, and which answer headers its script may read.
 _CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
-_CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-ID"
+_CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-ID, Last-Event-ID"
 _CORS_EXPOSED_HEADERS = ("Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, ETag, "
-                         "Idempotent-Replayed, X-Request-ID, WWW-Authenticate")
+                         "Idempotent-Replayed, X-Request-ID, WWW-Authenticate, Link")
 _CORS_MAX_AGE = "600"
 
 
@@ -136,8 +136,9 @@ def api_answer_headers(origins: str) -> ResponseHook:
     return hook
 
 
-# Streams may legitimately run long (a million-row CSV); everything else answers within the limit.
-_UNTIMED_SUFFIXES = (".csv", "/report")
+# Streams may legitimately run long (a million-row CSV, the live stream, which ends at its token's
+# expiry); everything else answers within the limit.
+_UNTIMED_SUFFIXES = (".csv", "/report", "/api/v1/stream")
 
 
 @web.middleware

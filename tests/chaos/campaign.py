@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from gateway.seed import DEMO_PASSWORD
-from tests.chaos import checks
+from tests.chaos import checks, webhooks
 from tests.chaos.checks import Verdict
 from tests.chaos.driver import CARDS, Client, Driver, Operation, Stats, World, sign_in_everyone
 from tests.chaos.faults import Injector
@@ -112,9 +112,11 @@ async def _prepare(system: ChaosSystem) -> str:
     return created.stdout.strip()
 
 
-def _secrets(system: ChaosSystem, world: World, client_secret: str) -> dict[str, str]:
+def _secrets(system: ChaosSystem, world: World, client_secret: str,
+             receiver: webhooks.Receiver) -> dict[str, str]:
     secrets = {"demo password": DEMO_PASSWORD, "service client secret": client_secret,
                "service token": world.service_token}
+    secrets |= {f"webhook secret of {tenant}": secret for tenant, secret in receiver.secrets.items()}
     secrets |= {f"card {card}": card for card in CARDS}
     secrets |= {f"{actor.handle}'s access token": actor.token for actor in world.people.values()}
     secrets |= {name: system.env[name] for name in ("JWT_SECRET", "INTERNAL_TOKEN_SECRET",
@@ -128,6 +130,8 @@ async def run_campaign(duration: float, workers: int = 8, seed: int | None = Non
     report = Report(duration, seed, workers)
     root = workdir or Path(tempfile.mkdtemp(prefix="sms-credits-chaos-"))
     system = ChaosSystem.create(root)
+    # An outside system subscribed by webhook, which refuses a share of what it is sent.
+    receiver = webhooks.Receiver(random.Random(seed + 2), refuse_share=0.05)
     supervisor: asyncio.Task[None] | None = None
     mark = time.monotonic()
 
@@ -136,12 +140,14 @@ async def run_campaign(duration: float, workers: int = 8, seed: int | None = Non
         report.phases[name], mark = time.monotonic() - mark, time.monotonic()
 
     try:
+        await receiver.start()
         client_secret = await _prepare(system)
         phase("start")
         supervisor = asyncio.create_task(system.supervise())
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=4 * workers)) as session:
             client = Client(session, system.gateway_url, report.stats)
             world = await sign_in_everyone(client, (SERVICE_CLIENT, client_secret))
+            subscribed_after = await webhooks.register(client, world, receiver, system)
             driver = Driver(client, world, random.Random(seed))
             # A short run pauses less between faults, to hit every target within it.
             injector = Injector(system, random.Random(seed + 1), pause=(0.5, 3.0) if duration < 120 else (1.0, 6.0))
@@ -158,13 +164,15 @@ async def run_campaign(duration: float, workers: int = 8, seed: int | None = Non
         report.catch_up_seconds = time.monotonic() - calm_from
         phase("catch up")
         report.restarts_after_exit = dict(system.restarts_after_exit)
-        report.verdicts = await _verdicts(system, report, world, client_secret)
+        report.verdicts = await _verdicts(system, report, world, _secrets(system, world, client_secret, receiver))
+        report.verdicts += await webhooks.verdicts(system, receiver, subscribed_after)
         phase("checks")
     finally:
         if supervisor is not None:
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
+        await receiver.stop()
         await asyncio.to_thread(system.stop_all)
         await asyncio.to_thread(system.rabbit.kill)
         await asyncio.to_thread(system.postgres.crash)
@@ -175,7 +183,7 @@ async def run_campaign(duration: float, workers: int = 8, seed: int | None = Non
     return report
 
 
-async def _verdicts(system: ChaosSystem, report: Report, world: World, client_secret: str) -> list[Verdict]:
+async def _verdicts(system: ChaosSystem, report: Report, world: World, secrets: dict[str, str]) -> list[Verdict]:
     waiting = {k: v for k, v in report.still_waiting.items() if v}
     verdicts = [Verdict("everything caught up once the faults stopped", not waiting, str(waiting) if waiting else "")]
     verdicts += await checks.command_verdicts(system)
@@ -186,5 +194,5 @@ async def _verdicts(system: ChaosSystem, report: Report, world: World, client_se
     verdicts.append(Verdict("no answer was a 500 (a fault answers 503)", not server_errors,
                             f"{server_errors} answers were 500" if server_errors else ""))
     logs = [*sorted(system.logs.glob("*.log")), system.postgres.root / "postgres.log"]
-    verdicts.append(checks.secrets_verdict(logs, _secrets(system, world, client_secret)))
+    verdicts.append(checks.secrets_verdict(logs, secrets))
     return verdicts

@@ -24,7 +24,7 @@ class Verdict:
     detail: str = ""
 
 
-def _sample(items: Iterable[object], limit: int = 5) -> str:
+def sample(items: Iterable[object], limit: int = 5) -> str:
     listed = list(items)
     more = f" (+{len(listed) - limit} more)" if len(listed) > limit else ""
     return ", ".join(str(i) for i in listed[:limit]) + more
@@ -38,7 +38,9 @@ async def caught_up(system: ChaosSystem) -> dict[str, int]:
     for service in SERVICES:
         conn = await system.connect(service)
         try:
-            waiting[f"{service} outbox"] = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            if service != "webhooks":  # it publishes nothing
+                waiting[f"{service} outbox"] = await conn.fetchval(
+                    "SELECT count(*) FROM outbox WHERE published_at IS NULL")
             if service == "ledger":
                 waiting["open holds"] = await conn.fetchval("SELECT count(*) FROM holds WHERE status = 'open'")
                 ledger_transactions = await conn.fetchval("SELECT count(*) FROM transactions")
@@ -49,6 +51,9 @@ async def caught_up(system: ChaosSystem) -> dict[str, int]:
                     "SELECT count(*) FROM test_provider_webhooks WHERE delivered_at IS NULL")
             if service == "reporting":
                 logged = await conn.fetchval("SELECT count(*) FROM applied_transactions")
+            if service == "webhooks":
+                waiting["webhook deliveries pending"] = await conn.fetchval(
+                    "SELECT count(*) FROM deliveries WHERE status = 'pending'")
         finally:
             await conn.close()
     waiting["ledger transactions not in the log"] = ledger_transactions - logged
@@ -127,7 +132,7 @@ async def ledger_verdicts(system: ChaosSystem, operations: list[Operation], tena
     wrong = [(a["id"][:8], a["balance"], expected.balances.get(a["id"], 0)) for a in accounts
              if a["kind"] in USER_FACING and a["balance"] != expected.balances.get(a["id"], 0)]
     verdicts.append(Verdict("every account's balance is what the accepted operations make it", not wrong,
-                            f"(account, ledger, expected): {_sample(wrong)}" if wrong else f"{len(accounts)} accounts"))
+                            f"(account, ledger, expected): {sample(wrong)}" if wrong else f"{len(accounts)} accounts"))
     verdicts += _exactly_once(operations, transactions, postings, holds, derived)
     return verdicts
 
@@ -190,11 +195,11 @@ def _exactly_once(
     return [
         Verdict("every accepted transfer, purchase and hold took effect exactly once",
                 not (problems["transfer"] or problems["purchase"] or problems["hold"]),
-                "; ".join(f"{k}: {_sample(v)}" for k, v in problems.items() if k != "rejected" and v)),
-        Verdict("every rejected request took no effect", not problems["rejected"], _sample(problems["rejected"])),
+                "; ".join(f"{k}: {sample(v)}" for k, v in problems.items() if k != "rejected" and v)),
+        Verdict("every rejected request took no effect", not problems["rejected"], sample(problems["rejected"])),
         Verdict("the ledger holds nothing no client was told of", not any(unasked.values()),
                 ", ".join(f"{k} {v:+d}" for k, v in unasked.items())),
-        Verdict("every operation got a definite answer", not unresolved, _sample(unresolved)),
+        Verdict("every operation got a definite answer", not unresolved, sample(unresolved)),
     ]
 
 
@@ -220,11 +225,11 @@ async def reporting_verdicts(system: ChaosSystem) -> list[Verdict]:
     reconcile = await asyncio.to_thread(system.command, "services.reporting", "reconcile")
     return [
         Verdict("reporting applied every ledger transaction, once", applied == journal,
-                f"{len(journal)} in the ledger, {len(applied)} applied; missing {_sample(journal - applied)}; "
-                f"extra {_sample(applied - journal)}"),
+                f"{len(journal)} in the ledger, {len(applied)} applied; missing {sample(journal - applied)}; "
+                f"extra {sample(applied - journal)}"),
         Verdict("reporting's log rows equal the ledger's postings", set(logged) == rows and len(logged) == len(rows),
-                f"{len(rows)} postings, {len(logged)} rows; missing {_sample(rows - set(logged))}; "
-                f"extra {_sample(set(logged) - rows)}"),
+                f"{len(rows)} postings, {len(logged)} rows; missing {sample(rows - set(logged))}; "
+                f"extra {sample(set(logged) - rows)}"),
         Verdict("`python -m services.reporting reconcile` finds no difference", reconcile.returncode == 0,
                 reconcile.stdout.strip().splitlines()[-1] if reconcile.stdout.strip() else reconcile.stderr[-300:]),
     ]
@@ -237,8 +242,8 @@ async def broker_verdicts(system: ChaosSystem) -> list[Verdict]:
     dead = {n: q for n, q in ours.items() if n.endswith(".dlq") and (q["ready"] or q["unacked"])}
     return [
         Verdict("no message sits in a queue or unacknowledged", not busy,
-                _sample(busy.items()) or f"{len(ours)} queues"),
-        Verdict("the dead-letter queues are empty", not dead, _sample(dead.items())),
+                sample(busy.items()) or f"{len(ours)} queues"),
+        Verdict("the dead-letter queues are empty", not dead, sample(dead.items())),
     ]
 
 
@@ -252,4 +257,4 @@ def secrets_verdict(logs: list[Path], secrets: dict[str, str]) -> Verdict:
     """No password, token, card number or key in any log line of the run."""
     found = leaks(logs, secrets)
     return Verdict("no secret, token, password or card number in any log",
-                   not found, _sample(found) or f"{len(secrets)} secrets and {len(SHAPES)} shapes, {len(logs)} logs")
+                   not found, sample(found) or f"{len(secrets)} secrets and {len(SHAPES)} shapes, {len(logs)} logs")

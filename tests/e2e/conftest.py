@@ -22,11 +22,13 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import Infra, delete_topology
 from tests.e2e.browser_helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.event_capture import MIN_TYPES_WHOLE_RUN, EventCapture, whole_package_ran
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "test-artifacts" / "e2e-logs"
 SERVICES = {"ledger": "services.ledger", "billing": "services.billing",
-            "reporting": "services.reporting", "messaging": "services.messaging", "gateway": "gateway"}
+            "reporting": "services.reporting", "messaging": "services.messaging", "webhooks": "services.webhooks",
+            "gateway": "gateway"}
 # The local SMSC messaging sends to (its SMPP port is ports["smpp"], its HTTP API ports["smsc"]).
 SIMULATOR = {"smsc": "fakes.smsc"}
 # Slow enough that a batch of messages takes a couple of seconds (a process can be killed mid-batch).
@@ -133,6 +135,11 @@ def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
         BILLING_URL=f"http://127.0.0.1:{ports['billing']}",
         REPORTING_URL=f"http://127.0.0.1:{ports['reporting']}",
         MESSAGING_URL=f"http://127.0.0.1:{ports['messaging']}",
+        WEBHOOKS_URL=f"http://127.0.0.1:{ports['webhooks']}",
+        # Webhook receivers in the tests listen on 127.0.0.1, and a retry comes in milliseconds, not minutes.
+        WEBHOOK_ALLOW_PRIVATE="true",
+        WEBHOOK_RETRY_SCALE="0.0001",
+        WEBHOOK_POLL_SECONDS="0.1",
         SMPP_PORT=str(ports["smpp"]),
         SMSC_SIMULATOR_PORT=str(ports["smpp"]),
         SMSC_SIMULATOR_HTTP_PORT=str(ports["smsc"]),
@@ -224,3 +231,17 @@ def sign_in(system: System, http: aiohttp.ClientSession) -> Iterator[Any]:
         return Client(http, system.gateway_url, body["access_token"])
 
     yield login
+
+
+@pytest.fixture(scope="package", autouse=True)
+async def events_keep_their_schemas(system: System, request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every event published while the e2e tests run validates against its published JSON Schema."""
+    capture = EventCapture(system.infra.broker_url, system.env["EXCHANGE_NAME"])
+    await capture.start()
+    yield
+    await capture.stop()
+    whole_package = whole_package_ran([item.path for item in request.session.items], Path(__file__).parent)
+    problems = capture.problems(min_types=MIN_TYPES_WHOLE_RUN if whole_package else 0)
+    print(f"\nevents captured: {len(capture.messages)}, by type: {dict(capture.types_seen())}")  # shown with -s
+    if problems:
+        pytest.fail(problems, pytrace=False)

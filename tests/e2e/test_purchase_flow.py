@@ -213,4 +213,4 @@ async def test_gateway_is_ready_only_with_every_service_behind_it(system: System
     async with http.get(system.gateway_url + "/readyz") as response:
         body = await response.json()
     assert response.status == 200
-    assert set(body["checks"]) == {"database", "broker", "ledger", "billing", "reporting", "messaging"}
+    assert set(body["checks"]) == {"database", "broker", "ledger", "billing", "reporting", "messaging", "webhooks"}

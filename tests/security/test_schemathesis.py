@@ -84,6 +84,12 @@ def _config(callers: dict[str, Caller]) -> str:
         "[[operations]]",
         'include-operation-id = "end_my_session"',
         "phases.stateful.enabled = false",
+        # The live stream never ends by itself: each example is read for a second, then let go (what arrived
+        # in that second is still checked against the document).
+        "[[operations]]",
+        'include-operation-id = "live_stream"',
+        "request-timeout = 1",
+        "generation = { max-examples = 5 }",
     ))
 
 

@@ -2,6 +2,7 @@
 // account's Actions menu the purchase and transfer forms (in the box) or the log (a page).
 
 import { getJson } from "./api.js";
+import { onLive } from "./live.js";
 import { purchaseForm } from "./purchase.js";
 import { transferForm } from "./transfer.js";
 import { $, $$, credits, el, menuButton, modal, show } from "./ui.js";
@@ -18,6 +19,28 @@ export function creditsBox({ me, navigate }) {
   $("#credits-close").addEventListener("click", () => box.close());
   for (const back of $$('[data-command="back"]', dialog)) {
     back.addEventListener("click", () => showPanel("accounts"));
+  }
+
+  // Live: a balance shown changes in place (an open Actions menu or focus stays where it is); an
+  // account not shown yet, a changed credit mode or a stream that lost its place reloads the list.
+  onLive("balance", (change) => {
+    const account = state.accounts.find((a) => a.id === change.account_id);
+    if (!account) {
+      if (state.loaded && dialog.open) load();
+      return;
+    }
+    Object.assign(account, { balance: change.balance, held: change.held, available: change.available });
+    const row = $(`tr[data-account-id="${CSS.escape(account.id)}"]`, dialog);
+    for (const field of ["balance", "held", "available"]) {
+      const cell = row && $(`[data-field="${field}"]`, row);
+      if (cell) cell.textContent = credits(account[field]);
+    }
+  });
+  for (const name of ["reset", "credit_mode"]) {
+    onLive(name, (change) => {
+      if (name === "credit_mode") state.me.tenant.credit_mode = change.mode;
+      if (state.loaded && dialog.open) load();
+    });
   }
 
   async function load() {

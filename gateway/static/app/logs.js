@@ -2,6 +2,7 @@
 // filtered by account, direction and kind; more on request; as CSV or as a printable report.
 
 import { getJson, getRaw, query, session } from "./api.js";
+import { onLive } from "./live.js";
 import { $, busy, credits, dateTime, el, generalMessage, show } from "./ui.js";
 
 const PAGE_SIZE = 50;
@@ -97,6 +98,46 @@ export function logsView({ navigate }) {
   document.addEventListener("credits-changed", () => {
     if (!$("#view-logs").hidden) refresh();
   });
+  // Live: credits moved in an account this person manages. The newest page is read again with the same
+  // filters (waiting until the log includes that transaction) and what is new goes on top; the pages
+  // already shown stay, and so does the reader's place on the page.
+  let fresh = null;
+  onLive("balance", (change) => {
+    if ($("#view-logs").hidden) return;
+    clearTimeout(fresh);
+    fresh = setTimeout(() => addNewest(change.consistency_token), 200); // one read for a burst
+  });
+  onLive("reset", () => {
+    if (!$("#view-logs").hidden) refresh();
+  });
+
+  async function addNewest(token) {
+    let page;
+    try {
+      const wait = Math.max(Number(token) || 0, consistencyToken() || 0) || undefined;
+      page = await getJson(`/logs${query({ ...chosen(), consistency_token: wait, limit: PAGE_SIZE })}`);
+    } catch {
+      return; // the next change, or a reload, shows it
+    }
+    if ($("#view-logs").hidden) return;
+    const shown = new Set([...rows.children].map((row) => row.dataset.entryId));
+    const added = page.entries.filter((entry) => !shown.has(entry.id)).map(entryRow);
+    if (!added.length) return;
+    if (shown.size && added.length === page.entries.length && page.next_cursor) {
+      refresh(); // more came than one page holds: the newest page and the rows shown would leave a gap
+      return;
+    }
+    const before = document.documentElement.scrollHeight;
+    rows.prepend(...added);
+    $("#logs-empty").hidden = true;
+    if (!shown.size) {
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    }
+    // Someone reading further down keeps their rows in view; someone at the top sees the new ones.
+    if (window.scrollY > 0) window.scrollBy(0, document.documentElement.scrollHeight - before);
+  }
+
   filters.addEventListener("change", () => {
     navigate.replace(`/credits/logs${query(chosen())}`);
     show($("#logs-notice"), "");

@@ -11,6 +11,7 @@
 
 import { getJson, postJson, session, signOut, whenSignedOut } from "./api.js";
 import { creditsBox } from "./credits.js";
+import { startLive } from "./live.js";
 import { logsView } from "./logs.js";
 import { sendView } from "./send.js";
 import { $, $$, busy, clearErrors, focusFirstError, generalMessage, menuButton, show, showError } from "./ui.js";
@@ -158,6 +159,8 @@ async function start() {
     return;
   }
   shell(me);
+  // Live updates for a tenant's people (operators have no accounts to follow).
+  if (me.tenant) startLive();
   window.addEventListener("popstate", () => {
     box.close({ restoreFocus: false });
     route({ moveFocus: true });

@@ -2,10 +2,14 @@
 // as the carrier will), then each recipient's status as the carrier's answers and receipts come in.
 
 import { Attempt, getJson, postJson } from "./api.js";
+import { live, onLive } from "./live.js";
 import { $, busy, clearErrors, credits, el, focusFirstError, generalMessage, show, showError } from "./ui.js";
 
 const COUNT_DELAY_MS = 150;
 const POLL_MS = 1000;
+// With the live stream the settlement arrives by itself; delivery receipts do not, so the status is
+// still read now and then.
+const LIVE_POLL_MS = 5000;
 const POLLS = 60;
 const STATUS = { queued: "Queued", submitted: "Sent, awaiting delivery", delivered: "Delivered", failed: "Not delivered" };
 const ENCODING = { gsm7: "GSM 7-bit", ucs2: "Unicode (UCS-2)" };
@@ -84,15 +88,40 @@ export function sendView({ me }) {
       el("td", { "data-label": "Status", "data-status": r.status, text: STATUS[r.status] }))));
   }
 
+  // The message on screen, and how to wake its follower when the stream says it settled.
+  let following = null;
+  let wake = null;
+  let lookAgain = false;
+  let active = false;
+  onLive("message", (settled) => {
+    if (settled.message_id !== following || $("#send-result").hidden) return;
+    sendingFrom(); // the balance after what was spent
+    if (!active) follow(settled.message_id); // it had stopped looking
+    else if (wake) wake(); // waiting between two reads: read now
+    else lookAgain = true; // reading: that answer may predate the settlement, so read once more
+  });
+
   async function follow(id) {
+    active = true;
+    try {
+      await followRounds(id);
+    } finally {
+      active = following === id ? false : active;
+    }
+  }
+
+  async function followRounds(id) {
     clearTimeout(polling);
-    for (let i = 0; i < POLLS; i += 1) {
+    following = id;
+    for (let i = 0; i < POLLS && following === id; i += 1) {
       let message;
+      lookAgain = false;
       try {
         message = await getJson(`/messages/${id}`);
       } catch {
         message = null; // a hiccup: try again on the next round
       }
+      if (following !== id) return;
       if (message) {
         renderMessage(message);
         if (message.status === "delivered" || message.status === "failed") {
@@ -100,7 +129,13 @@ export function sendView({ me }) {
           return;
         }
       }
-      await new Promise((resolve) => { polling = setTimeout(resolve, POLL_MS); });
+      if (lookAgain) continue;
+      await new Promise((resolve) => {
+        wake = resolve;
+        polling = setTimeout(resolve, live.connected ? LIVE_POLL_MS : POLL_MS);
+      });
+      wake = null;
+      clearTimeout(polling);
     }
   }
 
@@ -137,7 +172,8 @@ export function sendView({ me }) {
   to.addEventListener("input", recount);
   body.addEventListener("input", recount);
   $("#send-another").addEventListener("click", () => {
-    clearTimeout(polling);
+    following = null;
+    wake?.(); // the follower sees it is no longer wanted and stops
     form.reset();
     attempt.reset();
     $("#send-result").hidden = true;
@@ -158,7 +194,8 @@ export function sendView({ me }) {
       await Promise.all([count(), sendingFrom()]);
     },
     leave() {
-      clearTimeout(polling);
+      following = null;
+      wake?.();
       clearTimeout(timer);
     },
   };

@@ -70,6 +70,7 @@ async def _settle_if_answered(conn: asyncpg.Connection, message_id: uuid.UUID) -
         message_id=message_id, tenant_id=message["tenant_id"], hold_id=message["hold_id"],
         account_code=message["account_code"], segments=message["segments"], recipients=len(parts),
         accepted_recipients=sum(1 for p in parts if p.state == "accepted"), captured_credits=captured,
+        sender_user_id=message["sender_user_id"],
     )
     subject = events.subject_in(message["tenant_id"], "messages", message_id)
     await outbox.enqueue(conn, Event.new(type=events.MESSAGE_SETTLED, source=SOURCE, subject=subject, data=settled,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PRODUCTION = ("common", "gateway", "services")
-SERVICES = ("billing", "ledger", "messaging", "reporting")
+SERVICES = ("billing", "ledger", "messaging", "reporting", "webhooks")
 MAX_MODULE_LINES = 400
 MAX_TOP_FOLDER_MODULES = 12
 

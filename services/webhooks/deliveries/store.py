@@ -1,0 +1,166 @@
+"""The SQL of events received, their deliveries and every attempt."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from common.keyset import Cursor
+
+
+async def endpoints_wanting(conn: asyncpg.Connection, tenant_id: uuid.UUID, event_type: str) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM endpoints WHERE tenant_id = $1 AND enabled AND $2 = ANY (event_types) ORDER BY id",
+        tenant_id, event_type,
+    )
+    return [row["id"] for row in rows]
+
+
+async def insert_event(conn: asyncpg.Connection, event_id: uuid.UUID, tenant_id: uuid.UUID, event_type: str,
+                       body: str) -> None:
+    await conn.execute(
+        "INSERT INTO events (id, tenant_id, type, body) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        event_id, tenant_id, event_type, body,
+    )
+
+
+async def insert_deliveries(conn: asyncpg.Connection, event_id: uuid.UUID, endpoint_ids: Sequence[uuid.UUID]) -> None:
+    await conn.executemany(
+        "INSERT INTO deliveries (id, endpoint_id, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        [(uuid.uuid4(), endpoint_id, event_id) for endpoint_id in endpoint_ids],
+    )
+
+
+async def claim_due(conn: asyncpg.Connection, batch: int, lease_seconds: float) -> list[asyncpg.Record]:
+    """Lease due deliveries, at most one per endpoint: the earliest pending one of an enabled endpoint,
+    when its time has come and nobody holds it. SKIP LOCKED lets two workers claim at once without
+    waiting for, or taking, each other's rows; a claimed row's lease then keeps it (and, being the
+    earliest, everything of its endpoint behind it) from any other worker until its outcome is recorded."""
+    return await conn.fetch(
+        """UPDATE deliveries d SET leased_until = now() + make_interval(secs => $2)
+           FROM endpoints e, events ev
+           WHERE d.id IN (
+               SELECT c.id FROM deliveries c JOIN endpoints ce ON ce.id = c.endpoint_id
+               WHERE c.status = 'pending' AND ce.enabled AND c.next_attempt_at <= now()
+                 AND (c.leased_until IS NULL OR c.leased_until < now())
+                 AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.endpoint_id = c.endpoint_id
+                                 AND p.status = 'pending' AND p.position < c.position)
+               ORDER BY c.next_attempt_at, c.position
+               LIMIT $1
+               FOR UPDATE OF c SKIP LOCKED)
+             AND e.id = d.endpoint_id AND ev.id = d.event_id
+           RETURNING d.id, d.event_id, d.endpoint_id, d.round_attempts, e.url, e.secret,
+                     CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret,
+                     ev.body""",
+        batch, lease_seconds,
+    )
+
+
+async def record_attempt(conn: asyncpg.Connection, delivery_id: uuid.UUID, status_code: int | None,
+                         error: str | None, duration_ms: int) -> None:
+    await conn.execute(
+        "INSERT INTO attempts (delivery_id, status_code, error, duration_ms) VALUES ($1, $2, $3, $4)",
+        delivery_id, status_code, error, duration_ms,
+    )
+
+
+async def mark_delivered(conn: asyncpg.Connection, delivery_id: uuid.UUID, status_code: int) -> bool:
+    done = await conn.fetchval(
+        """UPDATE deliveries SET status = 'delivered', delivered_at = now(), attempts = attempts + 1,
+                  round_attempts = round_attempts + 1, last_status_code = $2, last_error = NULL, leased_until = NULL
+           WHERE id = $1 AND status = 'pending' RETURNING true""",
+        delivery_id, status_code,
+    )
+    return bool(done)
+
+
+async def schedule_retry(conn: asyncpg.Connection, delivery_id: uuid.UUID, delay_seconds: float,
+                         status_code: int | None, error: str | None) -> bool:
+    done = await conn.fetchval(
+        """UPDATE deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
+                  next_attempt_at = now() + make_interval(secs => $2), leased_until = NULL,
+                  last_status_code = $3, last_error = $4
+           WHERE id = $1 AND status = 'pending' RETURNING true""",
+        delivery_id, delay_seconds, status_code, error,
+    )
+    return bool(done)
+
+
+async def mark_failed(conn: asyncpg.Connection, delivery_id: uuid.UUID, status_code: int | None,
+                      error: str | None) -> bool:
+    done = await conn.fetchval(
+        """UPDATE deliveries SET status = 'failed', attempts = attempts + 1, round_attempts = round_attempts + 1,
+                  leased_until = NULL, last_status_code = $2, last_error = $3
+           WHERE id = $1 AND status = 'pending' RETURNING true""",
+        delivery_id, status_code, error,
+    )
+    return bool(done)
+
+
+async def disable_endpoint(conn: asyncpg.Connection, endpoint_id: uuid.UUID, reason: str) -> asyncpg.Record | None:
+    """Disable it (if not already): its creator's address and tenant, to tell them."""
+    return await conn.fetchrow(
+        """UPDATE endpoints SET enabled = false, disabled_reason = $2 WHERE id = $1 AND enabled
+           RETURNING tenant_id, creator_email""",
+        endpoint_id, reason,
+    )
+
+
+_DELIVERY = """SELECT d.id, d.event_id, ev.type AS event_type, d.status, d.attempts, d.last_status_code,
+                      d.last_error, CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
+                      d.delivered_at, d.created_at
+               FROM deliveries d JOIN events ev ON ev.id = d.event_id"""
+
+
+async def page(conn: asyncpg.Connection, endpoint_id: uuid.UUID, after: Cursor, limit: int) -> list[asyncpg.Record]:
+    """Newest first, from just before `after`; one row more than the page, to tell whether more exist."""
+    return await conn.fetch(
+        f"""{_DELIVERY} WHERE d.endpoint_id = $1 AND (d.created_at, d.id) < ($2, $3)
+            ORDER BY d.created_at DESC, d.id DESC LIMIT $4""",
+        endpoint_id, after.created_at, after.id, limit + 1,
+    )
+
+
+async def delivery(conn: asyncpg.Connection, endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"{_DELIVERY} WHERE d.endpoint_id = $1 AND d.id = $2", endpoint_id, delivery_id)
+
+
+async def finished_since(conn: asyncpg.Connection, endpoint_id: uuid.UUID, since: datetime) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM deliveries WHERE endpoint_id = $1 AND status <> 'pending' AND created_at >= $2
+           ORDER BY made FOR UPDATE""",
+        endpoint_id, since,
+    )
+    return [row["id"] for row in rows]
+
+
+async def requeue(conn: asyncpg.Connection, delivery_ids: Sequence[uuid.UUID]) -> None:
+    """Pending again, due now, at the back of its endpoint's line (a new position, taken in the order
+    given), with a fresh retry schedule; its attempts so far stay counted and recorded."""
+    await conn.executemany(
+        """UPDATE deliveries SET status = 'pending', position = nextval('deliveries_position_seq'),
+                  round_attempts = 0, next_attempt_at = now(), leased_until = NULL, delivered_at = NULL
+           WHERE id = $1 AND status <> 'pending'""",
+        [(delivery_id,) for delivery_id in delivery_ids],
+    )
+
+
+async def hurry(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> None:
+    """A pending delivery waiting out its back-off: due now."""
+    await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = now() WHERE id = $1 AND status = 'pending'", delivery_id
+    )
+
+
+async def disabling_failure(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> asyncpg.Record | None:
+    """What the email about a disabled endpoint says: its URL, and the delivery that failed."""
+    return await conn.fetchrow(
+        """SELECT e.url, e.description, ev.type AS event_type, d.event_id, d.attempts, d.last_status_code,
+                  d.last_error, d.created_at
+           FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id JOIN events ev ON ev.id = d.event_id
+           WHERE d.id = $1""",
+        delivery_id,
+    )
