@@ -21,6 +21,7 @@ from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
     AbstractIncomingMessage,
+    AbstractQueue,
     AbstractRobustConnection,
 )
 from pydantic import ValidationError
@@ -123,6 +124,7 @@ class Broker:
                     "x-delivery-limit": DELIVERY_LIMIT,
                     "x-dead-letter-exchange": self._dead_letters.name,
                     "x-dead-letter-routing-key": name,
+                    **({"x-single-active-consumer": True} if spec.single_active else {}),
                 },
             )
             for key in spec.routing_keys:
@@ -148,6 +150,12 @@ class Broker:
             message_id=message_id,
         )
         await self._exchange.publish(message, routing_key=routing_key, timeout=10)
+
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        """Call `callback` each time the connection to the broker is made again (a broker restart, a
+        network fault): a transient subscription lost whatever was published while it was away."""
+        assert self._connection is not None, "connect() first"
+        self._connection.reconnect_callbacks.add(lambda *_: callback())
 
     async def subscribe_transient(
         self, purpose: str, routing_keys: Sequence[str], on_event: Callable[[Event], None]
@@ -196,14 +204,15 @@ class Broker:
         channel = await self._connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=prefetch)
         queue = await channel.get_queue(self.queue_name(spec_name), ensure=True)
-        arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        await queue.consume(arrived.put)
-        worker = asyncio.create_task(self._apply_batches(arrived, handler, spec_name), name=f"consume-{spec_name}")
+        intake = BatchIntake(queue)
+        await intake.start()
+        worker = asyncio.create_task(self._apply_batches(intake, handler, spec_name), name=f"consume-{spec_name}")
         self._batch_workers.append(worker)
 
     async def _apply_batches(
-        self, arrived: asyncio.Queue[AbstractIncomingMessage], handler: BatchHandler[Prepared], spec_name: str
+        self, intake: BatchIntake, handler: BatchHandler[Prepared], spec_name: str
     ) -> None:
+        arrived = intake.arrived
         while True:
             messages = [await arrived.get()]
             _take_waiting(arrived, messages, handler.max_batch)
@@ -211,7 +220,11 @@ class Broker:
                 await asyncio.sleep(handler.window_seconds)
                 _take_waiting(arrived, messages, handler.max_batch)
             try:
-                await self._apply_batch(messages, handler, spec_name)
+                back = await self._apply_batch(messages, handler, spec_name)
+                if back:
+                    # As in _deliver: transient until proven otherwise; the delivery limit parks a hopeless one.
+                    await asyncio.sleep(RETRY_DELAY_SECONDS)
+                    await intake.give_back(back)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -226,28 +239,29 @@ class Broker:
 
     async def _apply_batch(
         self, messages: list[AbstractIncomingMessage], handler: BatchHandler[Prepared], spec_name: str
-    ) -> None:
+    ) -> list[AbstractIncomingMessage]:
+        """Apply what arrived; answers what is to go back to the queue, to be tried again, in order."""
         batch: list[_Delivery[Prepared]] = []
         for message in messages:
             delivery = await self._prepare(message, handler, spec_name)
             if delivery is not None:
                 batch.append(delivery)
         if not batch:
-            return
+            return []
         try:
             await handler.apply([d.prepared for d in batch])
         except Exception as exc:
             if len(batch) == 1:
                 if await self._refused(batch[0].message, batch[0].event, exc, spec_name):
-                    await self._retry_later([batch[0].message])
-                return
+                    return [batch[0].message]
+                return []
             # Which event failed the batch is unknown (one poison event, or a deadlock): nothing of it
             # was committed, so each is applied on its own, and only one that fails alone fails.
             log.warning("event_batch_failed", queue=spec_name, events=len(batch), error=repr(exc)[:500])
-            await self._apply_one_by_one(batch, handler, spec_name)
-            return
+            return await self._apply_one_by_one(batch, handler, spec_name)
         for delivery in batch:
             await delivery.message.ack()
+        return []
 
     async def _prepare(
         self, message: AbstractIncomingMessage, handler: BatchHandler[Prepared], spec_name: str
@@ -266,7 +280,7 @@ class Broker:
 
     async def _apply_one_by_one(
         self, batch: list[_Delivery[Prepared]], handler: BatchHandler[Prepared], spec_name: str
-    ) -> None:
+    ) -> list[AbstractIncomingMessage]:
         for index, delivery in enumerate(batch):
             try:
                 await handler.apply([delivery.prepared])
@@ -274,10 +288,10 @@ class Broker:
                 if await self._refused(delivery.message, delivery.event, exc, spec_name):
                     # Not poison: most likely the database (down, restarting) and not this event, so
                     # the rest go back too instead of each failing in turn, maybe after a timeout.
-                    await self._retry_later([d.message for d in batch[index:]])
-                    return
+                    return [d.message for d in batch[index:]]
                 continue
             await delivery.message.ack()
+        return []
 
     async def _refused(
         self, message: AbstractIncomingMessage, event: Event, exc: Exception, spec_name: str
@@ -347,6 +361,36 @@ class Broker:
         self._batch_workers.clear()
         if self._connection is not None:
             await self._connection.close()
+
+
+class BatchIntake:
+    """A batch consumer's subscription and what it has received and not yet applied.
+
+    Giving events back keeps their order: the subscription is cancelled (after CancelOk nothing more
+    arrives), the events that failed go back, then all that arrived behind them, then it consumes again.
+    A quorum queue hands returned messages out again first, in the order returned, so the consumer meets
+    them in the order published, never a later one first (which an order-keeping consumer, like the
+    webhook deliveries, would pass on)."""
+
+    def __init__(self, queue: AbstractQueue) -> None:
+        self._queue = queue
+        self._tag: str | None = None
+        self.arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+
+    async def start(self) -> None:
+        self._tag = await self._queue.consume(self.arrived.put)
+
+    async def give_back(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        if self._tag is not None:
+            await self._queue.cancel(self._tag)
+            self._tag = None
+        waiting = []
+        while not self.arrived.empty():
+            waiting.append(self.arrived.get_nowait())
+        for message in [*messages, *waiting]:
+            with contextlib.suppress(Exception):  # a channel gone takes them back by itself
+                await message.nack(requeue=True)
+        await self.start()
 
 
 def _take_waiting(

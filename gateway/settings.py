@@ -49,3 +49,6 @@ class GatewaySettings(MailSettings):
     # resuming with Last-Event-ID, and how many streams one process serves at once (more: 503).
     live_buffer_size: int = Field(default=500, validation_alias="LIVE_BUFFER_SIZE", ge=1, le=100_000)
     live_max_streams: int = Field(default=2000, validation_alias="LIVE_MAX_STREAMS", ge=1)
+    # How often an open stream checks its caller again (session, active, role, team, manage_credits) as
+    # every request does: a sign-out or a change of rights ends it within this, not at the token's expiry.
+    live_recheck_seconds: float = Field(default=15.0, validation_alias="LIVE_RECHECK_SECONDS", gt=0, le=30)

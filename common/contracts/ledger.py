@@ -177,6 +177,9 @@ class TransferPage(BaseModel):
 # -- The tenant's event log: GET /events?after_sequence=N ------------------------------------------------
 
 
+MAX_SEQUENCE = 2**63 - 1  # a bigint: anything larger names no event and cannot be asked of Postgres
+
+
 class EventsQuery(BaseModel):
     """A tenant's ledger events numbered after `after_sequence` (0: from the first), in order. The tenant
     is the caller's; an internal system or an operator, who belong to none, names it in `tenant_id`."""
@@ -184,7 +187,7 @@ class EventsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     tenant_id: uuid.UUID | None = None
-    after_sequence: int = Field(default=0, ge=0)
+    after_sequence: int = Field(default=0, ge=0, le=MAX_SEQUENCE)
     limit: int = Field(default=MAX_PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
 
 

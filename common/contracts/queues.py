@@ -18,6 +18,9 @@ from common.contracts.catalogue import CATALOGUE
 class QueueSpec:
     name: str
     types: tuple[str, ...]  # the event types it receives
+    # One consumer at a time, however many processes consume (the others wait as hot standbys): for a
+    # consumer that keeps the queue's order. Fixed when the queue is first declared.
+    single_active: bool = False
 
     @property
     def routing_keys(self) -> tuple[str, ...]:
@@ -50,9 +53,11 @@ REPORTING_DIRECTORY = QueueSpec("reporting.directory", (events.TENANT_CHANGED, e
 # Messaging: hands queued messages to the carrier.
 MESSAGING_OUTGOING = QueueSpec("messaging.outgoing", (events.MESSAGE_QUEUED,))
 
-# Webhooks: every public event, for the outside systems a tenant subscribed.
+# Webhooks: every public event, for the outside systems a tenant subscribed. Deliveries keep the order
+# events arrive in, so with several webhooks processes only one consumes at a time.
 WEBHOOKS_EVENTS = QueueSpec(
-    "webhooks.events", tuple(sorted(spec.type for spec in CATALOGUE.values() if spec.audience == "public"))
+    "webhooks.events", tuple(sorted(spec.type for spec in CATALOGUE.values() if spec.audience == "public")),
+    single_active=True,
 )
 
 TOPOLOGY: tuple[QueueSpec, ...] = (

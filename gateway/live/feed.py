@@ -4,7 +4,10 @@ hub. Every replica has its own, so each fans out to the clients connected to it.
 
 Nothing is acknowledged or kept for a process that is away: a client that missed messages resumes from
 its replica's buffer or is told to reload (`reset`). The queue is declared on the broker connection the
-gateway already holds, a robust one: after a broker restart it is declared, bound and consumed again."""
+gateway already holds, a robust one: after a broker restart it is declared, bound and consumed again. What
+was published while the connection was down never reaches this process, so when it comes back the hub
+restarts (a new `boot`) and ends every stream: their clients reconnect, their ids are unknown, and the
+`reset` they get has them reload what they show."""
 
 from __future__ import annotations
 
@@ -36,12 +39,20 @@ def feed(hub: Hub, event: Event) -> None:
         hub.publish(shaped[0].concerns.tenant_id, shaped)
 
 
+def _missed_while_away(hub: Hub) -> None:
+    """The bus connection came back (after its queue was declared, bound and consumed again)."""
+    log.warning("live_feed_reconnected", streams_ended=hub.stream_count)
+    hub.restart("bus-reconnected")
+
+
 def live_ctx(buffer_size: int, max_streams: int) -> CleanupCtx:
     """The hub and its bus subscription (after `broker_ctx`, whose connection it uses)."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         hub = app[HUB] = Hub(buffer_size, max_streams)
-        await app[BROKER].subscribe_transient("live", ROUTING_KEYS, lambda event: feed(hub, event))
+        broker = app[BROKER]
+        await broker.subscribe_transient("live", ROUTING_KEYS, lambda event: feed(hub, event))
+        broker.on_reconnect(lambda: _missed_while_away(hub))
         yield
 
     return ctx

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.contracts.ledger import MAX_PAGE_LIMIT
+from common.contracts.ledger import MAX_PAGE_LIMIT, MAX_SEQUENCE
 
 
 class EventsQuery(BaseModel):
@@ -24,7 +24,8 @@ class EventsQuery(BaseModel):
                     "leave it out or name their own tenant",
     )
     after_sequence: int = Field(
-        default=0, ge=0, description="The last `sequence` the reader applied (0: from the tenant's first event)",
+        default=0, ge=0, le=MAX_SEQUENCE,
+        description="The last `sequence` the reader applied (0: from the tenant's first event)",
     )
     limit: int = Field(default=MAX_PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT, description="How many events a page holds")
 

@@ -2,15 +2,20 @@
 // credits box, the log and the Send SMS result change as things happen, without a reload.
 //
 // EventSource cannot send an Authorization header, so the stream is read with fetch() and the small
-// parser below. It reconnects by itself: at once when the server ended the stream because the access
-// token expired (with a renewed token), after a growing pause when the server or the network failed,
-// each time with Last-Event-ID so that what happened meanwhile is delivered, or a `reset` says to reload.
+// parser below. It reconnects by itself, each time with Last-Event-ID so that what happened meanwhile is
+// delivered, or a `reset` says to reload: after a short pause when the server ended the stream (the access
+// token expired or the person's rights changed: with a renewed token) or the token was just renewed, after
+// a growing pause when the server or the network failed. It stops for good when the session is over (a
+// 401 even with a renewed token) or the person may not stream at all (403): asking again would not help.
 
 import { renew, session } from "./api.js";
 
 const PATH = "/api/v1/stream";
 const FIRST_PAUSE_MS = 1000;
 const LONGEST_PAUSE_MS = 30_000;
+// Even an expected reconnection waits a moment, spread at random (0.5 to 1.5 times this): a server that
+// ends streams as soon as they open is not hammered, and a replica's clients do not all come back at once.
+const SHORT_PAUSE_MS = 500;
 
 const listeners = new Map(); // event name -> Set of callbacks(data)
 let lastEventId = null;
@@ -103,6 +108,7 @@ async function connect() {
 
 async function run() {
   let wait = FIRST_PAUSE_MS;
+  let renewed = false; // the previous attempt was a 401 that renewed the token
   while (running) {
     let ended = "failed";
     try {
@@ -110,13 +116,16 @@ async function run() {
       if (session.expiresSoon && !(await renew())) break;
       const response = await connect();
       if (response.status === 401) {
-        ended = (await renew()) ? "renewed" : "over";
+        // Refused again with a token just renewed: the session is over, or the person may no longer sign in.
+        ended = !renewed && (await renew()) ? "renewed" : "over";
+      } else if (response.status === 403) {
+        ended = "over"; // the stream is not for this caller (an operator): asking again would not change it
       } else if (response.ok && response.body) {
         setConnected(true);
         const opened = Date.now();
         await readEvents(response.body, dispatch);
-        // Ended by the server (the token expired, the server is stopping): again at once, unless it keeps
-        // ending as soon as it opens.
+        // Ended by the server (the token expired, the person's rights changed, the server is stopping or
+        // lost the bus): again shortly, unless it keeps ending as soon as it opens.
         if (Date.now() - opened > 2000) {
           ended = "closed";
           wait = FIRST_PAUSE_MS;
@@ -128,9 +137,13 @@ async function run() {
     } catch (error) {
       if (error.name === "AbortError") break;
     }
+    renewed = ended === "renewed";
     setConnected(false);
     if (ended === "over") break; // signed out: api.js takes the person to the sign-in page on their next request
-    if (ended === "renewed" || ended === "closed") continue;
+    if (ended === "renewed" || ended === "closed") {
+      await pause(SHORT_PAUSE_MS * (0.5 + Math.random()));
+      continue;
+    }
     // A failure: wait, longer each time (with some jitter so that many tabs do not come back at once).
     await pause(wait + Math.random() * wait * 0.2);
     wait = Math.min(wait * 2, LONGEST_PAUSE_MS);

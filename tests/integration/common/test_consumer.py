@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import aio_pika
 import asyncpg
 
-from common.bus import Broker
+from common.bus import BatchHandler, Broker
 from common.contracts import events
 from common.contracts.events import Event
 from common.db import create_pool
@@ -93,3 +93,32 @@ async def test_undecodable_message_goes_to_the_dead_letter_queue_and_does_not_bl
         assert message.body == b"this is not an event"
         assert "undecodable" in str((message.headers or {}).get("x-poison-reason"))
         await message.ack()
+
+
+async def test_a_batch_that_goes_back_to_the_queue_takes_what_arrived_behind_it_along_in_order(
+    infra: Infra, broker: Broker, exchange_name: str
+):
+    """A consumer that keeps order (webhook deliveries) must not meet events published after the ones it
+    gave back first."""
+    applied: list[uuid.UUID] = []
+    failures = [True]  # the first batch fails as a database restart would, then all is well
+
+    def prepare(event: Event) -> uuid.UUID:
+        return event.id
+
+    async def apply(batch: Sequence[uuid.UUID]) -> None:
+        await asyncio.sleep(0.05)  # long enough for the rest to be prefetched behind the first batch
+        if failures and failures.pop():
+            raise ConnectionError("the database went away")
+        applied.extend(batch)
+
+    published = [posted_event() for _ in range(60)]
+    await broker.consume_batches(QUEUE, BatchHandler(prepare, apply, max_batch=5, window_seconds=0))
+    for event in published:
+        await broker.publish(event.model_dump(mode="json", exclude_none=True), event.routing_key)
+
+    async def all_applied() -> bool:
+        return len(set(applied)) == len(published)
+
+    await _eventually(all_applied, timeout=20)
+    assert applied == [e.id for e in published]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
+from common.contracts import events
 from common.runtime import DB
 from gateway.app import create_app
 from gateway.directory import store
@@ -85,7 +86,8 @@ class Onboarding:
     async def events(self, routing_key: str) -> list[dict[str, Any]]:
         """The payloads of the events of this type in the outbox, oldest first."""
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch("SELECT envelope FROM outbox WHERE routing_key = $1 ORDER BY id", routing_key)
+            rows = await conn.fetch("SELECT envelope FROM outbox WHERE routing_key = $1 ORDER BY id",
+                                    events.routing_key(routing_key))  # a type names its key too
         return [r["envelope"]["data"] for r in rows]
 
 

@@ -120,6 +120,7 @@ async def test_who_may_not_read_whose_events_is_told_with_a_problem(catch_up: Ca
         (service, "", 422, "tenant-required"),
         # Malformed: out of range, not a uuid, an unknown parameter.
         (service, f"?tenant_id={TENANT}&after_sequence=-1", 400, "malformed-request"),
+        (service, f"?tenant_id={TENANT}&after_sequence={2**63}", 400, "malformed-request"),
         (service, f"?tenant_id={TENANT}&limit=0", 400, "malformed-request"),
         (service, f"?tenant_id={TENANT}&limit=101", 400, "malformed-request"),
         (service, "?tenant_id=acme", 400, "malformed-request"),

@@ -1,8 +1,10 @@
 """The live stream through a running gateway and the real broker: events published on the exchange reach
 each signed-in person's stream as small messages, only those they may see (a master everything of their
 tenant, a user their own account), never another tenant's; a reconnection with Last-Event-ID gets what it
-missed, an unknown id a reset; service tokens are refused, the headers keep proxies from buffering, and
-the cap on streams answers 503 with Retry-After."""
+missed, an unknown or malformed id a reset (never a 500, never a place kept); service tokens are refused,
+the headers keep proxies from buffering, the cap on streams answers 503 and the cap per person 429, both
+with Retry-After; a stream ends soon after its person signs out, is deactivated or has their rights
+changed; and when the bus connection comes back every stream ends and resuming it answers a reset."""
 
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ from common.contracts import events
 from common.contracts.events import Event
 from common.runtime import DB
 from gateway.live import sse
+from gateway.live import stream as live_stream
+from gateway.live.feed import HUB
+from gateway.live.hub import PER_PERSON
 from gateway.seed import ACME, GLOBEX, PEOPLE
 from gateway.web.auth import issue_access_token
 from tests.conftest import Infra, NewDatabase
@@ -37,7 +42,8 @@ WAIT = 10.0
 
 @pytest.fixture
 async def gateway(infra: Infra, new_database: NewDatabase, exchange_name: str) -> AsyncIterator[Gateway]:
-    async with running_gateway(infra, new_database, exchange_name, LIVE_MAX_STREAMS="4") as running:
+    async with running_gateway(infra, new_database, exchange_name, LIVE_MAX_STREAMS=str(PER_PERSON + 1),
+                               LIVE_RECHECK_SECONDS="0.5") as running:
         yield running
 
 
@@ -201,20 +207,43 @@ async def test_service_tokens_are_refused_no_token_is_401_and_the_document_names
     assert "reset" in document["components"]["schemas"]["LiveEvent"]["properties"]["event"]["enum"]
 
 
-async def test_streams_over_the_cap_get_503_with_retry_after(gateway: Gateway):
-    token = await _token(gateway, "ben@acme.test")
-    readers = [await _open(gateway, token) for _ in range(4)]
-    full = await gateway.client.get("/api/v1/stream", headers={"Authorization": f"Bearer {token}"})
+async def _until_streams_are(gateway: Gateway, count: int) -> None:
+    """The server notices closed connections a moment later."""
+    for _ in range(50):
+        if gateway.client.app[HUB].stream_count == count:
+            return
+        await asyncio.sleep(0.1)
+    assert gateway.client.app[HUB].stream_count == count
+
+
+async def test_streams_over_the_cap_get_503_and_over_a_persons_cap_429_both_with_retry_after(gateway: Gateway):
+    ben, master = await _token(gateway, "ben@acme.test"), await _token(gateway, "master@acme.test")
+    bens = [await _open(gateway, ben) for _ in range(PER_PERSON)]
+    more = await gateway.client.get("/api/v1/stream", headers={"Authorization": f"Bearer {ben}"})
+    problem = await more.json()
+    assert more.status == 429 and more.headers["Retry-After"] == "5", problem
+    assert problem["type"].endswith("/rate-limited") and str(PER_PERSON) in problem["detail"]
+    await _open(gateway, master)  # the last place of this process (PER_PERSON + 1): not Ben's to take
+    full = await gateway.client.get("/api/v1/stream", headers={"Authorization": f"Bearer {master}"})
     problem = await full.json()
     assert full.status == 503 and full.headers["Retry-After"] == "5", problem
     assert problem["type"].endswith("/live-streams-full")
-    readers[0].response.close()
-    for _ in range(50):  # the server notices the closed connection
-        again = await gateway.client.get("/api/v1/stream", headers={"Authorization": f"Bearer {token}"})
-        if again.status == 200:
-            break
-        await asyncio.sleep(0.1)
-    assert again.status == 200
+    assert gateway.client.app[HUB].stream_count == PER_PERSON + 1  # the refused ones kept no place
+    bens[0].response.close()
+    await _until_streams_are(gateway, PER_PERSON)
+    await _open(gateway, ben)
+
+
+async def test_a_malformed_last_event_id_is_a_reset_and_keeps_no_place(gateway: Gateway):
+    """`"²".isdigit()` is true but `int("²")` fails: such an id once answered 500 and kept its place for ever."""
+    token = await _token(gateway, "ben@acme.test")
+    boot = gateway.client.app[HUB].boot
+    for last_id in (f"{boot}-²", f"{boot}-1²", f"{boot}-", "²-²", f"{boot}-1-1"):
+        reader = await _open(gateway, token, last_event_id=last_id)
+        reset = await reader.next()
+        assert reset["event"] == "reset", last_id
+        reader.response.close()
+        await _until_streams_are(gateway, 0)
 
 
 async def test_the_stream_outlives_the_request_time_limit_pings_and_ends_when_its_token_expires(
@@ -231,6 +260,46 @@ async def test_the_stream_outlives_the_request_time_limit_pings_and_ends_when_it
             await reader.next(timeout=3)
 
 
+async def _ends_for_rights(reader: Reader) -> None:
+    ended = await reader.next(timeout=5)  # checked every 0.5 s here
+    assert ended["event"] == "token_expired" and ended["data"]["reason"] == live_stream.REVOKED
+    with pytest.raises(EOFError):
+        await reader.next(timeout=3)
+
+
+async def test_a_stream_ends_soon_after_its_person_signs_out(gateway: Gateway, broker: Broker):
+    ben = await _token(gateway, "ben@acme.test")
+    master = await _open(gateway, await _token(gateway, "master@acme.test"))
+    reader = await _open(gateway, ben)
+    await reader.nothing_more(1.5)  # checked three times meanwhile, and still the same: it carries on
+    signed_out = await gateway.client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {ben}"})
+    assert signed_out.status == 204
+    await _ends_for_rights(reader)
+    again = await gateway.client.get("/api/v1/stream", headers={"Authorization": f"Bearer {ben}"})
+    assert again.status == 401
+    await _publish(broker, _transfer(ACME.id, SYSTEM, user_code(BEN.id), 1))
+    assert [m["event"] for m in await master.until(2)] == ["balance", "balance"]  # others' streams carry on
+
+
+async def test_a_stream_ends_soon_after_its_person_is_deactivated_or_their_rights_change(
+        gateway: Gateway, broker: Broker):
+    master_token = await _token(gateway, "master@acme.test")
+    ben_token = await _token(gateway, "ben@acme.test")
+    ben, cleo = await _open(gateway, ben_token), await _open(gateway, await _token(gateway, "cleo@acme.test"))
+    headers = {"Authorization": f"Bearer {master_token}"}
+    changed = await gateway.client.patch(f"/api/v1/users/{BEN.id}", json={"manage_credits": True}, headers=headers)
+    assert changed.status == 200, await changed.text()
+    deactivated = await gateway.client.patch(f"/api/v1/users/{CLEO.id}", json={"active": False}, headers=headers)
+    assert deactivated.status == 200, await deactivated.text()
+    await _ends_for_rights(ben)
+    await _ends_for_rights(cleo)
+    # Ben's session is still good: reconnecting, he now sees what managing credits shows (Cleo's account).
+    ben_again = await _open(gateway, ben_token)
+    await _publish(broker, _transfer(ACME.id, SYSTEM, user_code(CLEO.id), 2))
+    [seen] = await ben_again.until(1)
+    assert seen["data"]["account_id"] == str(account_id(ACME.id, user_code(CLEO.id)))
+
+
 def _amqp_connections_of_this_process() -> list[str]:
     """This test process's connections to the broker, as rabbitmqctl names them."""
     out = subprocess.run(["ss", "-tnpH", "state", "established", "dst", "127.0.0.1:5672"], capture_output=True,
@@ -243,8 +312,12 @@ def _amqp_connections_of_this_process() -> list[str]:
                     reason="needs a local broker that rabbitmqctl can reach, and ss")
 async def test_the_feed_comes_back_after_the_broker_closes_its_connection(gateway: Gateway, broker: Broker):
     """The broker closing the gateway's connection (as a broker restart does) loses its exclusive queue; the
-    robust connection declares, binds and consumes it again, and the streams carry on."""
-    reader = await _open(gateway, await _token(gateway, "ben@acme.test"))
+    robust connection declares, binds and consumes it again. What was published meanwhile never reached the
+    gateway: every stream ends, resuming one answers a reset (reload), and the new streams carry on."""
+    token = await _token(gateway, "ben@acme.test")
+    before = await _open(gateway, token)
+    await _publish(broker, _transfer(ACME.id, SYSTEM, user_code(BEN.id), 1))
+    [seen] = await before.until(1)
     connections = _amqp_connections_of_this_process()
     assert connections
     listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "name"], capture_output=True, text=True,
@@ -254,6 +327,11 @@ async def test_the_feed_comes_back_after_the_broker_closes_its_connection(gatewa
     for pid in pids:
         subprocess.run(["rabbitmqctl", "close_connection", pid, "live stream test"], capture_output=True,
                        check=True, timeout=30)
+    with pytest.raises(EOFError):  # ended once the connection is back (aio-pika tries again every 5 s)
+        got = await before.next(timeout=30)
+        pytest.fail(f"unexpected message: {got}")
+    reader = await _open(gateway, token, last_event_id=seen["id"])
+    assert (await reader.next())["event"] == "reset"
     for attempt in range(30):  # events published before the queue is bound again are lost: try until one arrives
         try:
             await _publish(broker, _transfer(ACME.id, SYSTEM, user_code(BEN.id), attempt + 1))

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from common import accounts
-from common.bus import Broker
+from common.bus import BatchIntake, Broker
 from common.contracts import queues
 from common.contracts.events import Event, TransactionPosted
 from common.inbox import first_deliveries
@@ -244,14 +244,14 @@ async def test_a_database_outage_under_a_batch_sends_the_batch_back_and_each_eve
             raise ConnectionError("the database is restarting")
         return await spied(pool, batch)
 
-    retry_later = Broker._retry_later
+    give_back = BatchIntake.give_back
 
-    async def database_back(messages: Sequence[aio_pika.abc.AbstractIncomingMessage]) -> None:
+    async def database_back(intake: BatchIntake, messages: Sequence[aio_pika.abc.AbstractIncomingMessage]) -> None:
         nonlocal down
         down = False
-        await retry_later(messages)
+        await give_back(intake, messages)
 
-    monkeypatch.setattr(Broker, "_retry_later", staticmethod(database_back))
+    monkeypatch.setattr(BatchIntake, "give_back", database_back)
     monkeypatch.setattr(usecases, "record_transactions", outage)
     async with stage.reporting() as reporting:
         await reporting.wait_applied(*(e.data["seq"] for e in events))
