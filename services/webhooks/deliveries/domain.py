@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from common.contracts import problems
 from common.contracts.events import Event
@@ -93,3 +95,35 @@ def webhook_headers(secrets: Sequence[str], webhook_id: str, timestamp: int, bod
         "Content-Type": "application/json",
         "User-Agent": "sms-credits-webhooks/1",
     }
+
+
+# Anything that looks like a URL in an error message: scheme, `://`, and all up to a space or a quote.
+_ANY_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*")
+_CUT = "/..."
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host:port` of a URL: what may be shown of it. Its path and query may not, since a receiver
+    may take its credential there (Slack-style hooks: `https://hooks.example.com/services/T0/B0/secret`)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<url>"
+    if not parts.scheme or not parts.netloc:
+        return "<url>"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def without_url_secrets(text: str, url: str) -> str:
+    """An error message fit to log and store: every URL in it cut to its origin, and the webhook URL's own
+    path and query removed wherever they appear on their own (an HTTP library's message may quote either)."""
+    text = _ANY_URL.sub(lambda found: origin_of(found.group()) + _CUT, text)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return text
+    path_and_query = f"{parts.path}?{parts.query}" if parts.query else parts.path
+    for piece in sorted({path_and_query, parts.path, parts.query}, key=len, reverse=True):
+        if len(piece) > 1:
+            text = text.replace(piece, _CUT)
+    return text

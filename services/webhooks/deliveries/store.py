@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -11,12 +11,21 @@ import asyncpg
 from common.keyset import Cursor
 
 
-async def endpoints_wanting(conn: asyncpg.Connection, tenant_id: uuid.UUID, event_type: str) -> list[uuid.UUID]:
-    rows = await conn.fetch(
-        "SELECT id FROM endpoints WHERE tenant_id = $1 AND enabled AND $2 = ANY (event_types) ORDER BY id",
-        tenant_id, event_type,
+async def lock_endpoints_wanting(conn: asyncpg.Connection, tenant_ids: Collection[uuid.UUID],
+                                 event_types: Collection[str]) -> list[asyncpg.Record]:
+    """The enabled endpoints of these tenants that want any of these types (id, tenant_id, event_types),
+    locked in id order: one order for every transaction that locks several, so none waits in a cycle."""
+    return await conn.fetch(
+        """SELECT id, tenant_id, event_types FROM endpoints
+           WHERE tenant_id = ANY ($1::uuid[]) AND enabled AND event_types && $2::text[]
+           ORDER BY id FOR UPDATE""",
+        list(tenant_ids), list(event_types),
     )
-    return [row["id"] for row in rows]
+
+
+async def lock_endpoint(conn: asyncpg.Connection, endpoint_id: uuid.UUID) -> bool:
+    """Lock the endpoint's row; False when it no longer exists."""
+    return bool(await conn.fetchval("SELECT true FROM endpoints WHERE id = $1 FOR UPDATE", endpoint_id))
 
 
 async def insert_event(conn: asyncpg.Connection, event_id: uuid.UUID, tenant_id: uuid.UUID, event_type: str,
@@ -109,6 +118,10 @@ async def disable_endpoint(conn: asyncpg.Connection, endpoint_id: uuid.UUID, rea
     )
 
 
+async def insert_disabling(conn: asyncpg.Connection, disabling_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
+    await conn.execute("INSERT INTO disablings (id, delivery_id) VALUES ($1, $2)", disabling_id, delivery_id)
+
+
 _DELIVERY = """SELECT d.id, d.event_id, ev.type AS event_type, d.status, d.attempts, d.last_status_code,
                       d.last_error, CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
                       d.delivered_at, d.created_at
@@ -155,12 +168,13 @@ async def hurry(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> None:
     )
 
 
-async def disabling_failure(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> asyncpg.Record | None:
-    """What the email about a disabled endpoint says: its URL, and the delivery that failed."""
+async def disabling_failure(conn: asyncpg.Connection, disabling_id: uuid.UUID) -> asyncpg.Record | None:
+    """What the email about a disabling says: the endpoint's URL, and the delivery that failed."""
     return await conn.fetchrow(
-        """SELECT e.url, e.description, ev.type AS event_type, d.event_id, d.attempts, d.last_status_code,
-                  d.last_error, d.created_at
-           FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id JOIN events ev ON ev.id = d.event_id
-           WHERE d.id = $1""",
-        delivery_id,
+        """SELECT e.url, e.description, ev.type AS event_type, d.event_id, d.round_attempts AS attempts,
+                  d.last_status_code, d.last_error, d.created_at
+           FROM disablings di JOIN deliveries d ON d.id = di.delivery_id
+                JOIN endpoints e ON e.id = d.endpoint_id JOIN events ev ON ev.id = d.event_id
+           WHERE di.id = $1""",
+        disabling_id,
     )

@@ -3,12 +3,16 @@ worker (never by a request handler), and replayed on a master's request.
 
 At least once: a delivery is marked only after the receiver's 2xx, so a crash between the two sends it
 again with the same `webhook-id`, which the receiver de-duplicates by. In order per endpoint: only the
-earliest pending delivery of an endpoint is attempted (`store.claim_due`)."""
+earliest pending delivery of an endpoint is attempted (`store.claim_due`).
+
+Locks: a transaction that writes an endpoint's deliveries locks the endpoint's row first (and several
+endpoints in id order), as a DELETE of the endpoint does before its cascade reaches the deliveries."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,12 +57,24 @@ async def record_events(pool: asyncpg.Pool, batch: Sequence[Arrived]) -> int:
     made = 0
     async with pool.acquire() as conn, conn.transaction():
         fresh = await first_deliveries(conn, WEBHOOKS_EVENTS.name, [a.event.id for a in batch])
+        todo = []
         for arrived in batch:
+            if arrived.event.id in fresh:
+                fresh.discard(arrived.event.id)  # the same event twice in one batch
+                todo.append(arrived)
+        if not todo:
+            return 0
+        # A delivery's position is drawn when it is inserted, not when it commits. So the endpoints that get
+        # deliveries are locked first, and another transaction making deliveries for one of them (a second
+        # process, as during a consumer handover) waits until this one commits before drawing its own:
+        # an endpoint's positions become visible in their order, and a later one is never sent first.
+        endpoints = await store.lock_endpoints_wanting(
+            conn, {a.tenant_id for a in todo}, {a.event.type for a in todo}
+        )
+        for arrived in todo:
             event = arrived.event
-            if event.id not in fresh:
-                continue
-            fresh.discard(event.id)  # the same event twice in one batch
-            endpoint_ids = await store.endpoints_wanting(conn, arrived.tenant_id, event.type)
+            endpoint_ids = [e["id"] for e in endpoints
+                            if e["tenant_id"] == arrived.tenant_id and event.type in e["event_types"]]
             if endpoint_ids:
                 await store.insert_event(conn, event.id, arrived.tenant_id, event.type, event.to_json().decode())
                 await store.insert_deliveries(conn, event.id, endpoint_ids)
@@ -67,62 +83,115 @@ async def record_events(pool: asyncpg.Pool, batch: Sequence[Arrived]) -> int:
 
 
 async def deliver_due(pool: asyncpg.Pool, settings: WebhooksSettings) -> int:
-    """Attempt what is due, a batch at a time (one per endpoint, all at once), until nothing is; answers
-    how many attempts were made."""
-    attempted = 0
+    """Attempt what is due until nothing is due or in flight; answers how many attempts were made.
+
+    Up to `batch_size` attempts are in flight at once, each to a different endpoint (a claim takes only an
+    endpoint's earliest pending delivery, and its lease holds back the ones behind it). Each is recorded as
+    soon as it ends, and claiming goes on meanwhile: a receiver that takes its whole time limit to answer
+    holds up its own deliveries only, not every other endpoint's (as waiting for a whole batch would)."""
     lease = settings.timeout_seconds + LEASE_MARGIN_SECONDS
-    while True:
-        async with pool.acquire() as conn:
-            claimed = await store.claim_due(conn, settings.batch_size, lease)
-        if not claimed:
-            return attempted
-        await asyncio.gather(*(_attempt(pool, row, settings) for row in claimed))
-        attempted += len(claimed)
+    in_flight: set[asyncio.Task[None]] = set()
+    attempted = 0
+    try:
+        while True:
+            room = settings.batch_size - len(in_flight)
+            if room > 0:
+                async with pool.acquire() as conn:
+                    claimed = await store.claim_due(conn, room, lease)
+                in_flight.update(asyncio.create_task(_attempt(pool, row, settings)) for row in claimed)
+                attempted += len(claimed)
+            if not in_flight:
+                return attempted
+            # Until an attempt ends (its endpoint's next delivery may be due at once) or the poll interval
+            # passes (another endpoint's may have arrived meanwhile).
+            done, _ = await asyncio.wait(in_flight, timeout=settings.poll_seconds,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            in_flight -= done
+    except asyncio.CancelledError:  # the service stopping: the leases run out and they are attempted again
+        for task in in_flight:
+            task.cancel()
+        raise
+    finally:
+        if in_flight:  # a claim failed (the database): what is in flight ends, and is recorded if it can be
+            await asyncio.wait(in_flight)
 
 
 async def _attempt(pool: asyncpg.Pool, row: asyncpg.Record, settings: WebhooksSettings) -> None:
-    body = row["body"].encode()
-    secrets = [row["secret"], *([row["previous_secret"]] if row["previous_secret"] else [])]
-    headers = domain.webhook_headers(secrets, str(row["event_id"]), int(time.time()), body)
-    outcome = await sender.post(row["url"], body, headers, allow_private=settings.allow_private,
-                                time_limit=settings.timeout_seconds)
-    await record_outcome(pool, row, outcome, settings.retry_scale)
+    """One attempt, recorded. It never raises: whatever goes wrong in it (a bug, a URL some library
+    chokes on) is a failed attempt of this delivery, never the end of the others in flight, nor a delivery
+    left unrecorded that is claimed again and again."""
+    started = time.monotonic()
+    try:
+        body = row["body"].encode()
+        secrets = [row["secret"], *([row["previous_secret"]] if row["previous_secret"] else [])]
+        headers = domain.webhook_headers(secrets, str(row["event_id"]), int(time.time()), body)
+        outcome = await sender.post(row["url"], body, headers, allow_private=settings.allow_private,
+                                    time_limit=settings.timeout_seconds)
+    except Exception as exc:
+        outcome = sender.Outcome(None, sender.failure("attempt failed", exc, row["url"]),
+                                 int((time.monotonic() - started) * 1000))
+        # The stack without the exception's message, which may quote the URL (see `sender.failure`).
+        log.error("webhook_attempt_crashed", delivery_id=str(row["id"]), error=outcome.error,
+                  stack="".join(traceback.format_tb(exc.__traceback__)))
+    try:
+        await record_outcome(pool, row, outcome, settings.retry_scale)
+    except Exception as exc:  # most likely the database: the lease runs out and it is attempted again
+        log.warning("webhook_attempt_not_recorded", delivery_id=str(row["id"]),
+                    error=sender.failure("recording failed", exc, row["url"]))
 
 
 async def record_outcome(pool: asyncpg.Pool, row: asyncpg.Record, outcome: sender.Outcome, scale: float) -> None:
     """The attempt, and what follows: delivered; due again after the back-off; or, the schedule spent,
     failed, with its endpoint disabled and its creator owed an email (one transaction)."""
-    delivery_id = row["id"]
     async with pool.acquire() as conn, conn.transaction():
-        if outcome.delivered:
-            assert outcome.status_code is not None
-            recorded = await store.mark_delivered(conn, delivery_id, outcome.status_code)
-        elif (delay := domain.retry_delay(row["round_attempts"] + 1, scale)) is not None:
-            recorded = await store.schedule_retry(conn, delivery_id, delay, outcome.status_code, outcome.error)
-        else:
-            recorded = await store.mark_failed(conn, delivery_id, outcome.status_code, outcome.error)
-            if recorded:
-                await _disable(conn, row, outcome)
-        if recorded:  # not when the endpoint was deleted meanwhile (its deliveries went with it)
-            await store.record_attempt(conn, delivery_id, outcome.status_code, outcome.error, outcome.duration_ms)
-    log.info("webhook_attempt", delivery_id=str(delivery_id), endpoint_id=str(row["endpoint_id"]),
+        # The endpoint's row before the delivery's, as every transaction that writes both takes them: a
+        # DELETE of the endpoint locks its row, then its deliveries (the cascade). Delivery first, then the
+        # endpoint (to disable it), could deadlock with that.
+        if await store.lock_endpoint(conn, row["endpoint_id"]):  # not when it was deleted meanwhile
+            await _record(conn, row, outcome, scale)
+    log.info("webhook_attempt", delivery_id=str(row["id"]), endpoint_id=str(row["endpoint_id"]),
              status_code=outcome.status_code, error=outcome.error, duration_ms=outcome.duration_ms)
 
 
+async def _record(conn: asyncpg.Connection, row: asyncpg.Record, outcome: sender.Outcome, scale: float) -> None:
+    delivery_id = row["id"]
+    if outcome.delivered:
+        assert outcome.status_code is not None
+        recorded = await store.mark_delivered(conn, delivery_id, outcome.status_code)
+    elif (delay := domain.retry_delay(row["round_attempts"] + 1, scale)) is not None:
+        recorded = await store.schedule_retry(conn, delivery_id, delay, outcome.status_code, outcome.error)
+    else:
+        recorded = await store.mark_failed(conn, delivery_id, outcome.status_code, outcome.error)
+        if recorded:
+            await _disable(conn, row, outcome)
+    if recorded:
+        await store.record_attempt(conn, delivery_id, outcome.status_code, outcome.error, outcome.duration_ms)
+
+
 async def _disable(conn: asyncpg.Connection, row: asyncpg.Record, outcome: sender.Outcome) -> None:
+    """Disable the endpoint and owe its creator an email about this disabling. The email is keyed by the
+    disabling, not the delivery: one replayed after the endpoint was enabled again can disable it again,
+    and that is told too."""
     reason = f"a delivery failed for {domain.MAX_ATTEMPTS} attempts over about three days ({outcome.error})"
     disabled = await store.disable_endpoint(conn, row["endpoint_id"], reason[:500])
     if disabled is not None:
-        await mail.owe(conn, DISABLED_EMAIL, row["id"], disabled["creator_email"], disabled["tenant_id"])
-        log.warning("webhook_endpoint_disabled", endpoint_id=str(row["endpoint_id"]), delivery_id=str(row["id"]))
+        disabling_id = uuid.uuid4()
+        await store.insert_disabling(conn, disabling_id, row["id"])
+        await mail.owe(conn, DISABLED_EMAIL, disabling_id, disabled["creator_email"], disabled["tenant_id"])
+        log.warning("webhook_endpoint_disabled", endpoint_id=str(row["endpoint_id"]), delivery_id=str(row["id"]),
+                    disabling_id=str(disabling_id))
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
     return Delivery(**{key: row[key] for key in Delivery.model_fields})
 
 
-async def _own_endpoint(conn: asyncpg.Connection, identity: Identity, endpoint_id: uuid.UUID) -> None:
-    if await endpoint_store.one(conn, require_master(identity), endpoint_id) is None:
+async def _own_endpoint(conn: asyncpg.Connection, identity: Identity, endpoint_id: uuid.UUID,
+                        lock: bool = False) -> None:
+    """The caller's tenant's endpoint, or WebhookNotFound. `lock`: its row locked, as before writing its
+    deliveries (endpoint, then deliveries: the order every writer of both takes; and a replay's new
+    position is drawn under it, like a new delivery's)."""
+    if await endpoint_store.one(conn, require_master(identity), endpoint_id, for_update=lock) is None:
         raise WebhookNotFound()
 
 
@@ -142,7 +211,7 @@ async def replay_one(pool: asyncpg.Pool, identity: Identity, endpoint_id: uuid.U
     """Send it again (same `webhook-id`): behind what is pending for the endpoint, with a fresh schedule;
     one still pending is only made due now."""
     async with pool.acquire() as conn, conn.transaction():
-        await _own_endpoint(conn, identity, endpoint_id)
+        await _own_endpoint(conn, identity, endpoint_id, lock=True)
         found = await store.delivery(conn, endpoint_id, delivery_id)
         if found is None:
             raise DeliveryNotFound()
@@ -158,7 +227,7 @@ async def replay_one(pool: asyncpg.Pool, identity: Identity, endpoint_id: uuid.U
 async def replay_since(pool: asyncpg.Pool, identity: Identity, endpoint_id: uuid.UUID, since: datetime) -> Replayed:
     """Everything delivered or failed that was made since then, sent again in its original order."""
     async with pool.acquire() as conn, conn.transaction():
-        await _own_endpoint(conn, identity, endpoint_id)
+        await _own_endpoint(conn, identity, endpoint_id, lock=True)
         ids = await store.finished_since(conn, endpoint_id, domain.replay_from(since))
         await store.requeue(conn, ids)
     return Replayed(replayed=len(ids))

@@ -36,6 +36,9 @@ CREATE TABLE events (
 -- One event to one endpoint. `position` orders an endpoint's deliveries: only the earliest pending one
 -- of an endpoint is ever attempted, so a receiver sees its events in the order they were received, a
 -- failure holding back the ones behind it. A replay moves a delivery to the back (a new position).
+-- A position is drawn when the row is inserted, not when it commits: so whoever draws one holds its
+-- endpoint's row lock (`FOR UPDATE`, taken before inserting), and the positions of one endpoint commit in
+-- the order they were drawn; otherwise a later one could commit, and be sent, before an earlier one.
 -- `made` is the order deliveries were made in, which never changes: a replay of several sends them again
 -- in that order. `leased_until` marks one being attempted: no other worker takes it (or anything behind it) meanwhile,
 -- and if its worker dies the lease runs out and it is attempted again.
@@ -71,12 +74,22 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_of_delivery ON attempts (delivery_id, id);
 
+-- Each time an endpoint was disabled, and the delivery whose failure did it. The same delivery can
+-- disable it again (replayed after the endpoint was enabled, and failing again): each disabling is a row
+-- of its own, and its creator is told of each (the email's subject is the disabling, not the delivery).
+CREATE TABLE disablings (
+    id          uuid PRIMARY KEY,
+    delivery_id uuid NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    disabled_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX disablings_of_delivery ON disablings (delivery_id);
+
 -- Email (common/mail.py): the master who made an endpoint, told when it was disabled.
 CREATE TABLE email_outbox (
     id              uuid PRIMARY KEY,
     tenant_id       uuid,
     kind            text NOT NULL CHECK (kind IN ('endpoint_disabled')),
-    subject_id      uuid NOT NULL,  -- the delivery whose failure disabled the endpoint
+    subject_id      uuid NOT NULL,  -- the disabling (disablings.id) it tells of
     recipient       text NOT NULL,
     attempts        integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),

@@ -61,7 +61,22 @@ def parse_target(url: str) -> Target:
         raise InvalidWebhookUrl("The URL names no host.")
     if parts.fragment:
         raise InvalidWebhookUrl("The URL may not have a fragment (#...).")
+    if literal_address(host) is None:
+        _require_dns_name(host)
     return Target(url, parts.scheme, host, port or (443 if parts.scheme == "https" else 80))
+
+
+def _require_dns_name(host: str) -> None:
+    """A host name the resolver can look up. The lookup IDNA-encodes it first, and a name that does not
+    encode (an empty label, as in `a..example.com`, or one over 63 characters) would fail there with a
+    UnicodeError rather than as a name that does not resolve: it is refused here instead, clearly."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise InvalidWebhookUrl(
+            f"The URL's host {host[:100]!r} is not a valid host name: its dot-separated parts must each be "
+            "1 to 63 characters long, of characters a host name may have."
+        ) from None
 
 
 def literal_address(host: str) -> IPAddress | None:

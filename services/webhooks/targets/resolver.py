@@ -20,12 +20,15 @@ async def resolve(host: str) -> list[IPAddress]:
     if literal is not None:
         return [literal]
     loop = asyncio.get_running_loop()
+    # ValueError: a name the lookup cannot even IDNA-encode (a UnicodeError). `parse_target` refuses such a
+    # name up front; should one get here all the same, it is refused like a name that does not resolve (an
+    # answer, or a failed attempt), never an exception that escapes as a 500 or stops the worker.
     try:
         infos = await asyncio.wait_for(
             loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), RESOLVE_SECONDS
         )
-    except (OSError, TimeoutError) as exc:
-        raise TargetRefused(f"The host {host} cannot be resolved.") from exc
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise TargetRefused(f"The host {host[:100]} cannot be resolved.") from exc
     found = []
     for _family, _type, _proto, _name, sockaddr in infos:
         address = literal_address(str(sockaddr[0]))

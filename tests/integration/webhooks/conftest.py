@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ from aiohttp import web
 from common.contracts import events
 from common.contracts.events import BalanceLow, Event
 from services.webhooks.app import create_app
+from services.webhooks.endpoints.domain import new_secret
 from services.webhooks.settings import WebhooksSettings
 from tests.conftest import StartService
 from tests.harness import RunningService
@@ -42,11 +44,14 @@ class Received:
 
 @dataclass
 class Receiver:
-    """A receiver on 127.0.0.1. `answer(n)` is the status of its n-th request (1-based); 200 by default."""
+    """A receiver on 127.0.0.1. `answer(n)` is the status of its n-th request (1-based); 200 by default,
+    given `delay` seconds after the request arrived (`answered` counts the answers given)."""
 
     answer: Callable[[int], int] = lambda _: 200
     location: str | None = None  # sent with every answer (a redirect's target)
+    delay: float = 0.0
     received: list[Received] = field(default_factory=list)
+    answered: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -57,8 +62,11 @@ class Receiver:
     async def start(self, port: int = 0) -> Receiver:
         async def handle(request: web.Request) -> web.Response:
             self.received.append(Received(request.path, dict(request.headers), await request.read()))
+            status = self.answer(len(self.received))
+            await asyncio.sleep(self.delay)
+            self.answered += 1
             headers = {"Location": self.location} if self.location else None
-            return web.Response(status=self.answer(len(self.received)), headers=headers)
+            return web.Response(status=status, headers=headers)
 
         app = web.Application()
         app.router.add_post("/{tail:.*}", handle)
@@ -81,8 +89,8 @@ class Receiver:
 async def receivers() -> AsyncIterator[Callable[..., Any]]:
     started: list[Receiver] = []
 
-    async def make(answer: Callable[[int], int] = lambda _: 200, port: int = 0) -> Receiver:
-        receiver = await Receiver(answer).start(port)
+    async def make(answer: Callable[[int], int] = lambda _: 200, port: int = 0, delay: float = 0.0) -> Receiver:
+        receiver = await Receiver(answer, delay=delay).start(port)
         started.append(receiver)
         return receiver
 
@@ -135,3 +143,15 @@ async def delivery_log(service: RunningService, tenant_id: uuid.UUID, endpoint_i
                                         headers=service.auth("master", tenant_id))
     assert response.status == 200
     return list((await response.json())["items"])
+
+
+async def stored_endpoint(service: RunningService, tenant_id: uuid.UUID, url: str,
+                          secret: str | None = None) -> uuid.UUID:
+    """An endpoint written straight into the table, past the checks at creation: as if its URL (or secret)
+    had been accepted by an earlier rule, or had gone bad since."""
+    endpoint_id = uuid.uuid4()
+    await service.pool.execute(
+        """INSERT INTO endpoints (id, tenant_id, url, event_types, secret, creator_email)
+           VALUES ($1, $2, $3, $4, $5, 'a@b.test')""",
+        endpoint_id, tenant_id, url, [events.BALANCE_LOW], secret or new_secret())
+    return endpoint_id

@@ -145,7 +145,10 @@ async def test_after_the_whole_schedule_fails_the_endpoint_is_disabled_and_its_c
     emails = await webhooks.pool.fetch("SELECT kind, recipient, tenant_id, subject_id FROM email_outbox")
     assert [(e["kind"], e["recipient"], e["tenant_id"]) for e in emails] == [("endpoint_disabled", "ava@acme.test",
                                                                               tenant)]
-    assert str(emails[0]["subject_id"]) == log[str(first.id)]["id"]
+    # The email tells of the disabling, which names the delivery that failed.
+    disabled_by = await webhooks.pool.fetchval("SELECT delivery_id FROM disablings WHERE id = $1",
+                                               emails[0]["subject_id"])
+    assert str(disabled_by) == log[str(first.id)]["id"]
 
     # Fixed and enabled again: what waited is delivered, and the failed one can be replayed.
     receiver.answer = lambda _: 200

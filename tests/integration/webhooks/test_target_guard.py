@@ -58,3 +58,30 @@ async def test_a_target_that_now_resolves_inside_is_refused_at_delivery_and_noth
     assert entry["last_error"].startswith("target refused") and entry["last_status_code"] is None
     assert "127.0.0.1" in entry["last_error"] or "::1" in entry["last_error"]
     assert receiver.received == []
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+@pytest.mark.parametrize("host", ["a..example.com", "x" * 64 + ".example.com"])
+async def test_a_host_no_lookup_could_encode_is_a_clear_422_at_creation_and_change(start_webhooks, allow_private,
+                                                                                    host):
+    # Guarded, the lookup raised UnicodeError (a 500); unguarded, the URL was stored, to fail every attempt.
+    service = await start_webhooks(allow_private=allow_private)
+    tenant = uuid.uuid4()
+    master = service.auth("master", tenant)
+    url = f"https://{host}/hooks"
+    created = await service.client.post(
+        "/endpoints", json={"url": url, "event_types": [events.BALANCE_LOW], "creator_email": "a@b.test"},
+        headers=master)
+    body = await created.json()
+    assert created.status == 422 and body["type"] == "/problems/webhook-url-invalid", body
+    assert "not a valid host name" in body["detail"]
+    assert await service.pool.fetchval("SELECT count(*) FROM endpoints") == 0
+
+    good = await service.client.post(
+        "/endpoints", json={"url": "https://8.8.8.8/hooks", "event_types": [events.BALANCE_LOW],
+                            "creator_email": "a@b.test"}, headers=master)
+    assert good.status == 201
+    endpoint_id = (await good.json())["id"]
+    changed = await service.client.patch(f"/endpoints/{endpoint_id}", json={"url": url}, headers=master)
+    assert changed.status == 422 and (await changed.json())["type"] == "/problems/webhook-url-invalid"
+    assert await service.pool.fetchval("SELECT url FROM endpoints") == "https://8.8.8.8/hooks"

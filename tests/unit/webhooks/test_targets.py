@@ -14,6 +14,7 @@ from services.webhooks.targets.domain import (
     parse_target,
     refusal_of,
 )
+from services.webhooks.targets.resolver import resolve
 
 REFUSED = [
     ("127.0.0.1", "loopback"),
@@ -81,3 +82,21 @@ def test_a_valid_url_gives_its_host_and_port():
     assert parse_target("http://[::1]:8080/in").host == "::1"
     assert literal_address("::1") == ipaddress.ip_address("::1")
     assert literal_address("hooks.example.com") is None
+
+
+@pytest.mark.parametrize("url", [
+    "http://a..example.com/hooks", "https://" + "a" * 64 + ".example.com/hooks", "http://.example.com/",
+])
+def test_a_host_the_resolver_could_not_encode_is_an_invalid_url(url: str):
+    # Each would make the lookup raise UnicodeError (a label empty or over 63 characters).
+    with pytest.raises(InvalidWebhookUrl, match="not a valid host name"):
+        parse_target(url)
+
+
+def test_a_host_of_63_character_labels_and_a_trailing_dot_is_valid():
+    assert parse_target("https://" + "a" * 63 + ".example.com./in").host == "a" * 63 + ".example.com."
+
+
+async def test_a_host_that_cannot_be_encoded_is_refused_by_the_resolver_too():
+    with pytest.raises(TargetRefused, match="cannot be resolved"):
+        await resolve("a..example.com")
