@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import aio_pika
 import asyncpg
 
-from common.batches import BatchHandler
-from common.bus import Broker
+from common.bus import BatchHandler, Broker
 from common.contracts import events
 from common.contracts.events import Event
 from common.db import create_pool

@@ -18,8 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from common import accounts
-from common.batches import BatchIntake
-from common.bus import Broker
+from common.bus import BatchIntake, Broker
 from common.contracts import queues
 from common.contracts.events import Event, TransactionPosted
 from common.inbox import first_deliveries
