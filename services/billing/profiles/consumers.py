@@ -1,5 +1,4 @@
-"""The directory's events billing follows: the names its invoices print, and each tenant's name, from
-which its tax documents' number prefix is made."""
+"""The directory's events billing follows: the names its invoices print."""
 
 from __future__ import annotations
 
@@ -16,7 +15,5 @@ def directory_handler(app: web.Application) -> EventHandler:
     async def on_directory_event(event: Event) -> None:
         if event.type == events.USER_CHANGED:
             await usecases.user_changed(app[DB], event.id, event.payload(events.UserChanged))
-        elif event.type == events.TENANT_CHANGED:
-            await usecases.tenant_changed(app[DB], event.id, event.payload(events.TenantChanged))
 
     return on_directory_event
