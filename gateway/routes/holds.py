@@ -32,7 +32,9 @@ async def capture_hold(request: web.Request) -> web.Response:
     caller = caller_of(request)
     holds.require_service(caller)
     hold_id = path_uuid(request, not_found=no_such("hold"))
-    body = await parse_json(request, CaptureRequest) if request.can_read_body else CaptureRequest()
+    # `body_exists`, not `can_read_body`: the replay store has read the body already when a key was sent,
+    # and a capture of part of a hold must not become a capture of all of it.
+    body = await parse_json(request, CaptureRequest) if request.body_exists else CaptureRequest()
     return json_response(await holds.capture(request.app[LEDGER], caller, hold_id, body))
 
 
