@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from typing import Any
 
 import asyncpg
@@ -38,12 +37,6 @@ async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
         event.routing_key,
         event.model_dump(mode="json", exclude_none=True),
     )
-
-
-def row(event: Event) -> tuple[uuid.UUID, str, str]:
-    """The outbox row of an event (id, routing key, envelope as JSON text), for a writer that inserts
-    its rows itself, in the statement that makes its change. Serialised once, here."""
-    return event.id, event.routing_key, event.model_dump_json(exclude_none=True)
 
 
 class OutboxRelay:
