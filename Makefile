@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 # npm writes it on each install: newer than the pinned versions means node_modules holds them.
 ASYNCAPI_SPECS := tools/asyncapi/node_modules/.package-lock.json
+AXE_CORE := tools/axe/node_modules/.package-lock.json
 
 .PHONY: run test unit integration e2e chaos security lint migrate seed clean
 
@@ -19,14 +20,17 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) scripts/new_env.py > .env
 
 ## Run every service against the local Postgres and RabbitMQ, with the demo data; Ctrl-C stops all.
+## scripts/local_infra.py first makes both answer (starting, creating under .local/ or installing what is
+## missing) and writes .local/run.env: their URLs and the mail catcher's settings (emails at /dev/mail).
 run: $(INSTALLED) .env
-	set -a && source ./.env && set +a && $(PY) -m gateway seed
+	set -a && source ./.env && set +a && $(PY) -m scripts.local_infra
+	set -a && source ./.env && source ./.local/run.env && set +a && $(PY) -m gateway seed
 	@# A web or mobile client in development (http://localhost:3000) may call the API; a .env made before
 	@# CORS existed lacks the setting, so it is given here unless the environment names its own.
 	@# Webhooks to a receiver on this machine (127.0.0.1) are allowed locally, as a .env made before webhooks
 	@# existed does not say; production refuses private targets (the SSRF guard, docs/webhooks.md).
 	WEBHOOK_ALLOW_PRIVATE="$${WEBHOOK_ALLOW_PRIVATE:-true}" \
-	CORS_ORIGINS="$${CORS_ORIGINS:-http://localhost:3000}" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -e .env
+	CORS_ORIGINS="$${CORS_ORIGINS:-http://localhost:3000}" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -e .env,.local/run.env
 
 ## The official AsyncAPI JSON Schemas the event contract is validated against (tests/unit/contracts), pinned in
 ## tools/asyncapi; installed again only when the pinned versions change.
@@ -37,8 +41,17 @@ $(ASYNCAPI_SPECS): tools/asyncapi/package.json tools/asyncapi/package-lock.json
 	npm ci --prefix tools/asyncapi --no-audit --no-fund
 	touch $@
 
+## axe-core, which the browser tests inject into every page to check its accessibility
+## (tests/e2e/test_browser_accessibility.py), pinned in tools/axe; installed again only when the pin changes.
+.PHONY: axe-core
+axe-core: $(AXE_CORE)
+
+$(AXE_CORE): tools/axe/package.json tools/axe/package-lock.json
+	npm ci --prefix tools/axe --no-audit --no-fund
+	touch $@
+
 ## The whole test suite: unit, integration, end to end.
-test: $(INSTALLED) asyncapi-specs
+test: $(INSTALLED) asyncapi-specs axe-core
 	$(PY) -m pytest -p no:cacheprovider
 
 unit: $(INSTALLED) asyncapi-specs
@@ -47,8 +60,13 @@ unit: $(INSTALLED) asyncapi-specs
 integration: $(INSTALLED)
 	$(PY) -m pytest tests/integration -q
 
-e2e: $(INSTALLED)
+e2e: $(INSTALLED) axe-core
 	$(PY) -m pytest tests/e2e -q
+
+## Only make Postgres and RabbitMQ answer and write .local/run.env, as `make run` does first.
+.PHONY: infra
+infra: $(INSTALLED)
+	set -a && if [ -f .env ]; then source ./.env; fi && set +a && $(PY) -m scripts.local_infra
 
 ## The fault campaign, long form: CHAOS_SECONDS of load while processes, RabbitMQ and Postgres (its own
 ## throwaway ones) are killed and restarted; exits non-zero on any breach. `make test` runs a short form.
@@ -64,7 +82,7 @@ security: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy common gateway services fakes tests bench examples
+	$(VENV)/bin/mypy common gateway services fakes tests bench examples scripts
 
 migrate: $(INSTALLED) .env
 	set -a && source ./.env && set +a && for s in gateway services.ledger services.billing services.reporting services.messaging services.webhooks; do \

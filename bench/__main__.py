@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bench import machine, readme, results
-from bench.benchmarks import events, logs, purchase_latency, transfers
+from bench.benchmarks import events, logs, purchase_latency, report, transfers
 from bench.modes import FULL, QUICK, Mode
 from bench.options import Options
 from bench.results import Result
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "purchase_latency": purchase_latency.run,
     "logs": logs.run,
     "events": events.run,
+    "report": report.run,
 }
 
 

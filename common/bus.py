@@ -13,19 +13,17 @@ import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 import aio_pika
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
     AbstractIncomingMessage,
-    AbstractQueue,
     AbstractRobustConnection,
 )
 from pydantic import ValidationError
 
+from common.batches import BatchHandler, BatchIntake, Delivery, Prepared, take_waiting
 from common.contracts.events import Event
 from common.contracts.queues import TOPOLOGY, QueueSpec
 from common.logs import get_logger, request_context
@@ -43,35 +41,6 @@ class PoisonEvent(Exception):
 
 
 EventHandler = Callable[[Event], Awaitable[None]]
-Prepared = TypeVar("Prepared")
-
-
-@dataclass(frozen=True)
-class BatchHandler(Generic[Prepared]):
-    """A consumer that applies many events in one transaction.
-
-    `prepare` is pure and runs per event: it decodes the payload and raises PoisonEvent (or a
-    ValidationError) for an event that can never be applied, which then goes to the dead-letter queue
-    on its own. `apply` applies what the events prepared, all or nothing (one transaction); it may be
-    given a single event too. The messages are acknowledged only after `apply` returned, so a crash
-    mid-batch redelivers the whole batch, and the consumer's inbox makes the redelivery change nothing.
-    """
-
-    prepare: Callable[[Event], Prepared]
-    apply: Callable[[Sequence[Prepared]], Awaitable[None]]
-    max_batch: int = 500
-    # After the first event of a batch arrives, how long to wait for more before applying: a few
-    # milliseconds of latency when the queue is quiet, and nothing when it is busy (the batch is full).
-    window_seconds: float = 0.002
-
-
-@dataclass(frozen=True)
-class _Delivery(Generic[Prepared]):
-    message: AbstractIncomingMessage
-    event: Event
-    prepared: Prepared
-
-
 class Broker:
     def __init__(self, url: str, exchange: str) -> None:
         self._url = url
@@ -87,15 +56,20 @@ class Broker:
         return f"{self.exchange_name}.{spec_name}"
 
     async def connect(self, attempts: int = 60) -> None:
+        # One line when the broker does not answer, one when it does or when we give up: not a line a second.
         for attempt in range(1, attempts + 1):
             try:
                 self._connection = await aio_pika.connect_robust(self._url)
                 break
             except (OSError, aio_pika.exceptions.AMQPConnectionError) as exc:
                 if attempt == attempts:
+                    log.error("broker_gave_up", attempts=attempts, error=str(exc))
                     raise
-                log.warning("broker_unreachable", attempt=attempt, error=str(exc))
+                if attempt == 1:
+                    log.warning("broker_unreachable", error=str(exc), retrying=f"every 1 s for up to {attempts} s")
                 await asyncio.sleep(1)
+        if attempt > 1:
+            log.info("broker_connected", after_attempts=attempt)
         assert self._connection is not None
         self._channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await self._channel.declare_exchange(
@@ -215,10 +189,10 @@ class Broker:
         arrived = intake.arrived
         while True:
             messages = [await arrived.get()]
-            _take_waiting(arrived, messages, handler.max_batch)
+            take_waiting(arrived, messages, handler.max_batch)
             if len(messages) < handler.max_batch and handler.window_seconds > 0:
                 await asyncio.sleep(handler.window_seconds)
-                _take_waiting(arrived, messages, handler.max_batch)
+                take_waiting(arrived, messages, handler.max_batch)
             try:
                 back = await self._apply_batch(messages, handler, spec_name)
                 if back:
@@ -241,7 +215,7 @@ class Broker:
         self, messages: list[AbstractIncomingMessage], handler: BatchHandler[Prepared], spec_name: str
     ) -> list[AbstractIncomingMessage]:
         """Apply what arrived; answers what is to go back to the queue, to be tried again, in order."""
-        batch: list[_Delivery[Prepared]] = []
+        batch: list[Delivery[Prepared]] = []
         for message in messages:
             delivery = await self._prepare(message, handler, spec_name)
             if delivery is not None:
@@ -265,21 +239,21 @@ class Broker:
 
     async def _prepare(
         self, message: AbstractIncomingMessage, handler: BatchHandler[Prepared], spec_name: str
-    ) -> _Delivery[Prepared] | None:
+    ) -> Delivery[Prepared] | None:
         try:
             event = Event.from_json(message.body)
         except ValidationError as exc:
             await self._dead_letter(message, spec_name, f"undecodable envelope: {exc.error_count()} errors")
             return None
         try:
-            return _Delivery(message, event, handler.prepare(event))
+            return Delivery(message, event, handler.prepare(event))
         except Exception as exc:
             if await self._refused(message, event, exc, spec_name):
                 await self._retry_later([message])
             return None
 
     async def _apply_one_by_one(
-        self, batch: list[_Delivery[Prepared]], handler: BatchHandler[Prepared], spec_name: str
+        self, batch: list[Delivery[Prepared]], handler: BatchHandler[Prepared], spec_name: str
     ) -> list[AbstractIncomingMessage]:
         for index, delivery in enumerate(batch):
             try:
@@ -361,40 +335,3 @@ class Broker:
         self._batch_workers.clear()
         if self._connection is not None:
             await self._connection.close()
-
-
-class BatchIntake:
-    """A batch consumer's subscription and what it has received and not yet applied.
-
-    Giving events back keeps their order: the subscription is cancelled (after CancelOk nothing more
-    arrives), the events that failed go back, then all that arrived behind them, then it consumes again.
-    A quorum queue hands returned messages out again first, in the order returned, so the consumer meets
-    them in the order published, never a later one first (which an order-keeping consumer, like the
-    webhook deliveries, would pass on)."""
-
-    def __init__(self, queue: AbstractQueue) -> None:
-        self._queue = queue
-        self._tag: str | None = None
-        self.arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-
-    async def start(self) -> None:
-        self._tag = await self._queue.consume(self.arrived.put)
-
-    async def give_back(self, messages: Sequence[AbstractIncomingMessage]) -> None:
-        if self._tag is not None:
-            await self._queue.cancel(self._tag)
-            self._tag = None
-        waiting = []
-        while not self.arrived.empty():
-            waiting.append(self.arrived.get_nowait())
-        for message in [*messages, *waiting]:
-            with contextlib.suppress(Exception):  # a channel gone takes them back by itself
-                await message.nack(requeue=True)
-        await self.start()
-
-
-def _take_waiting(
-    arrived: asyncio.Queue[AbstractIncomingMessage], into: list[AbstractIncomingMessage], most: int
-) -> None:
-    while len(into) < most and not arrived.empty():
-        into.append(arrived.get_nowait())

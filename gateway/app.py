@@ -26,7 +26,8 @@ from gateway.resources import (
 from gateway.routes import api
 from gateway.settings import GatewaySettings
 from gateway.usecases import auth
-from gateway.web import caching, event_docs, idempotency, pages, problem_pages, ui
+from gateway.web import admin_pages, caching, event_docs, idempotency, pages, problem_pages, ui
+from gateway.web.dev_mail import routes as dev_mail_routes
 from gateway.web.middleware import (
     api_answer_headers,
     authentication_middleware,
@@ -69,6 +70,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(event_docs.routes(settings))
     app.add_routes(ui.routes)
     app.add_routes(problem_pages.routes)
+    app.add_routes(admin_pages.routes)
+    app.add_routes(dev_mail_routes())  # the caught emails, only when DEV_MAIL_DIR is set (`make run`)
     checks = readiness_checks(app)
     checks["ledger"] = _service_ready(lambda: app[LEDGER])
     checks["billing"] = _service_ready(lambda: app[BILLING])

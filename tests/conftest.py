@@ -30,6 +30,21 @@ if TYPE_CHECKING:
     from tests.harness import RunningService
 
 
+# `make test` runs the suite in two processes (pytest-xdist, `--dist loadgroup`), one per core: most of a
+# test's time is spent waiting on services, queues and the browser. A group runs whole in one process:
+# the end-to-end and security folders share one running system each (and the security folder reads its
+# own logs last), the fault campaign runs alone in its group, and every other module keeps its
+# module-scoped fixtures in one process.
+WHOLE_FOLDERS = ("chaos", "e2e", "security")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path)).relative_to(Path(__file__).parent)
+        group = path.parts[0] if path.parts[0] in WHOLE_FOLDERS else path.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @dataclass
 class Infra:
     postgres_url: str  # server URL without a database name

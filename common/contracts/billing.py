@@ -15,7 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+from common.problems import RuleBroken
 
 # A user-facing account: System Credits, or a person's User Credits.
 ACCOUNT_CODE = r"^(system|user:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
@@ -53,6 +55,38 @@ class Quote(BaseModel):
     currency: str = Field(examples=["AUD"])
 
 
+ABN_NOT_VALID = "This ABN is not valid (check the digits)"
+# The ATO's weights for an ABN's 11 digits, the first taken one less: a real ABN's weighted sum divides by 89.
+_ABN_WEIGHTS = (10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19)
+
+
+class AbnNotValid(RuleBroken):
+    """Raised from inside validation on purpose (not a ValueError, so pydantic lets it through): a
+    well-formed request whose ABN fails the checksum breaks a rule (422), with a message for people,
+    under the field of the billing details (always sent as `billing`)."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{ABN_NOT_VALID}.", errors=[{"field": "billing.tax_id", "message": ABN_NOT_VALID}])
+
+
+def abn_checksum_holds(digits: str) -> bool:
+    """The ATO's modulus 89 rule, on 11 digits."""
+    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
+        return False
+    values = [int(d) for d in digits]
+    values[0] -= 1
+    return sum(w * v for w, v in zip(_ABN_WEIGHTS, values, strict=True)) % 89 == 0
+
+
+def written_abn(value: str) -> str:
+    """An ABN as typed (blanks anywhere) in the way it is printed, `51 824 753 556`; AbnNotValid if its
+    digits are not those of a real ABN."""
+    digits = "".join(value.split())
+    if not abn_checksum_holds(digits):
+        raise AbnNotValid()
+    return f"{digits[:2]} {digits[2:5]} {digits[5:8]} {digits[8:]}"
+
+
 class BillingDetails(_Request):
     # Billing details are typed by people: surrounding blanks are trimmed, not refused.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -62,6 +96,11 @@ class BillingDetails(_Request):
     company: str | None = Field(default=None, max_length=200)
     tax_id: str | None = Field(default=None, max_length=50, description="ABN, shown on the tax invoice")
     address: str | None = Field(default=None, max_length=500)
+
+    @field_validator("tax_id")
+    @classmethod
+    def _real_abn(cls, value: str | None) -> str | None:
+        return written_abn(value) if value else value
 
 
 class PurchaseOrder(_Request):

@@ -131,3 +131,9 @@ LIVE_STREAM_PEOPLE_ONLY = _problem("live-stream-people-only", "The live stream i
 # The event log's catch-up (GET /api/v1/events).
 TENANT_REQUIRED = _problem("tenant-required", "Name the tenant whose events to read")
 EVENT_TYPE_NOT_FOUND = _problem("event-type-not-found", "No such event type")
+
+# A master's request to switch their tenant's credit mode, decided by an operator.
+CREDIT_MODE_REQUEST_NOT_FOUND = _problem("credit-mode-request-not-found", "No such credit mode request")
+CREDIT_MODE_REQUEST_PENDING = _problem("credit-mode-request-pending", "A credit mode request is already pending")
+CREDIT_MODE_REQUEST_DECIDED = _problem("credit-mode-request-decided", "The credit mode request is already decided")
+CREDIT_MODE_UNCHANGED = _problem("credit-mode-unchanged", "The tenant already uses this credit mode")

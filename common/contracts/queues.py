@@ -44,7 +44,7 @@ BILLING_LEDGER_EVENTS = QueueSpec("billing.ledger-events", (events.TRANSACTION_P
 BILLING_REFUND_OUTCOMES = QueueSpec(
     "billing.refund-outcomes", (events.REFUND_DEBITED, events.REFUND_REJECTED, events.REFUND_RESTORED)
 )
-BILLING_DIRECTORY = QueueSpec("billing.directory", (events.USER_CHANGED,))
+BILLING_DIRECTORY = QueueSpec("billing.directory", (events.TENANT_CHANGED, events.USER_CHANGED))
 
 # Reporting: the 30-day log and the names in it.
 REPORTING_LEDGER_EVENTS = QueueSpec("reporting.ledger-events", (events.TRANSACTION_POSTED,))

@@ -10,7 +10,7 @@ Reporting speaks in account ids, account codes and user ids; the gateway puts pe
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,3 +78,30 @@ class LogPage(BaseModel):
     entries: list[LogEntry]
     next_cursor: str | None
     stale: bool
+
+
+class UsageQuery(BaseModel):
+    """Credits in and out per day (GET /usage, /usage.svg): which accounts, as for the log, and how many
+    days back, counted in the tenant's own days."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    scope: Scope = "accounts"
+    account: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    days: int = 30
+
+
+class UsageDay(BaseModel):
+    """One day in the tenant's time zone: credits that came in and went out, holds aside (a sent message
+    counts once, as its capture)."""
+
+    date: date
+    credits_in: int
+    credits_out: int
+
+
+class Usage(BaseModel):
+    """Every day of the period, oldest first, a day without movements included as zeros."""
+
+    timezone: str
+    days: list[UsageDay]

@@ -78,12 +78,12 @@ def full_year(year: int) -> int:
 
 def _expiry_problem(exp_month: int, exp_year: int, today: date) -> str | None:
     if not 1 <= exp_month <= 12:
-        return "The month must be between 1 and 12."
+        return "Enter the expiry month (1-12)"
     year = full_year(exp_year)
     if (year, exp_month) < (today.year, today.month):
         return "The card has expired."
     if year > today.year + _YEARS_AHEAD:
-        return "The expiry year is not valid."
+        return "Check the expiry year."
     return None
 
 
@@ -92,15 +92,15 @@ def check_card(number: str, exp_month: int, exp_year: int, cvc: str, today: date
     digits = normalise_number(number)
     errors = []
     if not luhn_valid(digits):
-        errors.append({"field": "card_number", "message": "The card number is not valid."})
+        errors.append({"field": "card_number", "message": "Check the card number: it is not a valid card number."})
     expiry = _expiry_problem(exp_month, exp_year, today)
     if expiry:
-        field = "exp_month" if expiry.startswith("The month") else "exp_year"
+        field = "exp_month" if expiry.endswith("(1-12)") else "exp_year"
         errors.append({"field": field, "message": expiry})
     brand = card_brand(digits)
     cvc_length = 4 if brand == "amex" else 3
     if not (cvc.isdigit() and len(cvc) == cvc_length):
-        errors.append({"field": "cvc", "message": f"The security code must be {cvc_length} digits."})
+        errors.append({"field": "cvc", "message": f"Enter the {cvc_length}-digit security code (CVC)"})
     if errors:
         raise CardRejected(errors)
     return CardSummary(brand=brand, last4=digits[-4:])

@@ -2,6 +2,7 @@
 
 A payment records the charge and the webhook owed for it in one transaction, then tells billing; the
 card is validated and reduced to brand and last four first, and is never logged, stored or sent on.
+A declined card is one attempt among several: the session stays open until a card pays.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class CheckoutCompleted(Conflict):
     problem = problems.CHECKOUT_COMPLETED
 
     def __init__(self) -> None:
-        super().__init__("This checkout session has already been paid or declined.")
+        super().__init__("This checkout session has already been paid.")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ class TestCheckout:
             summary = check_card(card.number, card.exp_month, card.exp_year, card.cvc, today)
             outcome = charge_outcome(normalise_number(card.number))
             charge_id = f"ch_{secrets.token_hex(12)}"
-            await store.record_charge(conn, session_id, charge_id, summary, outcome.failure_code)
+            # A declined card leaves the session open: the buyer tries another card on the same checkout.
+            await store.record_charge(conn, session_id, charge_id, summary, outcome.failure_code,
+                                      decline_is_final=False)
             # A card that paid is kept as a token, so that auto top-up can charge it later.
             token = f"tok_{secrets.token_hex(12)}" if outcome.succeeded else None
             if token:

@@ -21,7 +21,7 @@ from services.billing.settings import BillingSettings
 class TestPaymentProvider:
     __test__ = False  # not a pytest test class, despite its name
     name = "test"
-    failure_is_final = True  # a declined session is completed: the buyer starts a new purchase
+    failure_is_final = False  # a declined card leaves the checkout open: the buyer may try another card
 
     def __init__(self, settings: BillingSettings) -> None:
         assert settings.test_provider_webhook_secret, "settings require it with the test provider"

@@ -36,12 +36,16 @@ async def record_charge(
     charge_id: str,
     card: CardSummary,
     failure_code: str | None,
+    decline_is_final: bool = True,
 ) -> None:
+    """One attempt at paying the session. A success completes it; a decline completes it only when the
+    buyer is away (a saved card's charge): on the checkout page the buyer may try another card."""
     outcome = "declined" if failure_code else "succeeded"
-    await conn.execute(
-        "UPDATE test_provider_sessions SET status = $2, completed_at = now() WHERE id = $1",
-        session_id, outcome,
-    )
+    if failure_code is None or decline_is_final:
+        await conn.execute(
+            "UPDATE test_provider_sessions SET status = $2, completed_at = now() WHERE id = $1",
+            session_id, outcome,
+        )
     await conn.execute(
         """INSERT INTO test_provider_charges (id, session_id, outcome, card_brand, card_last4, failure_code)
            VALUES ($1, $2, $3, $4, $5, $6)""",
@@ -92,7 +96,19 @@ async def session_of_purchase(conn: asyncpg.Connection, purchase_id: uuid.UUID) 
 
 
 async def charge_of_session(conn: asyncpg.Connection, session_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM test_provider_charges WHERE session_id = $1", session_id)
+    """The charge that completed the session: the one that paid, else the latest attempt."""
+    return await conn.fetchrow(
+        """SELECT * FROM test_provider_charges WHERE session_id = $1
+           ORDER BY outcome = 'succeeded' DESC, created_at DESC, id LIMIT 1""",
+        session_id,
+    )
+
+
+async def attempts_of_session(conn: asyncpg.Connection, session_id: str) -> list[asyncpg.Record]:
+    """Every attempt at paying the session, oldest first (declines included)."""
+    return await conn.fetch(
+        "SELECT * FROM test_provider_charges WHERE session_id = $1 ORDER BY created_at, id", session_id
+    )
 
 
 async def save_token(conn: asyncpg.Connection, token: str, card: CardSummary, outcome: ChargeOutcome) -> None:

@@ -133,14 +133,15 @@ class ServiceClient:
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, path: str, identity: Identity, *, query: Any = None
+        self, path: str, identity: Identity, *, query: Any = None, first_byte_seconds: float | None = None
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """A GET whose body is read by the caller chunk by chunk (a large CSV), never held whole."""
+        """A GET whose body is read by the caller chunk by chunk (a large CSV), never held whole.
+        `first_byte_seconds`: how long the service may think before it answers (a PDF drawn whole first)."""
         try:
             async with self._session.get(
                 self._base.join(URL(path)), params=query, headers=self._headers(identity, None),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeout.total,
-                                              sock_read=self._timeout.total),
+                                              sock_read=first_byte_seconds or self._timeout.total),
             ) as response:
                 if 400 <= response.status < 500:
                     raise UpstreamProblem(response.status, _problem(await response.read()))

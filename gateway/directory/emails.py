@@ -11,7 +11,7 @@ import asyncpg
 
 from common import mail
 from common.runtime import CleanupCtx
-from gateway.directory import store
+from gateway.directory import mode_requests, store
 from gateway.directory.onboarding import LINK_LIFETIME, LinkPurpose, link_key, link_token
 from gateway.settings import GatewaySettings
 
@@ -25,6 +25,8 @@ def composer(key: bytes, public_base_url: str) -> mail.Composer:
     base = public_base_url.rstrip("/")
 
     async def compose(pool: asyncpg.Pool, row: asyncpg.Record) -> EmailMessage:
+        if row["kind"] in ("credit_mode_requested", "credit_mode_decided"):
+            return await credit_mode_request_email(pool, row, base)
         async with pool.acquire() as conn:
             link = await store.password_link_to_send(conn, row["subject_id"])
         if link is None:
@@ -62,6 +64,53 @@ def password_reset(name: str, url: str) -> EmailMessage:
         f"{url}\n\n"
         f"The link works once, for {minutes} minutes. If you did not ask, ignore this email: your "
         "password stays as it is.\n"
+    )
+    return message
+
+
+async def credit_mode_request_email(pool: asyncpg.Pool, row: asyncpg.Record, base: str) -> EmailMessage:
+    """To each operator, a new credit mode request (the subject is their notice); to the master who asked,
+    the decision (the subject is the request)."""
+    async with pool.acquire() as conn:
+        if row["kind"] == "credit_mode_requested":
+            request = await mode_requests.request_of_notice(conn, row["subject_id"])
+        else:
+            request = await mode_requests.get(conn, row["subject_id"])
+    if request is None:
+        raise LookupError(f"email {row['id']} names no credit mode request")
+    if row["kind"] == "credit_mode_requested":
+        return credit_mode_requested(request, f"{base}/admin/credit-mode-requests")
+    return credit_mode_decided(request, f"{base}/credits")
+
+
+def _mode_name(mode: str) -> str:
+    return "Shared System Credits" if mode == "shared" else "Individual User SMS Credits"
+
+
+def credit_mode_requested(request: mode_requests.ModeRequest, url: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = f"{request.tenant_name} asks to switch to {_mode_name(request.mode)}"
+    message.set_content(
+        f"{request.requested_by_name} ({request.requested_by_email}) of {request.tenant_name} asks to switch "
+        f"their credit mode from {_mode_name(request.previous_mode)} to {_mode_name(request.mode)}.\n\n"
+        f"Their reason: {request.reason}\n\n"
+        f"Approve or reject it, with a note, at:\n\n{url}\n"
+    )
+    return message
+
+
+def credit_mode_decided(request: mode_requests.ModeRequest, url: str) -> EmailMessage:
+    approved = request.status == "approved"
+    message = EmailMessage()
+    message["Subject"] = (f"Your organisation now uses {_mode_name(request.mode)}" if approved
+                          else f"Your request to switch to {_mode_name(request.mode)} was not approved")
+    outcome = (f"was approved: your organisation now uses {_mode_name(request.mode)}." if approved
+               else f"was not approved: your organisation stays on {_mode_name(request.previous_mode)}.")
+    note = f"\nThe operator's note: {request.note}\n" if request.note else ""
+    message.set_content(
+        f"Hello {request.requested_by_name},\n\n"
+        f"Your request for {request.tenant_name} to switch to {_mode_name(request.mode)} {outcome}\n{note}\n"
+        f"See your accounts in Manage SMS Credits:\n\n{url}\n"
     )
     return message
 

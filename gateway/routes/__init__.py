@@ -12,11 +12,14 @@ from gateway.routes import (  # noqa: F401
     holds,
     logs,
     messages,
+    mode_requests,
     onboarding,
     payments,
+    prices,
     purchases,
     refunds,
     stream,
+    usage,
     webhooks,
 )
 from gateway.routes.registry import api

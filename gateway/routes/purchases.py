@@ -46,5 +46,6 @@ async def invoice_pdf(request: web.Request) -> web.Response:
     purchase, pdf = await purchases.invoice(request.app[DB], request.app[BILLING], caller_of(request), purchase_id)
     return web.Response(
         body=pdf, content_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="tax-invoice-{purchase.invoice_number}.pdf"'},
+        # Named by its number (INV-ACME-000012.pdf), as an office files its tax invoices.
+        headers={"Content-Disposition": f'attachment; filename="{purchase.invoice_number}.pdf"'},
     )

@@ -61,5 +61,8 @@ async def adjustment_note(request: web.Request) -> web.Response:
     purchase = await _visible_purchase(request)
     refund_id = path_uuid(request, "refund_id", no_such("refund"))
     pdf = await refunds.adjustment_note(request.app[BILLING], caller_of(request), purchase, refund_id)
+    # Named by its number (ADJ-ACME-000003.pdf), which only a refunded refund (the one with a note) has.
+    refund = await refunds.refund_of(request.app[BILLING], caller_of(request), purchase, refund_id)
+    filename = f"{refund.adjustment_note_number or 'adjustment-note'}.pdf"
     return web.Response(body=pdf, content_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="adjustment-note-{refund_id}.pdf"'})
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})

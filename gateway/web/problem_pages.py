@@ -95,22 +95,49 @@ async def problem_page(request: web.Request) -> web.Response:
     slug = request.match_info["slug"]
     problem = problems.CATALOGUE.get(slug)
     if problem is None:
-        return render("problem.html", status=404, slug=slug, title="Unknown problem type", status_code=None,
-                      meaning="This problem type is not one the API answers with.")
+        return render("problem.html", status=404, page=False, slug=slug, title="Unknown problem type",
+                      status_code=None, meaning="This problem type is not one the API answers with.")
     status, meaning = _MEANING.get(slug, (None, problem.title + "."))
-    return render("problem.html", slug=slug, title=problem.title, status_code=status, meaning=meaning)
+    return render("problem.html", page=False, slug=slug, title=problem.title, status_code=status, meaning=meaning)
+
+
+# A person who follows a stale link or mistypes an address gets a page, not a JSON document; the API,
+# its documents and the app's files keep answering problem+json, which is what their callers parse.
+_MACHINE_PATHS = ("/api/", "/app-assets/", "/static/", "/problems/")
+_PAGES: dict[int, tuple[str, str]] = {
+    404: ("Page not found", "There is nothing at this address. The link may be old, or the address mistyped."),
+    500: ("Something went wrong", "Something went wrong on our side and it has been logged. Try again in a moment."),
+}
+
+
+def wants_page(request: web.Request, status: int) -> bool:
+    """A browser's navigation (it asks for HTML) to a page address that failed."""
+    if request.method not in ("GET", "HEAD") or request.path.startswith(_MACHINE_PATHS) or request.path == "/api":
+        return False
+    return (status == 404 or status >= 500) and "text/html" in request.headers.get("Accept", "")
+
+
+def error_page(status: int) -> web.Response:
+    title, meaning = _PAGES.get(status, _PAGES[500])
+    response = render("problem.html", status=status, page=True, slug=None, title=title, status_code=status,
+                      meaning=meaning)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def absolute_problem_types(base_url: str) -> Middleware:
     """Rewrite `/problems/x` in every problem+json answer to its absolute URI (RFC 9457 wants a type a
     client can dereference). Runs outside the error mapping, so framework errors and relayed service
-    problems are rewritten too; only error answers are touched, so its cost is nil on the happy path."""
+    problems are rewritten too; only error answers are touched, so its cost is nil on the happy path.
+    A browser's navigation to a page address that is missing or failed gets the HTML page instead."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
         if (isinstance(response, web.Response) and not response.prepared and isinstance(response.body, bytes)
                 and response.content_type == PROBLEM_JSON):
+            if wants_page(request, response.status):
+                return error_page(response.status)
             body = json.loads(response.body)
             kind = body.get("type") if isinstance(body, dict) else None
             if isinstance(kind, str) and kind.startswith(PATH):

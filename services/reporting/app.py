@@ -17,6 +17,7 @@ from services.reporting.logs.store import planned_dsn
 from services.reporting.maintenance import jobs
 from services.reporting.resources import EXPORT_SLOTS, SETTINGS, export_slots
 from services.reporting.settings import ReportingSettings
+from services.reporting.usage.routes import routes as usage_routes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -43,5 +44,6 @@ def create_app(settings: ReportingSettings) -> web.Application:
         ]
     )
     app.add_routes(log_routes)
+    app.add_routes(usage_routes)
     app.add_routes(health_routes(readiness_checks(app)))
     return app

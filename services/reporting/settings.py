@@ -19,10 +19,6 @@ class ReportingSettings(ServiceSettings):
     log_retention_days: int = Field(default=400, validation_alias="LOG_RETENTION_DAYS", ge=31)
     purge_interval_seconds: float = Field(default=3600, validation_alias="LOG_PURGE_INTERVAL_SECONDS", gt=0)
     purge_batch_size: int = Field(default=5000, validation_alias="LOG_PURGE_BATCH_SIZE", ge=1, le=100_000)
-    # A printed report lists every row; past this many it asks for a narrower period or the CSV
-    # (which streams any number) instead of rendering hundreds of pages. WeasyPrint lays out about
-    # 400 rows (18 landscape pages) in 2 to 3 seconds of CPU here, so the default PDF stays near 15 s.
-    report_max_rows: int = Field(default=2000, validation_alias="REPORT_MAX_ROWS", ge=1, le=100_000)
     # Where `reconcile` and `rebuild` read the ledger's balances and journal, and how many journal
     # transactions a rebuild reads (and writes, in one transaction) at a time.
     ledger_url: str = Field(default="http://127.0.0.1:8081", validation_alias="LEDGER_URL")

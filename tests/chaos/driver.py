@@ -113,6 +113,15 @@ class Client:
             await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.0))
 
 
+def _settled_as(purchase: dict[str, Any]) -> str | None:
+    """How a purchase stands after its payment: its status, or "declined" for a pending purchase whose
+    card was declined (it stays pending, the decline recorded, for another card on the same checkout)."""
+    status = purchase.get("status")
+    if status == "pending" and purchase.get("failure_reason"):
+        return "declined"
+    return str(status) if status else None
+
+
 class Driver:
     def __init__(self, client: Client, world: World, rng: random.Random) -> None:
         self.client, self.world, self.rng = client, world, rng
@@ -162,19 +171,21 @@ class Driver:
         op.ledger_id = created["id"]
         form = {"card_number": card, "exp_month": 12, "exp_year": 2035, "cvc": "123", "name": buyer.name}
         status, paid = await self.client.send(op, "POST", created["checkout_url"], body=form)
-        purchase_status = paid.get("status") if status == 200 else None
+        purchase_status = _settled_as(paid) if status == 200 else None
         # 409: an earlier attempt was charged (its answer was lost); ask the purchase how it ended.
-        while purchase_status not in ("paid", "credited", "failed"):
+        while purchase_status not in ("paid", "credited", "failed", "declined"):
             if status not in (200, 409):
                 op.state, op.status, op.detail = "rejected", status, paid.get("detail")
                 return
             await asyncio.sleep(0.2)
             status, paid = await self.client.send(op, "GET", f"/api/v1/purchases/{op.ledger_id}", buyer.token)
-            purchase_status = paid.get("status") if status == 200 else None
+            purchase_status = _settled_as(paid) if status == 200 else None
             if time.monotonic() > self.client.resolve_by:
                 raise Unresolved(f"purchase {op.ledger_id} still {purchase_status}")
         op.status = status
-        op.state = "rejected" if purchase_status == "failed" else "accepted"
+        # Declined: the purchase stays pending for another card that this buyer never tries, so it is never
+        # credited (the checks hold a rejected purchase to no credits at all).
+        op.state = "rejected" if purchase_status in ("failed", "declined") else "accepted"
         if op.state == "accepted":
             self.funded.add(op.account_id)
 

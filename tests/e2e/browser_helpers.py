@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import (
     Browser,
@@ -128,6 +129,34 @@ async def choose_action(box: Locator, account: str, action: str) -> None:
     """Click the Actions icon next to an account and choose one of its actions."""
     await box.get_by_role("button", name=f"Actions for {account}").click()
     await box.get_by_role("menuitem", name=action).click()
+
+
+AXE_SCRIPT = ROOT / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"  # make axe-core
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+
+async def axe_check(page: Page, name: str) -> list[dict[str, Any]]:
+    """Run axe-core on the page as it is now and fail on any serious or critical violation, listing each
+    rule with the elements at fault. The script is handed to the page through the browser's own evaluation
+    (not an inline <script>, which the Content Security Policy rightly refuses)."""
+    assert AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run `make axe-core`"
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
+        await page.evaluate("() => {\n" + AXE_SCRIPT.read_text(encoding="utf-8") + "\n}")
+    results = await page.evaluate("""() => axe.run(document, {
+        resultTypes: ["violations"],
+        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
+    }).then(r => r.violations.map(v => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => ({target: n.target.join(" "), summary: n.failureSummary})),
+    })))""")
+    faults = [v for v in results if v["impact"] in AXE_FAILING_IMPACTS]
+    report = "\n".join(
+        f"- {v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}\n" + "\n".join(
+            f"    {n['target']}: {(n['summary'] or '').replace(chr(10), ' ')}" for n in v["nodes"][:8])
+        for v in faults
+    )
+    assert not faults, f"axe found serious or critical accessibility faults on {name}:\n{report}"
+    return list(results)
 
 
 async def fits_width(page: Page) -> bool:

@@ -237,6 +237,11 @@ async def test_an_operator_sets_a_tenants_price_list_and_started_purchases_keep_
         assert status == 200 and saved["source"] == "tenant", saved
         status, quote = await gail.get("/api/v1/quotes", params={"quantity": 1000})
         assert quote["total"] == "55.00"
+        # Her people see the new prices before they buy; another tenant's, or an operator's route, they do not.
+        status, shown = await gail.get("/api/v1/prices")
+        assert status == 200 and shown["tiers"] == [{"min_quantity": 100, "unit_price": "0.0500"}], shown
+        assert (shown["min_quantity"], shown["max_quantity"], shown["tax_rate"]) == (100, 1000000, "0.10")
+        assert (await gail.get(f"/api/v1/admin/tenants/{tenant_id}/price-list"))[0] == 403
         await pay(http, started["checkout_url"], GOOD_CARD)
         _, paid = await gail.get(f"/api/v1/purchases/{started['id']}")
         assert paid["quote"]["total"] == started["quote"]["total"] == "88.00"

@@ -25,7 +25,9 @@ from tests.e2e.conftest import DEMO_PASSWORD, System
 PACKAGE = "sms_credits_client"
 # The generator knows JSON, text and application/octet-stream answers; a PDF is read as bytes like any
 # other file. Its formatting hooks (ruff) are not needed to import the client.
-CONFIG = "content_type_overrides:\n  application/pdf: application/octet-stream\npost_hooks: []\n"
+# Files a client downloads as bytes: the PDFs and the usage chart (SVG), as a client developer would configure.
+CONFIG = ("content_type_overrides:\n  application/pdf: application/octet-stream\n"
+          "  image/svg+xml: application/octet-stream\npost_hooks: []\n")
 GOOD_CARD = "4242424242424242"
 
 

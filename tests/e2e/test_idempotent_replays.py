@@ -85,14 +85,17 @@ class World:
             assert response.status == 200, await response.text()
 
     async def purchase_until(self, token: str, account: str, card: str, wanted: str, quantity: int = 100,
-                             record: bool = True) -> dict[str, Any]:
+                             record: bool = True, failure_reason: str | None = None) -> dict[str, Any]:
+        """Buy and pay with `card`, until the purchase is `wanted` with `failure_reason` (a declined card
+        leaves it pending, the decline recorded)."""
         status, created = await self.post(token, "/api/v1/purchases",
                                           {"account_id": account, "quantity": quantity, "billing": BILLING}, record)
         assert status == 201, created
         await self.pay(created["checkout_url"], card)
 
         async def reached() -> bool:
-            return (await self.get(token, f"/api/v1/purchases/{created['id']}"))["status"] == wanted
+            found = await self.get(token, f"/api/v1/purchases/{created['id']}")
+            return bool((found["status"], found["failure_reason"]) == (wanted, failure_reason))
 
         await eventually(reached, timeout=10)
         await self.replay_everything(f"purchase {wanted}")
@@ -132,7 +135,8 @@ async def paid_purchase(world: World) -> None:
 
 
 async def declined_purchase(world: World) -> None:
-    await world.purchase_until(world.ava, world.accounts["Ava Nguyen"], DECLINED_CARD, "failed")
+    await world.purchase_until(world.ava, world.accounts["Ava Nguyen"], DECLINED_CARD, "pending",
+                               failure_reason="card_declined")
 
 
 async def refunded_purchase(world: World) -> None:

@@ -44,7 +44,7 @@ async def test_an_operator_onboards_a_tenant_whose_master_signs_in_and_adds_a_us
     )
     assert status == 201, created
 
-    [invitation] = await mailbox.wait_for(1, timeout=20)
+    [invitation] = await mailbox.wait_for(1, timeout=20, to=master_email)
     assert invitation["To"] == master_email
     token = _token(invitation.get_body(("plain",)).get_content(), system.gateway_url)  # type: ignore[union-attr]
     async with http.get(f"{system.gateway_url}/set-password", params={"token": token}) as page:

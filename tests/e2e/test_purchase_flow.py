@@ -84,16 +84,37 @@ async def test_tax_invoice_pdf_holds_the_number_the_gst_and_the_quoted_total(sig
     assert "4242" in text and GOOD_CARD not in text
 
 
-async def test_declined_card_fails_the_purchase_and_leaves_the_balance_alone(sign_in, http: aiohttp.ClientSession):
+async def test_a_declined_card_keeps_the_purchase_pending_and_leaves_the_balance_alone_until_another_card_pays(
+    sign_in, http: aiohttp.ClientSession
+):
     dan = await sign_in("dan@acme.test")
     account = await own_account(dan)
     before = account["balance"]
     created = await start_purchase(dan, account["id"], 200)
     outcome = await pay(http, created["checkout_url"], DECLINED_CARD)
-    assert outcome["status"] == "failed"
+    assert (outcome["status"], outcome["failure_reason"]) == ("pending", "card_declined")
     status, purchase = await dan.get(f"/api/v1/purchases/{created['id']}")
-    assert status == 200 and purchase["status"] == "failed" and purchase["invoice_number"] is None
+    assert status == 200
+    assert (purchase["status"], purchase["failure_reason"], purchase["invoice_number"]) == (
+        "pending", "card_declined", None)
     assert (await own_account(dan))["balance"] == before
+
+    # "Try another card" on the same checkout: this one pays, and the credits arrive once.
+    outcome = await pay(http, created["checkout_url"], GOOD_CARD)
+    assert (outcome["status"], outcome["failure_reason"]) in {("paid", None), ("credited", None)}
+
+    async def credited() -> bool:
+        return (await own_account(dan))["balance"] == before + 200
+
+    await eventually(credited, timeout=10)
+    _, purchase = await dan.get(f"/api/v1/purchases/{created['id']}")
+    assert (purchase["status"], purchase["failure_reason"]) == ("credited", None)
+    assert purchase["invoice_number"] is not None
+    # Paid now: a JSON client (an answer lost, the same card sent again) is told so, not sent to a page.
+    card_form = {"card_number": GOOD_CARD, "exp_month": 12, "exp_year": 2035, "cvc": "123", "name": "Dan Reyes"}
+    async with http.post(created["checkout_url"], json=card_form, allow_redirects=False) as response:
+        assert (response.status, response.content_type) == (409, "application/problem+json")
+        assert (await response.json())["type"].endswith("/checkout-completed")
 
 
 async def test_the_same_idempotency_key_gives_the_same_purchase(sign_in):

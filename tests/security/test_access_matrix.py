@@ -61,6 +61,7 @@ MATRIX: list[tuple[str, str, Body, tuple[int | None, ...]]] = [
     ("DELETE", "/accounts/{ben_account}/auto-top-up", _none, (401, 200, 200, 200, 200, 404, 403, 403)),
     ("GET", "/me/billing-details", _none, (401, 200, 200, 200, 200, 200, 403, 403)),
     ("GET", "/quotes?quantity=500", _none, (401, 200, 200, 200, 200, 200, 403, 403)),
+    ("GET", "/prices", _none, (401, 200, 200, 200, 200, 200, 403, 403)),
     ("POST", "/purchases", lambda o: {"account_id": o["ben_account"], "quantity": 100, "billing": BILLING},
      (401, 201, 201, 201, 201, 404, 403, 403)),
     ("GET", "/purchases/{purchase}", _none, (401, 200, 403, 200, 200, 404, 403, 403)),
@@ -106,6 +107,17 @@ MATRIX: list[tuple[str, str, Body, tuple[int | None, ...]]] = [
     ("POST", "/webhooks/{webhook}/replay", lambda o: {"since": "2020-01-01T00:00:00Z"},
      (401, 403, 403, 403, 202, 404, 403, 403)),
     ("DELETE", "/webhooks/{webhook_to_delete}", _none, (401, 403, 403, 403, 204, 404, 403, 403)),
+    # Credit mode requests: a tenant's masters ask (Acme's is already waiting: 409; Globex already shares: 422),
+    # masters read their own tenant's and operators every tenant's; only operators decide (the reject goes
+    # through, after which the request is decided: 409).
+    ("POST", "/credit-mode-requests", lambda o: {"mode": "shared", "reason": "Matrix"},
+     (401, 403, 403, 403, 409, 422, 403, 403)),
+    ("GET", "/credit-mode-requests", _none, (401, 403, 403, 403, 200, 200, 200, 403)),
+    ("GET", "/credit-mode-requests?status=pending", _none, (401, 403, 403, 403, 200, 200, 200, 403)),
+    ("POST", "/admin/credit-mode-requests/{mode_request}/reject", lambda o: {"note": "Matrix"},
+     (401, 403, 403, 403, 403, 403, 200, 403)),
+    ("POST", "/admin/credit-mode-requests/{mode_request}/approve", lambda o: {"note": "Matrix"},
+     (401, 403, 403, 403, 403, 403, 409, 403)),
 ]
 
 
@@ -159,6 +171,10 @@ async def objects(attacked: AttackedSystem, callers: dict[str, Caller]) -> dict[
             status, webhook = await _call(http, base, ava, "POST", "/webhooks", WEBHOOK)
             assert status == 201, webhook
             found[name] = webhook["id"]
+        status, mode_request = await _call(http, base, ava, "POST", "/credit-mode-requests",
+                                           {"mode": "shared", "reason": "Matrix"})
+        assert status == 201, mode_request
+        found["mode_request"] = mode_request["id"]
     return found
 
 

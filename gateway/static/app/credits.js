@@ -3,6 +3,7 @@
 
 import { getJson } from "./api.js";
 import { onLive } from "./live.js";
+import { modeRequestSection } from "./mode_request.js";
 import { purchaseForm } from "./purchase.js";
 import { transferForm } from "./transfer.js";
 import { $, $$, credits, el, menuButton, modal, show } from "./ui.js";
@@ -15,10 +16,14 @@ export function creditsBox({ me, navigate }) {
   const box = modal(dialog, { onClose: () => navigate.leaveBox() });
   const purchase = purchaseForm(state, { showPanel, unavailable });
   const transfer = transferForm(state, { showPanel, unavailable, transferred });
+  const modeRequest = modeRequestSection(state);
 
   $("#credits-close").addEventListener("click", () => box.close());
   for (const back of $$('[data-command="back"]', dialog)) {
-    back.addEventListener("click", () => showPanel("accounts"));
+    back.addEventListener("click", () => {
+      navigate.push("/credits");
+      showPanel("accounts");
+    });
   }
 
   // Live: a balance shown changes in place (an open Actions menu or focus stays where it is); an
@@ -54,6 +59,7 @@ export function creditsBox({ me, navigate }) {
     }
     state.loaded = true;
     renderAccounts();
+    await modeRequest.refresh();
   }
 
   function showPanel(name, focusTarget) {
@@ -69,6 +75,7 @@ export function creditsBox({ me, navigate }) {
 
   async function transferred(message) {
     show($("#accounts-status"), message);
+    navigate.replace("/credits");
     await load();
     showPanel("accounts", $("#accounts-status"));
   }
@@ -86,6 +93,7 @@ export function creditsBox({ me, navigate }) {
     const users = state.accounts.filter((a) => a.kind === "user");
     if (system.length) groups.append(accountTable("System Credits", "(master users only)", system));
     if (users.length) groups.append(accountTable("User Credits", "", users));
+    $("#accounts-explained").hidden = !state.accounts.length;
     if (!state.accounts.length && $("#accounts-error").hidden) {
       groups.append(el("p", { text: "There are no SMS credit accounts you can manage." }));
     }
@@ -96,8 +104,9 @@ export function creditsBox({ me, navigate }) {
     const head = el("thead", {}, el("tr", {},
       el("th", { scope: "col", text: "Account" }),
       el("th", { scope: "col", className: "num", text: "Balance" }),
-      el("th", { scope: "col", className: "num", text: "Held" }),
-      el("th", { scope: "col", className: "num", text: "Available" }),
+      // The hint under the tables says what Held and Available mean; a screen reader hears it on the headers.
+      el("th", { scope: "col", className: "num", text: "Held", "aria-describedby": "accounts-explained" }),
+      el("th", { scope: "col", className: "num", text: "Available", "aria-describedby": "accounts-explained" }),
       el("th", { scope: "col", className: "actions-cell" }, el("span", { className: "visually-hidden", text: "Actions" }))));
     const body = el("tbody", {}, ...accounts.map(accountRow));
     return el("table", { className: "stack accounts", "data-kind": accounts[0].kind }, caption, head, body);
@@ -129,7 +138,7 @@ export function creditsBox({ me, navigate }) {
     if (transfer.canReceive(account.id)) actions.push(["purchase", "Purchase SMS Credits"]);
     if (transfer.targetsExcept(account.id).length) actions.push(["transfer-from", "Transfer SMS Credits From this Account"]);
     if (transfer.canReceive(account.id) && transfer.sourcesExcept(account.id).length) {
-      actions.push(["transfer-to", "Transfer SMS Credits To This Account"]);
+      actions.push(["transfer-to", "Transfer SMS Credits To this Account"]);
     }
     actions.push(["logs", "View Last 30 Days Logs"]);
     return actions;
@@ -137,6 +146,11 @@ export function creditsBox({ me, navigate }) {
 
   function act(command, account) {
     show($("#accounts-status"), "");
+    // Each panel has its own address: Back returns to the accounts, a bookmark reopens the panel.
+    const id = encodeURIComponent(account.id);
+    if (command === "purchase") navigate.push(`/credits/purchase?account=${id}`);
+    if (command === "transfer-from") navigate.push(`/credits/transfer?from=${id}`);
+    if (command === "transfer-to") navigate.push(`/credits/transfer?to=${id}`);
     if (command === "purchase") purchase.open(account.id);
     if (command === "transfer-from") transfer.open({ from: account.id });
     if (command === "transfer-to") transfer.open({ to: account.id });
@@ -158,5 +172,6 @@ export function creditsBox({ me, navigate }) {
       else if (panel === "transfer") transfer.open(options);
     },
     close: (options) => box.close(options),
+    get isOpen() { return box.isOpen; },
   };
 }

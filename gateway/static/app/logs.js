@@ -3,15 +3,13 @@
 
 import { getJson, getRaw, query, session } from "./api.js";
 import { onLive } from "./live.js";
+import { description, KINDS, NO_MATCH, NOTHING } from "./log_words.js";
 import { $, busy, credits, dateTime, el, generalMessage, show } from "./ui.js";
+import { usageChart } from "./usage_chart.js";
 
 const PAGE_SIZE = 50;
 const STALE_RETRY_MS = 1000;
 const STALE_RETRIES = 15;
-const KINDS = {
-  purchase: "Purchase", transfer: "Transfer", hold: "Hold (sending)", capture: "Sent",
-  void: "Released (not sent)", expiry: "Hold expired", mode_change: "Credit mode change", refund: "Refund",
-};
 
 export function logsView({ navigate }) {
   const filters = $("#logs-filters");
@@ -26,6 +24,7 @@ export function logsView({ navigate }) {
   let loading = null;
   let staleTimer = null;
   let visits = 0;
+  const chart = usageChart();
 
   const chosen = () => ({ account: account.value, direction: direction.value, kind: kind.value });
   // The newest write this person made: the log waits (briefly) until it includes it.
@@ -45,22 +44,57 @@ export function logsView({ navigate }) {
     }
   }
 
+  // A reservation (a hold, its release or lapse) moves no balance: it is marked as such and has no sign,
+  // so a 4-credit SMS reads as 4 credits reserved and then 4 spent, not as 8 spent.
   function entryRow(entry) {
-    const sign = entry.direction === "in" ? "+" : "\u2212";
-    const amount = el("span", { className: entry.direction === "in" ? "amount-in" : "amount-out" },
-      el("span", { "aria-hidden": "true", text: sign }), credits(entry.quantity),
-      el("span", { className: "visually-hidden", text: entry.direction === "in" ? " in" : " out" }));
+    const reserved = entry.reservation;
+    const sign = reserved ? "" : entry.direction === "in" ? "+" : "\u2212";
+    const spoken = reserved ? (entry.direction === "out" ? " reserved" : " released") : entry.direction === "in" ? " in" : " out";
+    const amount = el("span", { className: reserved ? "amount-reserved" : entry.direction === "in" ? "amount-in" : "amount-out" },
+      sign ? el("span", { "aria-hidden": "true", text: sign }) : null, credits(entry.quantity),
+      el("span", { className: "visually-hidden", text: spoken }));
     const cell = (label, ...content) => el("td", { "data-label": label }, ...content);
-    const reference = entry.note || entry.reference; // a purchase's note names its invoice: enough
-    return el("tr", { "data-entry-id": entry.id, "data-direction": entry.direction, "data-kind": entry.kind },
-      cell("When", el("time", { datetime: entry.occurred_at, text: dateTime(entry.occurred_at) })),
-      cell("Account", entry.account),
-      cell("Kind", KINDS[entry.kind] || entry.kind),
-      el("td", { "data-label": "Credits", className: "num" }, amount),
-      el("td", { "data-label": "Balance after", className: "num", text: credits(entry.balance_after) }),
-      cell("From / to", entry.counterparty || "\u2014"),
-      cell("By", entry.actor || "\u2014"),
-      el("td", { "data-label": "Reference / note", className: "note", text: reference || "\u2014" }));
+    const badge = reserved
+      ? el("span", { className: "badge", text: entry.direction === "out" ? "Reserved" : "Released" }) : null;
+    return el("tr", {
+      "data-entry-id": entry.id, "data-transaction-id": entry.transaction_id, "data-reference": entry.reference,
+      "data-direction": entry.direction,
+      "data-kind": entry.kind, "data-reservation": reserved ? "true" : null, className: reserved ? "reservation" : null,
+    },
+    cell("When", el("time", { datetime: entry.occurred_at, text: dateTime(entry.occurred_at) })),
+    cell("Account", entry.account),
+    cell("Kind", KINDS[entry.kind] || entry.kind, badge ? " " : null, badge),
+    el("td", { "data-label": "Credits", className: "num" }, amount),
+    el("td", { "data-label": "Balance after", className: "num", text: credits(entry.balance_after) }),
+    cell("From / to", entry.counterparty || "\u2014"),
+    el("td", { "data-label": "By", "data-by-reference": entry.actor ? null : entry.reference,
+      text: entry.actor || senders.get(entry.reference) || "\u2014" }),
+    el("td", { "data-label": "Description", className: "note" }, ...description(entry),
+      el("span", { className: "transaction-id", text: `Transaction ${entry.transaction_id}` })));
+  }
+
+  // The ledger settles a message on its own, so a capture (and a release) names no person; the hold
+  // placed when the person pressed Send shares its reference and does. The rows read so far say who.
+  const senders = new Map();
+  function learnSenders(entries) {
+    for (const entry of entries) {
+      if (entry.kind === "hold" && entry.actor && entry.reference) senders.set(entry.reference, entry.actor);
+    }
+    for (const cell of rows.querySelectorAll("td[data-by-reference]")) {
+      const sender = senders.get(cell.dataset.byReference);
+      if (sender) {
+        cell.textContent = sender;
+        delete cell.dataset.byReference;
+      }
+    }
+  }
+
+  const filtered = () => Boolean(account.value || direction.value || kind.value);
+  function showEmpty() {
+    const empty = rows.children.length === 0;
+    $("#logs-empty").hidden = !empty;
+    $("#logs-empty-text").textContent = filtered() ? NO_MATCH : NOTHING;
+    $("#logs-clear").hidden = !filtered();
   }
 
   async function load({ append = false } = {}) {
@@ -73,10 +107,11 @@ export function logsView({ navigate }) {
       const page = await getJson(`/logs${filterQuery({ cursor: append ? cursor : undefined, limit: PAGE_SIZE })}`,
         { signal: loading.signal });
       if (!append) rows.replaceChildren();
+      learnSenders(page.entries);
       rows.append(...page.entries.map(entryRow));
       cursor = page.next_cursor;
       more.hidden = !cursor;
-      $("#logs-empty").hidden = rows.children.length > 0;
+      showEmpty();
       return page;
     } catch (problem) {
       if (problem.name !== "AbortError") show($("#logs-error"), generalMessage(problem));
@@ -89,6 +124,8 @@ export function logsView({ navigate }) {
   // While reporting has not yet caught up with the person's last change, say so and look again.
   async function refresh(retries = STALE_RETRIES) {
     const page = await load();
+    // After the page: the page waited until the log includes the person's last change, so the chart does too.
+    chart.refresh(account.value);
     const stale = Boolean(page?.stale);
     $("#logs-stale").hidden = !stale;
     if (stale && retries > 0) staleTimer = setTimeout(() => refresh(retries - 1), STALE_RETRY_MS);
@@ -121,8 +158,10 @@ export function logsView({ navigate }) {
     }
     if ($("#view-logs").hidden) return;
     const shown = new Set([...rows.children].map((row) => row.dataset.entryId));
+    learnSenders(page.entries);
     const added = page.entries.filter((entry) => !shown.has(entry.id)).map(entryRow);
     if (!added.length) return;
+    chart.refresh(account.value);
     if (shown.size && added.length === page.entries.length && page.next_cursor) {
       refresh(); // more came than one page holds: the newest page and the rows shown would leave a gap
       return;
@@ -138,10 +177,32 @@ export function logsView({ navigate }) {
     if (window.scrollY > 0) window.scrollBy(0, document.documentElement.scrollHeight - before);
   }
 
+  // Each choice of filters is an address of its own: Back returns to the previous choice, and a
+  // bookmark or a shared link opens the same view.
   filters.addEventListener("change", () => {
-    navigate.replace(`/credits/logs${query(chosen())}`);
+    navigate.push(`/credits/logs${query(chosen())}`);
     show($("#logs-notice"), "");
     refresh();
+  });
+  $("#logs-clear").addEventListener("click", () => {
+    filters.reset();
+    navigate.push("/credits/logs");
+    show($("#logs-notice"), "");
+    refresh();
+    account.focus();
+  });
+  // The invoice is behind the API's bearer token, so the link is fetched by script and saved.
+  rows.addEventListener("click", async (event) => {
+    const link = event.target.closest("a[data-invoice]");
+    if (!link) return;
+    event.preventDefault();
+    show($("#logs-error"), "");
+    try {
+      const response = await getRaw(`/purchases/${link.dataset.invoice}/invoice.pdf`);
+      saveBlob(await response.blob(), fileName(response.headers.get("Content-Disposition"), "tax-invoice.pdf"));
+    } catch (problem) {
+      show($("#logs-error"), `The invoice could not be downloaded. ${generalMessage(problem)}`);
+    }
   });
   filters.addEventListener("submit", (event) => event.preventDefault());
   more.addEventListener("click", async () => {

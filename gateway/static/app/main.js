@@ -14,7 +14,7 @@ import { creditsBox } from "./credits.js";
 import { startLive } from "./live.js";
 import { logsView } from "./logs.js";
 import { sendView } from "./send.js";
-import { $, $$, busy, clearErrors, focusFirstError, generalMessage, menuButton, show, showError } from "./ui.js";
+import { $, $$, busy, clearErrors, focusFirstError, generalMessage, menuButton, show, showError, useTimeZone } from "./ui.js";
 
 const VIEWS = ["signin", "home", "logs", "send"];
 const BOX_PATHS = { "/credits": "accounts", "/credits/purchase": "purchase", "/credits/transfer": "transfer" };
@@ -22,6 +22,8 @@ let box = null;
 let logs = null;
 let send = null;
 let current = null;
+let beforeBox = "/"; // the address the box was opened over, given back when it closes
+let popping = false; // Back or Forward: the browser has already chosen the address
 
 const navigate = {
   to(path) {
@@ -29,9 +31,18 @@ const navigate = {
     route({ moveFocus: true });
   },
   replace(path) { history.replaceState(null, "", path); },
+  // A new address for what is already on screen (the box, a panel of it, the log's filters): Back and
+  // Forward move through them (see popstate) and a bookmark reopens the same view.
+  push(path) {
+    if (!(location.pathname in BOX_PATHS) && path.split("?")[0] in BOX_PATHS) {
+      beforeBox = location.pathname + location.search;
+    }
+    if (path !== location.pathname + location.search) history.pushState(null, "", path);
+  },
   // Closing the box leaves its address, so that a reload does not open it again.
   leaveBox() {
-    if (location.pathname in BOX_PATHS) navigate.replace("/");
+    if (!popping && location.pathname in BOX_PATHS) navigate.replace(beforeBox);
+    beforeBox = "/";
   },
 };
 
@@ -97,9 +108,21 @@ function signInView() {
 }
 
 function shell(me) {
+  if (me.tenant?.timezone) {
+    useTimeZone(me.tenant.timezone);
+    $("#logs-zone").textContent = `Times are in ${me.tenant.timezone.replace(/_/g, " ")} time.`;
+  }
   $("#user-name").textContent = me.name;
   $("#user-menu").hidden = false;
   $("#home-name").textContent = me.name;
+  // Operators decide the masters' credit mode requests on a page of their own.
+  if (me.role === "operator") {
+    const link = Object.assign(document.createElement("a"), { href: "/admin/credit-mode-requests",
+      textContent: "Credit mode requests" });
+    const line = document.createElement("p");
+    line.append(link);
+    $("#view-home .card").prepend(line);
+  }
   const mode = me.tenant?.credit_mode === "individual" ? "Individual User SMS Credits" : "Shared System Credits";
   $("#home-tenant").textContent = me.tenant
     ? `${me.tenant.name} · ${mode}${me.role === "master" ? " · Master user" : ""}` : "";
@@ -117,7 +140,10 @@ function shell(me) {
 }
 
 function run(command) {
-  if (command === "manage") box.open();
+  if (command === "manage") {
+    navigate.push("/credits");
+    box.open();
+  }
   if (command === "logs") navigate.to("/credits/logs");
   if (command === "send") navigate.to("/send");
   if (command === "signout") signOut().then(() => window.location.assign(signInAddress()));
@@ -135,8 +161,9 @@ async function route({ moveFocus = false } = {}) {
     await logs.enter(params);
     return;
   }
-  showView("home", moveFocus);
   const panel = BOX_PATHS[location.pathname];
+  // Back or Forward between the box's panels keeps the page under it as it is.
+  if (!(panel && box.isOpen)) showView("home", moveFocus);
   if (panel) await box.open(panel, { account: params.get("account"), from: params.get("from"), to: params.get("to") });
 }
 
@@ -162,8 +189,13 @@ async function start() {
   // Live updates for a tenant's people (operators have no accounts to follow).
   if (me.tenant) startLive();
   window.addEventListener("popstate", () => {
-    box.close({ restoreFocus: false });
-    route({ moveFocus: true });
+    const toBox = location.pathname in BOX_PATHS;
+    if (!toBox) {
+      popping = true;
+      box.close({ restoreFocus: false });
+      popping = false;
+    }
+    route({ moveFocus: !toBox });
   });
   await route();
 }

@@ -3,7 +3,7 @@
 
 import { Attempt, getJson, postJson } from "./api.js";
 import { live, onLive } from "./live.js";
-import { $, busy, clearErrors, credits, el, focusFirstError, generalMessage, show, showError } from "./ui.js";
+import { $, busy, clearErrors, credits, el, focusFirstError, generalMessage, plural, show, showError } from "./ui.js";
 
 const COUNT_DELAY_MS = 150;
 const POLL_MS = 1000;
@@ -17,6 +17,27 @@ const ENCODING = { gsm7: "GSM 7-bit", ucs2: "Unicode (UCS-2)" };
 // "+61 412 345 678, +61 400 000 000\n…" -> the distinct numbers typed, as typed.
 export function numbersIn(text) {
   return [...new Set(text.split(/[\n,;]+/).map((n) => n.trim()).filter(Boolean))];
+}
+
+// A number the carrier can be given: international form (+, country code, 8 to 15 digits), or an
+// Australian mobile written the national way (04xx xxx xxx), which is what an office here types and
+// is sent as +614xx xxx xxx. The API checks each number exactly; this only keeps the counter honest.
+export function international(number) {
+  const compact = number.replace(/[\s().-]/g, "");
+  if (/^04\d{8}$/.test(compact)) return `+61${compact.slice(1)}`;
+  return /^\+[1-9]\d{7,14}$/.test(compact) ? compact : null;
+}
+
+// The typed numbers, split into those that can be sent (in international form, once each) and the rest.
+export function recipientsIn(text) {
+  const valid = [];
+  const invalid = [];
+  for (const typed of numbersIn(text)) {
+    const number = international(typed);
+    if (number === null) invalid.push(typed);
+    else if (!valid.includes(number)) valid.push(number);
+  }
+  return { valid, invalid };
 }
 
 export function sendView({ me }) {
@@ -33,7 +54,8 @@ export function sendView({ me }) {
   async function count() {
     counting?.abort();
     counting = new AbortController();
-    const recipients = numbersIn(to.value).length;
+    const { valid, invalid } = recipientsIn(to.value);
+    const recipients = valid.length;
     try {
       const c = await postJson("/messages/preview", { body: body.value, recipients }, { signal: counting.signal });
       const left = c.segments ? ` (${c.remaining} left)` : "";
@@ -41,9 +63,12 @@ export function sendView({ me }) {
       counter.replaceChildren(
         `${credits(c.characters)} characters · ${ENCODING[c.encoding]} · `,
         el("span", { className: over ? "over" : null, "data-segments": c.segments,
-          text: `${c.segments} segment${c.segments === 1 ? "" : "s"}${left}` }),
-        ` · ${recipients} recipient${recipients === 1 ? "" : "s"} · `,
-        el("strong", { "data-credits": c.credits, text: `${credits(c.credits)} credit${c.credits === 1 ? "" : "s"}` }),
+          text: `${plural(c.segments, "segment")}${left}` }),
+        " · ", el("span", { "data-recipients": recipients, text: plural(recipients, "recipient") }),
+        invalid.length ? el("span", { className: "over", "data-invalid": invalid.length,
+          text: ` (${invalid.length} ${invalid.length === 1 ? "number is" : "numbers are"} not valid: ${invalid.join(", ")})` }) : "",
+        " · ",
+        el("strong", { "data-credits": c.credits, text: plural(c.credits, "credit") }),
         over ? el("span", { className: "over", text: ` · at most ${c.max_segments} segments` }) : "");
     } catch (problem) {
       if (problem.name !== "AbortError") counter.textContent = "";
@@ -79,9 +104,9 @@ export function sendView({ me }) {
 
   function renderMessage(message) {
     const statusText = STATUS[message.status];
-    const spent = message.captured_credits === null ? `${credits(message.credits)} credits reserved`
-      : `${credits(message.captured_credits)} of ${credits(message.credits)} credits spent`;
-    show($("#send-summary"), `${statusText} · ${message.segments} segment${message.segments === 1 ? "" : "s"} · ${spent}`);
+    const spent = message.captured_credits === null ? `${plural(message.credits, "credit")} reserved`
+      : `${credits(message.captured_credits)} of ${plural(message.credits, "credit")} spent`;
+    show($("#send-summary"), `${statusText} · ${plural(message.segments, "segment")} · ${spent}`);
     $("#send-summary").dataset.status = message.status;
     $("#send-recipients").replaceChildren(...message.recipients.map((r) => el("tr", {},
       el("td", { "data-label": "To", text: r.to }),
@@ -142,10 +167,13 @@ export function sendView({ me }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
-    const numbers = numbersIn(to.value);
-    if (!numbers.length) showError(form, "to", "Enter at least one mobile number, such as +61 412 345 678.");
+    const { valid: numbers, invalid } = recipientsIn(to.value);
+    if (invalid.length) {
+      showError(form, "to", `${invalid.length === 1 ? "This number is" : "These numbers are"} not valid: ${invalid.join(", ")}. `
+        + "Write each in international form, such as +61 412 345 678.");
+    } else if (!numbers.length) showError(form, "to", "Enter at least one mobile number, such as +61 412 345 678.");
     if (!body.value.trim()) showError(form, "body", "Write a message.");
-    if (!numbers.length || !body.value.trim()) {
+    if (invalid.length || !numbers.length || !body.value.trim()) {
       focusFirstError(form);
       return;
     }

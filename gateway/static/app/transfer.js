@@ -1,7 +1,7 @@
 // Transfer SMS Credits, from or to an account: both ends, the quantity, the conditions and their tick.
 
 import { Attempt, postJson, session } from "./api.js";
-import { $, busy, clearErrors, credits, el, focusFirstError, generalMessage, show, showError, wholeNumber } from "./ui.js";
+import { $, busy, clearErrors, credits, el, focusFirstError, generalMessage, plural, show, showError, wholeNumber } from "./ui.js";
 
 const TERMS = "Tick “I agree to the conditions” to transfer credits.";
 
@@ -88,7 +88,7 @@ export function transferForm(state, { showPanel, unavailable, transferred }) {
       const answer = await postJson("/transfers", body, { headers: { "Idempotency-Key": attempt.keyFor(body) } });
       attempt.reset();
       session.rememberWrite(answer.consistency_token);
-      const message = `Transferred ${credits(amount)} credits from ${nameOf(body.from_account)} to ${nameOf(body.to_account)}.`;
+      const message = `Transferred ${plural(amount, "credit")} from ${nameOf(body.from_account)} to ${nameOf(body.to_account)}.`;
       form.reset();
       document.dispatchEvent(new CustomEvent("credits-changed"));
       await transferred(message);
@@ -118,7 +118,7 @@ export function transferForm(state, { showPanel, unavailable, transferred }) {
       fill(from, sources().filter((a) => a.id !== options.to), "Choose the account to transfer from", options.from);
       fill(to, targets().filter((a) => a.id !== options.from), "Choose the account to transfer to", options.to);
       show($("#transfer-title"), options.to && !options.from
-        ? "Transfer SMS Credits To This Account" : "Transfer SMS Credits From this Account");
+        ? "Transfer SMS Credits To this Account" : "Transfer SMS Credits From this Account");
       showPanel("transfer", [from, to].find((select) => !select.value) || quantity);
     },
   };

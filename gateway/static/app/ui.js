@@ -19,7 +19,20 @@ export function el(tag, attributes = {}, ...children) {
 const integer = new Intl.NumberFormat("en-AU", { maximumFractionDigits: 0 });
 export const credits = (n) => integer.format(n);
 export const money = (currency, amount) => `${currency} ${amount}`;
-const when = new Intl.DateTimeFormat("en-AU", { dateStyle: "medium", timeStyle: "short" });
+// "1 credit", "2 credits": a count with its noun, the number with thousands separators.
+export const plural = (n, one, many = `${one}s`) => `${integer.format(n)} ${n === 1 ? one : many}`;
+
+// Times are shown in the tenant's time zone with its abbreviation ("7 Dec 2026, 5:00 pm AEDT"), as the
+// CSV and the printed report show them, not in whatever zone the PC's clock is set to.
+let when = new Intl.DateTimeFormat("en-AU", { dateStyle: "medium", timeStyle: "short" });
+export function useTimeZone(timeZone) {
+  try {
+    when = new Intl.DateTimeFormat("en-AU", {
+      day: "numeric", month: "short", year: "numeric", hour: "numeric", minute: "2-digit", timeZone,
+      timeZoneName: "short",
+    });
+  } catch { /* an unknown zone: the browser's own, rather than no times at all */ }
+}
 export const dateTime = (iso) => when.format(new Date(iso));
 
 // "200" -> 200; anything but digits (a sign, a decimal point, letters) -> null.
@@ -61,6 +74,21 @@ export function showError(form, field, message) {
   if (describedField) describedField.setAttribute("aria-invalid", "true");
   return describedField || slot;
 }
+
+// A field's message goes as soon as the person fixes the field (types in it, picks an option, ticks
+// the box): a message about what is already right reads as a new error.
+function fieldFixed(event) {
+  const field = event.target;
+  if (!(field instanceof Element) || field.getAttribute("aria-invalid") !== "true") return;
+  if (field.type === "checkbox" && !field.checked) return;
+  for (const id of (field.getAttribute("aria-describedby") || "").split(/\s+/)) {
+    const slot = id && document.getElementById(id);
+    if (slot?.hasAttribute("data-error-for")) show(slot, "");
+  }
+  field.removeAttribute("aria-invalid");
+}
+document.addEventListener("input", fieldFixed);
+document.addEventListener("change", fieldFixed);
 
 export function focusFirstError(form) {
   const invalid = $('[aria-invalid="true"]', form);

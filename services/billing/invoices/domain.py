@@ -9,6 +9,10 @@ whenever it is printed again.
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
+import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,12 +38,54 @@ class AdjustmentNoteNotReady(NotFound):
         super().__init__("The refund has no adjustment note until its money has been returned.")
 
 
-def format_invoice_number(number: int) -> str:
-    return f"INV-{number:06d}"
+# A prefix is short enough to read out on the phone; its letters and digits are what stays of the name.
+MAX_PREFIX = 8
+# Below this a first word says too little ("A1 Realty" -> "A1REALTY", not "A1").
+_SHORT_PREFIX = 3
 
 
-def format_adjustment_note_number(number: int) -> str:
-    return f"ADJ-{number:06d}"
+def prefix_from_name(name: str) -> str:
+    """The document prefix a tenant's name suggests: its first word but "The" in capitals (Acme Realty -> ACME),
+    words joined while that is shorter than 3 characters, letters and digits only (accents dropped),
+    at most 8. Empty when the name has no Latin letter or digit."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().upper()
+    words = ["".join(c for c in word if c.isalnum()) for word in plain.split()]
+    if len(words) > 1 and words[0] == "THE":  # The Smith Group -> SMITH
+        words = words[1:]
+    prefix = ""
+    for word in filter(None, words):
+        prefix += word
+        if len(prefix) >= _SHORT_PREFIX:
+            break
+    return prefix[:MAX_PREFIX]
+
+
+def prefix_from_id(tenant_id: uuid.UUID) -> str:
+    """The prefix of a tenant whose name billing has not heard yet: stable and, in practice, unique."""
+    return "T" + tenant_id.hex[: MAX_PREFIX - 1].upper()
+
+
+def prefix_candidates(base: str) -> Iterator[str]:
+    """The base, then with a number for when other tenants have it (ACME2, ACME3; ACMEREA2, ACMERE10:
+    cut to stay within 8)."""
+    yield base
+    for n in itertools.count(2):
+        suffix = str(n)
+        yield base[: MAX_PREFIX - len(suffix)] + suffix
+
+
+def format_invoice_number(number: int, prefix: str | None = None) -> str:
+    """INV-ACME-000012; without a prefix, the form numbers had before prefixes (INV-000012)."""
+    return f"INV-{prefix}-{number:06d}" if prefix else f"INV-{number:06d}"
+
+
+def format_adjustment_note_number(number: int, prefix: str | None = None) -> str:
+    return f"ADJ-{prefix}-{number:06d}" if prefix else f"ADJ-{number:06d}"
+
+
+def pdf_filename(number: str) -> str:
+    """The file a document downloads as: its number (numbers are letters, digits and dashes only)."""
+    return f"{number}.pdf"
 
 
 def money(amount: str, currency: str) -> str:

@@ -9,7 +9,7 @@ from typing import Literal
 from services.billing.payments.provider import PaymentNotice
 from services.billing.purchases.domain import Purchase
 
-PaymentOutcome = Literal["paid", "failed", "duplicate", "ignored", "unknown_purchase"]
+PaymentOutcome = Literal["paid", "failed", "declined", "duplicate", "ignored", "unknown_purchase"]
 # Provider event ids are the provider's own strings; the shared inbox keys on uuids, so each is
 # mapped to a stable uuid within this namespace.
 _WEBHOOK_EVENT_NAMESPACE = uuid.UUID("0b8f8e53-5d0e-4a59-9a43-63d4b1f0c2a7")
@@ -30,3 +30,11 @@ def same_payment(purchase: Purchase, notice: PaymentNotice) -> bool:
         return True
     return purchase.checkout_session_id == notice.session_id
 
+
+
+def decline_keeps_purchase_open(purchase: Purchase, notice: PaymentNotice, failure_is_final: bool) -> bool:
+    """A card declined on a checkout the buyer is still on is one attempt: the purchase stays pending for
+    another card (until paid or cancelled). Only a decline with no buyer to try again (a saved card
+    charged off session), or on a provider whose declines end the checkout, fails the purchase."""
+    return (not notice.succeeded and not failure_is_final and purchase.origin == "checkout"
+            and purchase.status == "pending")

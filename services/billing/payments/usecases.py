@@ -1,5 +1,6 @@
 """A payment's outcome, applied in one transaction: the purchase paid (its invoice numbered and owed by
-email, `billing.purchase.paid` in the outbox) or failed (`billing.purchase.failed`)."""
+email, `billing.purchase.paid` in the outbox), a declined attempt recorded on a purchase that stays
+pending for another card, or the purchase failed (`billing.purchase.failed`) where no other card can come."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from common.logs import get_logger
 from common.outbox import enqueue
 from services.billing.emails import store as email_outbox
 from services.billing.invoices import store as invoices
-from services.billing.invoices.domain import format_invoice_number
 from services.billing.payments import domain
+from services.billing.payments import store as payments
 from services.billing.payments.domain import PaymentOutcome
 from services.billing.payments.provider import PaymentNotice, PaymentProvider
 from services.billing.profiles import store as profiles
@@ -39,6 +40,11 @@ async def record_payment(
         inbox_id = domain.webhook_inbox_id(provider.name, notice.event_id)
         if not await inbox.first_delivery(conn, domain.webhook_inbox(provider.name), inbox_id):
             return "duplicate"
+        if domain.decline_keeps_purchase_open(purchase, notice, provider.failure_is_final):
+            await payments.record_declined_attempt(conn, purchase.id, notice.failure_code or "payment_failed",
+                                                   notice.card)
+            log.info("payment_attempt_declined", purchase_id=str(purchase.id), reason=notice.failure_code)
+            return "declined"
         target: Literal["paid", "failed"] = "paid" if notice.succeeded else "failed"
         if not may_move(purchase.status, target, provider.failure_is_final):
             log.info("payment_notice_ignored", purchase_id=str(purchase.id), status=purchase.status, target=target)
@@ -56,7 +62,7 @@ async def record_payment(
 async def _purchase_paid(
     conn: asyncpg.Connection, purchase: Purchase, notice: PaymentNotice, seller: Seller, provider_name: str
 ) -> None:
-    number = format_invoice_number(await invoices.next_invoice_number(conn, purchase.tenant_id))
+    number = await invoices.allocate_invoice_number(conn, purchase.tenant_id)
     paid_at = datetime.now(UTC)
     names = await profiles.invoice_names(conn, purchase)
     await purchases.mark_paid(conn, purchase.id, number, notice.card, paid_at, seller, names)

@@ -39,7 +39,9 @@ async def set_for_tenant(
 
 
 async def of_tenant(pool: asyncpg.Pool, identity: Identity, tenant_id: uuid.UUID) -> tuple[PriceList, bool]:
-    """The tenant's price list, and whether it is its own (False: the default everyone else pays)."""
-    _operator(identity)
+    """The tenant's price list, and whether it is its own (False: the default everyone else pays). An operator
+    reads any tenant's; a tenant's people read their own (the prices they are quoted, shown before they buy)."""
+    if identity.tenant_id != tenant_id:
+        _operator(identity)
     async with pool.acquire() as conn:
         return await store.load_price_list(conn, tenant_id), await store.has_own_price_list(conn, tenant_id)

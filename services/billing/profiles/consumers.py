@@ -1,4 +1,5 @@
-"""The directory's events billing follows: the names its invoices print."""
+"""The directory's events billing follows: the names its invoices print, and each tenant's name, from
+which its tax documents' number prefix is made."""
 
 from __future__ import annotations
 
@@ -15,5 +16,7 @@ def directory_handler(app: web.Application) -> EventHandler:
     async def on_directory_event(event: Event) -> None:
         if event.type == events.USER_CHANGED:
             await usecases.user_changed(app[DB], event.id, event.payload(events.UserChanged))
+        elif event.type == events.TENANT_CHANGED:
+            await usecases.tenant_changed(app[DB], event.id, event.payload(events.TenantChanged))
 
     return on_directory_event

@@ -1,5 +1,5 @@
-"""Billing profiles' actions: follow the directory's names, and show a person what billing keeps for
-their next purchase."""
+"""Billing profiles' actions: follow the directory's names (people's, and tenants' for their document
+prefixes), and show a person what billing keeps for their next purchase."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import asyncpg
 
 from common import inbox
 from common.contracts import queues
-from common.contracts.events import UserChanged
+from common.contracts.events import TenantChanged, UserChanged
 from common.identity import Identity
 from common.problems import Forbidden
+from services.billing.invoices import store as invoices
 from services.billing.payments.provider import SavedCard
 from services.billing.profiles import store
 from services.billing.purchases.domain import BillingDetails, tenant_of
@@ -23,6 +24,15 @@ async def user_changed(pool: asyncpg.Pool, event_id: uuid.UUID, change: UserChan
         if not await inbox.first_delivery(conn, queues.BILLING_DIRECTORY.name, event_id):
             return
         await store.keep_name(conn, change)
+
+
+async def tenant_changed(pool: asyncpg.Pool, event_id: uuid.UUID, change: TenantChanged) -> None:
+    """The first name billing hears for a tenant gives its tax documents their number prefix (unless a
+    document was numbered before, from its id); a later rename keeps the prefix numbers were issued with."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await inbox.first_delivery(conn, queues.BILLING_DIRECTORY.name, event_id):
+            return
+        await invoices.assign_prefix(conn, change.tenant_id, change.name)
 
 
 async def profile_of(

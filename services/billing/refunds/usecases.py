@@ -25,7 +25,6 @@ from common.logs import get_logger
 from common.outbox import enqueue
 from services.billing.emails import store as email_outbox
 from services.billing.invoices import store as invoices
-from services.billing.invoices.domain import format_adjustment_note_number
 from services.billing.payments.provider import PaymentProvider, RefundDeclined, RefundOrder
 from services.billing.purchases import store as purchases
 from services.billing.purchases.domain import IdempotencyKeyReused, Purchase, PurchaseNotFound, purchase_event
@@ -139,7 +138,7 @@ async def _money_returned(pool: asyncpg.Pool, refund_id: uuid.UUID, provider_ref
             return
         purchase = await purchases.get_purchase(conn, refund.tenant_id, refund.purchase_id)
         assert purchase is not None and purchase.invoice_number is not None
-        number = format_adjustment_note_number(await invoices.next_note_number(conn, refund.tenant_id))
+        number = await invoices.allocate_note_number(conn, refund.tenant_id)
         await store.mark_refunded(conn, refund.id, provider_refund_id, number, datetime.now(UTC))
         payload = events.RefundCompleted(
             refund_id=refund.id, purchase_id=purchase.id, tenant_id=purchase.tenant_id,

@@ -68,6 +68,8 @@ async def _place(
             tenant_id=account.tenant_id, kind="hold", idempotency_key=f"hold:{account.tenant_id}:{key}",
             request_hash=fingerprint, movements=[], held_deltas={account.code: quantity}, hold_id=hold_id,
             reference=reference,
+            # Who sends: their name goes on the reservation in the log (an internal system is no one).
+            actor_user_id=identity.user_id if identity.role != "service" else None,
         )
         # A replayed key is recognised by post() (after the account lock) and answers the first hold.
         if (await post(conn, request, check)).replayed:

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 from aiohttp import web
 
-from common.bus import BatchHandler, PoisonEvent
+from common.batches import BatchHandler
+from common.bus import PoisonEvent
 from common.contracts import queues
 from common.contracts.events import TRANSACTION_POSTED, Event, TransactionPosted
 from common.logs import get_logger

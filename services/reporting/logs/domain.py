@@ -42,10 +42,6 @@ class AccountsMissing(MalformedRequest):
     problem = problems.ACCOUNTS_MISSING
 
 
-class ReportTooLarge(RuleBroken):
-    problem = problems.REPORT_TOO_LARGE
-
-
 @dataclass(frozen=True)
 class Cursor:
     """Where a page ended: the next page starts strictly after (older than) this entry."""
@@ -166,10 +162,3 @@ def page_of(rows: Sequence[LogEntry], limit: int, stale: bool) -> LogPage:
     return LogPage(entries=entries, next_cursor=next_cursor, stale=stale)
 
 
-def check_report_size(rows: int, max_rows: int) -> None:
-    """A printed report lists every row: past `max_rows` it would be hundreds of pages."""
-    if rows > max_rows:
-        raise ReportTooLarge(
-            f"The report would list more than {max_rows} movements: choose fewer days or accounts, "
-            "or download the CSV, which has no limit."
-        )

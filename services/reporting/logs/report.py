@@ -1,30 +1,40 @@
-"""The printable log: per-account totals (pure rules) and the HTML page, rendered to PDF on request.
+"""The printable log: per-account totals (pure rules) and the HTML page, streamed while its rows are read
+(the PDF is drawn by report_pdf.py from the same rows).
 
 The page is standalone: its CSS is inline and it has no scripts, images or links to fetch, because the
 gateway serves it under `Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline';
-img-src data:` and a browser's print dialog (or WeasyPrint) is all it needs.
+img-src data:` and a browser's print dialog is all it needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from services.reporting.directory.domain import Directory
 from services.reporting.entries.domain import LogEntry
 from services.reporting.logs.domain import Selection
 from services.reporting.logs.labels import direction_label, kind_label, local_date, local_time
+from services.reporting.usage.chart import usage_svg
+from services.reporting.usage.domain import DailyUsage
 
+_LOADER = jinja2.FileSystemLoader(Path(__file__).parents[1] / "templates")
 _TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "templates"),
+    loader=_LOADER,
     autoescape=True,  # names and notes are whatever people typed
     undefined=jinja2.StrictUndefined,
 )
+# The same template rendered piece by piece while its rows arrive from a cursor (stream_html).
+_STREAMED = jinja2.Environment(loader=_LOADER, autoescape=True, undefined=jinja2.StrictUndefined, enable_async=True)
+# Rendered text is handed to the client in pieces of about this size: Jinja yields a few bytes at a
+# time, and a write per cell would cost more than the rendering.
+_PIECE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,11 @@ class Report:
     generated_at: datetime
     generated_by: str
     totals: list[AccountTotals]
-    entries: list[LogEntry]  # oldest first, as a statement reads
     stale: bool
+    # Oldest first, as a statement reads. Empty when the rows are streamed (stream_html, report_pdf).
+    entries: list[LogEntry] = field(default_factory=list)
+    # Credits in and out per day of the period (the usage chart), oldest first.
+    usage: list[DailyUsage] = field(default_factory=list)
 
 
 def account_totals(row: Mapping[str, Any]) -> AccountTotals | None:
@@ -74,30 +87,38 @@ def generated_by(user_id: object, role: str, name: str | None) -> str:
 
 
 def render_html(report: Report) -> str:
-    return _TEMPLATES.get_template("report.html").render(_context(report))
+    """The whole page at once, rows from `report.entries`: for small reports and tests."""
+    return _TEMPLATES.get_template("report.html").render(_context(report, [entry_row(e, report.directory)
+                                                                           for e in report.entries]))
 
 
-def render_pdf(html: str) -> bytes:
-    """CPU-bound for a second or more: call it in a worker thread."""
-    # Imported here, not at the top: WeasyPrint takes a while to import and tens of megabytes, and
-    # only this rarely used path needs it (the consumer, the CSV and the CLI commands do not).
-    import warnings
+async def stream_html(report: Report, chunks: AsyncIterator[list[LogEntry]]) -> AsyncIterator[bytes]:
+    """The page as UTF-8 pieces: the header, totals and chart first, then the rows as `chunks` yields
+    them. Memory holds one chunk of rows and one piece of text, whatever the row count."""
+    pending: list[str] = []
+    size = 0
+    async for text in _STREAMED.get_template("report.html").generate_async(_context(report, _rows(report, chunks))):
+        pending.append(text)
+        size += len(text)
+        if size >= _PIECE_BYTES:
+            yield "".join(pending).encode("utf-8")
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending).encode("utf-8")
 
-    with warnings.catch_warnings():
-        # A missing optional system library (HarfBuzz subset) is announced as a deprecation; tests
-        # run with warnings as errors and must not fail on it.
-        warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
-        import weasyprint
 
-    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
-    return pdf
+async def _rows(report: Report, chunks: AsyncIterator[list[LogEntry]]) -> AsyncIterator[dict[str, Any]]:
+    async for chunk in chunks:
+        for entry in chunk:
+            yield entry_row(entry, report.directory)
 
 
 def filename(report: Report, extension: str) -> str:
     return f"sms-credits-report-{local_date(report.generated_at, report.directory.zone)}.{extension}"
 
 
-def _context(report: Report) -> dict[str, Any]:
+def header(report: Report) -> dict[str, Any]:
+    """What the page says above its rows, as text: the same for the HTML and the PDF."""
     directory, zone = report.directory, report.directory.zone
     selected = report.selection
     narrowed = [
@@ -114,7 +135,19 @@ def _context(report: Report) -> dict[str, Any]:
         "narrowed_to": ", ".join(part for part in narrowed if part),
         "stale": report.stale,
         "totals": [_totals_row(t, directory) for t in report.totals],
-        "rows": [_entry_row(e, directory) for e in report.entries],
+        "usage": [
+            {"date": d.day.isoformat(), "credits_in": _number(d.credits_in), "credits_out": _number(d.credits_out)}
+            for d in report.usage
+        ],
+    }
+
+
+def _context(report: Report, rows: Iterable[dict[str, Any]] | AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        **header(report),
+        "rows": rows,
+        # Built here from numbers only (every text in it escaped by the builder), so safe to embed.
+        "usage_chart": Markup(usage_svg(report.usage, element_id="report-usage", inline=True)),  # noqa: S704
     }
 
 
@@ -133,7 +166,8 @@ def _totals_row(totals: AccountTotals, directory: Directory) -> dict[str, Any]:
     }
 
 
-def _entry_row(entry: LogEntry, directory: Directory) -> dict[str, Any]:
+def entry_row(entry: LogEntry, directory: Directory) -> dict[str, Any]:
+    """One movement as the page shows it: names, labels and the tenant's local time."""
     return {
         "occurred_at": local_time(entry.occurred_at, directory.zone),
         "account": directory.account(entry.account_code),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ from common.logs import get_logger
 from common.problems import Forbidden
 from common.runtime import DB
 from common.web import identity_of, json_response, parse_query
-from services.reporting.logs import csv_export, domain, report, usecases
+from services.reporting.logs import csv_export, domain, report, report_pdf, usecases
 from services.reporting.logs.schemas import log_page_answer
 from services.reporting.resources import EXPORT_SLOTS, SETTINGS
 
@@ -22,6 +23,8 @@ log = get_logger(__name__)
 
 # Logs are people's credit history: no shared cache may keep a copy.
 _PRIVATE = {"Cache-Control": "no-store"}
+# A finished PDF is read from its temporary file and written to the client this much at a time.
+_PDF_PIECE_BYTES = 256 * 1024
 
 routes = web.RouteTableDef()
 
@@ -96,24 +99,58 @@ async def get_logs_csv(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/logs/report")
-async def get_logs_report(request: web.Request) -> web.Response:
-    """The print-ready report as HTML (inline CSS, no scripts), or the same page as PDF."""
+async def get_logs_report(request: web.Request) -> web.StreamResponse:
+    """The print-ready report as HTML (inline CSS, no scripts), or as PDF: any number of rows, streamed
+    from a cursor in constant memory (the PDF through a temporary file, so a failure is a problem
+    answer, not a truncated file)."""
     query = parse_query(request, ReportQuery, repeatable=("account",))
     now = datetime.now(UTC)
-    printable = await usecases.report_of(
-        request.app[DB],
-        _selection(request, query, now),
-        identity_of(request),
-        query.consistency_token,
-        _wait_seconds(request),
-        request.app[SETTINGS].report_max_rows,
-        now,
-    )
-    html = report.render_html(printable)
-    headers = {"X-Log-Stale": "true" if printable.stale else "false", **_PRIVATE}
-    if query.format == "html":
-        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
-    # Rendering takes a second or more of CPU: in a thread, so other requests and the consumer go on.
-    pdf = await asyncio.to_thread(report.render_pdf, html)
-    headers["Content-Disposition"] = f'inline; filename="{report.filename(printable, "pdf")}"'
-    return web.Response(body=pdf, content_type="application/pdf", headers=headers)
+    selected = _selection(request, query, now)
+    async with (
+        request.app[EXPORT_SLOTS],
+        usecases.report_stream(
+            request.app[DB], selected, identity_of(request), query.consistency_token, _wait_seconds(request), now
+        ) as printable,
+    ):
+        headers = {"X-Log-Stale": "true" if printable.report.stale else "false", **_PRIVATE}
+        if query.format == "pdf":
+            return await _pdf_report(request, printable, headers)
+        response = web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8", **headers})
+        await response.prepare(request)
+        try:
+            async for piece in report.stream_html(printable.report, printable.chunks):
+                await response.write(piece)
+        except ConnectionResetError:
+            log.info("log_report_abandoned", tenant_id=str(selected.tenant_id))
+            return response
+    await response.write_eof()
+    return response
+
+
+async def _pdf_report(
+    request: web.Request, printable: usecases.ReportStream, headers: dict[str, str]
+) -> web.StreamResponse:
+    with tempfile.TemporaryFile() as file:
+        # Drawing is CPU for seconds on a long report: in a thread, a chunk at a time, so other requests
+        # and the consumer go on while the next chunk is read.
+        pdf = await asyncio.to_thread(report_pdf.PdfReport, printable.report, file)
+        async for chunk in printable.chunks:
+            await asyncio.to_thread(pdf.add, chunk)
+        await asyncio.to_thread(pdf.finish)
+        size = file.tell()
+        file.seek(0)
+        response = web.StreamResponse(headers={
+            "Content-Type": report_pdf.CONTENT_TYPE,
+            "Content-Length": str(size),
+            "Content-Disposition": f'inline; filename="{report.filename(printable.report, "pdf")}"',
+            **headers,
+        })
+        await response.prepare(request)
+        try:
+            while piece := file.read(_PDF_PIECE_BYTES):
+                await response.write(piece)
+        except ConnectionResetError:
+            log.info("log_report_abandoned", tenant_id=str(printable.report.directory.tenant_id))
+            return response
+    await response.write_eof()
+    return response

@@ -109,12 +109,11 @@ async def log_page(conn: asyncpg.Connection, log_filter: LogFilter, rows: int) -
     return [LogEntry(*record) for record in await conn.fetch(sql, *args)]
 
 
-def _rows_sql(selected: Selection, order: Literal["ASC", "DESC"], limited: bool, columns: str = COLUMNS) -> str:
+def _rows_sql(selected: Selection, order: Literal["ASC", "DESC"], columns: str = COLUMNS) -> str:
     where = _NAMED_ACCOUNTS if selected.scope == "accounts" else _WHOLE_TENANT
-    limit = "LIMIT $6" if limited else ""
     return (
         f"SELECT {columns} FROM log_entries WHERE {where} AND {_FILTERS} "  # noqa: S608 (constants only)
-        f"ORDER BY occurred_at {order}, id {order} {limit}"
+        f"ORDER BY occurred_at {order}, id {order}"
     )
 
 
@@ -144,8 +143,24 @@ async def export_rows(
     """Every row of the selection as the CSV reads it, newest first, `chunk` rows at a time through a
     server-side cursor: memory holds two chunks, whatever the row count. The next chunk is read while
     the caller handles this one. Call inside a transaction (cursors need one)."""
-    sql = _rows_sql(selected, "DESC", limited=False, columns=_EXPORT_COLUMNS)
-    cursor = await conn.cursor(sql, *_selection_args(selected))
+    sql = _rows_sql(selected, "DESC", columns=_EXPORT_COLUMNS)
+    async for records in _chunks(conn, sql, _selection_args(selected), chunk):
+        yield records
+
+
+async def report_rows(
+    conn: asyncpg.Connection, selected: Selection, chunk: int
+) -> AsyncGenerator[list[LogEntry], None]:
+    """Every row of the selection oldest first, as a statement reads, `chunk` rows at a time through a
+    server-side cursor (memory holds two chunks, whatever the row count). Call inside a transaction."""
+    async for records in _chunks(conn, _rows_sql(selected, "ASC"), _selection_args(selected), chunk):
+        yield [LogEntry(*record) for record in records]
+
+
+async def _chunks(
+    conn: asyncpg.Connection, sql: str, args: list[Any], chunk: int
+) -> AsyncGenerator[list[asyncpg.Record], None]:
+    cursor = await conn.cursor(sql, *args)
     pending = asyncio.ensure_future(cursor.fetch(chunk))
     try:
         while records := await pending:
@@ -156,11 +171,6 @@ async def export_rows(
             # The reader stopped early (a client gone): let the read in flight finish, so the
             # connection is idle again when its transaction ends and it goes back to the pool.
             await asyncio.wait([pending])
-
-
-async def oldest_first(conn: asyncpg.Connection, selected: Selection, rows: int) -> list[LogEntry]:
-    records = await conn.fetch(_rows_sql(selected, "ASC", limited=True), *_selection_args(selected), rows)
-    return [LogEntry(*record) for record in records]
 
 
 async def account_totals(conn: asyncpg.Connection, selected: Selection) -> list[asyncpg.Record]:

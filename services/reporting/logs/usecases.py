@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -17,8 +17,10 @@ from common.logs import get_logger
 from services.reporting.directory.domain import Directory
 from services.reporting.directory.usecases import directory_of
 from services.reporting.entries import store as entries_store
+from services.reporting.entries.domain import LogEntry
 from services.reporting.logs import domain, report, store
 from services.reporting.logs.domain import LogFilter, LogPage, Selection
+from services.reporting.usage import usecases as usage_usecases
 
 log = get_logger(__name__)
 
@@ -73,32 +75,49 @@ async def log_export(
             yield LogExport(directory, chunks, stale=not caught_up)
 
 
-async def report_of(
+# Rows of a report read from its cursor at a time: rendered (HTML) or drawn (PDF) while the next is read.
+REPORT_CHUNK_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class ReportStream:
+    # The header, totals and chart; its `entries` stay empty: the rows come from `chunks`.
+    report: report.Report
+    # Oldest first, REPORT_CHUNK_ROWS at a time.
+    chunks: AsyncIterator[list[LogEntry]]
+
+
+@contextlib.asynccontextmanager
+async def report_stream(
     pool: asyncpg.Pool,
     selected: Selection,
     caller: Identity,
     consistency_token: int | None,
     wait_seconds: float,
-    max_rows: int,
     now: datetime,
-) -> report.Report:
-    """Totals per account and every row of the selection, from one snapshot so they agree."""
+) -> AsyncIterator[ReportStream]:
+    """Totals per account and every row of the selection, from one snapshot so they agree, the rows
+    read through a cursor while the caller writes them out: any number of rows in constant memory."""
     caught_up = await _caught_up(pool, consistency_token, wait_seconds)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         directory = await directory_of(conn, selected.tenant_id)
         records = await store.account_totals(conn, selected)
-        entries = await store.oldest_first(conn, selected, rows=max_rows + 1)
-    domain.check_report_size(len(entries), max_rows)
-    caller_name = directory.names.get(user_code(caller.user_id)) if caller.user_id else None
-    return report.Report(
-        directory=directory,
-        selection=selected,
-        generated_at=now,
-        generated_by=report.generated_by(caller.user_id, caller.role, caller_name),
-        totals=[totals for record in records if (totals := report.account_totals(record)) is not None],
-        entries=entries,
-        stale=not caught_up,
-    )
+        days = max(1, round((now - selected.since) / timedelta(days=1)))
+        usage = await usage_usecases.daily_usage(conn, directory, selected, days, now)
+        caller_name = directory.names.get(user_code(caller.user_id)) if caller.user_id else None
+        printable = report.Report(
+            directory=directory,
+            selection=selected,
+            generated_at=now,
+            generated_by=report.generated_by(caller.user_id, caller.role, caller_name),
+            totals=[totals for record in records if (totals := report.account_totals(record)) is not None],
+            stale=not caught_up,
+            usage=usage,
+        )
+        chunks = store.report_rows(conn, selected, REPORT_CHUNK_ROWS)
+        # Closed even when the client goes away mid-download: the cursor and connection go back at once.
+        async with contextlib.aclosing(chunks):
+            yield ReportStream(printable, chunks)
 
 
 async def _caught_up(pool: asyncpg.Pool, consistency_token: int | None, wait_seconds: float) -> bool:

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
-from common.bus import BatchHandler, PoisonEvent
+from common.batches import BatchHandler
+from common.bus import PoisonEvent
 from common.contracts import queues
 from common.contracts.events import Event
 from common.runtime import BROKER, DB, CleanupCtx

@@ -19,6 +19,7 @@ from common import accounts
 from common.contracts.events import Event
 from common.identity import Identity, issue_internal_token
 from common.runtime import DB
+from services.billing.invoices.domain import prefix_from_id
 from services.billing.payments import signatures
 from services.billing.settings import BillingSettings
 from tests.harness import INTERNAL_SECRET, internal_token
@@ -36,6 +37,15 @@ def card(number: str = GOOD_CARD, cvc: str = "123") -> dict[str, Any]:
 def billing_details(**overrides: str) -> dict[str, str]:
     return {"name": "Jo Citizen", "email": "jo@example.com.au", "company": "Citizen Realty",
             "tax_id": "53 004 085 616", "address": "2 George St, Sydney NSW 2000", **overrides}
+
+
+def invoice_number(buyer: Buyer, n: int) -> str:
+    """A test tenant's nth invoice number: billing never heard its name, so its prefix is made from its id."""
+    return f"INV-{prefix_from_id(buyer.tenant_id)}-{n:06d}"
+
+
+def note_number(buyer: Buyer, n: int) -> str:
+    return f"ADJ-{prefix_from_id(buyer.tenant_id)}-{n:06d}"
 
 
 @dataclass

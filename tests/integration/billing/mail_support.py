@@ -29,15 +29,20 @@ class Mailbox:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+    async def wait_for(self, count: int, timeout: float = 10.0, to: str | None = None) -> list[EmailMessage]:
+        """The emails once `count` have arrived (to `to` only, when named: a shared system's outbox may hold
+        other tests' emails, which a newly started sender delivers too)."""
         import asyncio
 
+        def arrived() -> list[EmailMessage]:
+            return self.messages if to is None else self.to(to)
+
         deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
+        while len(arrived()) < count:
             if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.messages)} of {count} emails arrived")
+                raise AssertionError(f"{len(arrived())} of {count} emails arrived")
             await asyncio.sleep(0.05)
-        return self.messages
+        return arrived()
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from services.billing.emails.sender import EmailSender
 from tests.integration.billing.conftest import StartBilling
-from tests.integration.billing.harness import Billing
+from tests.integration.billing.harness import Billing, invoice_number
 from tests.integration.billing.mail_support import Mailbox
 from tests.support import eventually
 
@@ -20,14 +20,15 @@ async def test_a_paid_purchase_emails_its_tax_invoice_pdf_to_the_billing_email(
     purchase = await mailing_billing.purchase(quantity=1000)
     await mailing_billing.pay(purchase)
 
+    number = invoice_number(mailing_billing.buyer, 1)
     [message] = await mailbox.wait_for(1)
     assert message["To"] == "jo@example.com.au"
-    assert message["Subject"] == "Tax invoice INV-000001 from SMS Credits Pty Ltd"
-    assert "tax invoice INV-000001 for AUD 88.00" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert message["Subject"] == f"Tax invoice {number} from SMS Credits Pty Ltd"
+    assert f"tax invoice {number} for AUD 88.00" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     [attachment] = list(message.iter_attachments())
-    assert attachment.get_filename() == "tax-invoice-INV-000001.pdf"
+    assert attachment.get_filename() == f"tax-invoice-{number}.pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(attachment.get_content())).pages)
-    assert "Tax Invoice" in text and "INV-000001" in text and "$88.00" in text
+    assert "Tax Invoice" in text and number in text and "$88.00" in text
     # The sender marks the email sent once the server has taken it: a moment after the mailbox has it.
     async def marked_sent() -> bool:
         async with mailing_billing.pool.acquire() as conn:
@@ -62,4 +63,4 @@ async def test_an_email_the_server_could_not_take_is_kept_and_sent_once_when_it_
     assert await sender.send_due(billing.pool) == 1
     assert await sender.send_due(billing.pool) == 0  # sent is sent: a second round sends nothing
     [message] = await mailbox.wait_for(1)
-    assert message["Subject"].startswith("Tax invoice INV-000001")
+    assert message["Subject"].startswith(f"Tax invoice {invoice_number(billing.buyer, 1)}")

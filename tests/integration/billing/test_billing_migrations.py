@@ -92,9 +92,18 @@ async def test_a_database_that_had_the_test_provider_tables_keeps_them_and_their
 
     applied = await _migrate(dsn, "test")
 
-    assert applied == ["fakes/payments/0001_test_provider.sql"]
+    # Both apply over the tables already there: the first adds only what is missing, the second lets a
+    # session keep every declined attempt.
+    assert applied == ["fakes/payments/0001_test_provider.sql", "fakes/payments/0002_declined_attempts.sql"]
     conn = await asyncpg.connect(dsn)
     try:
         assert await conn.fetchval("SELECT count(*) FROM test_provider_sessions WHERE id = 'cs_test_kept'") == 1
+        # A kept session now takes a second attempt after a decline (one charge per session before).
+        await conn.execute(
+            """INSERT INTO test_provider_charges (id, session_id, outcome, card_brand, card_last4, failure_code)
+               VALUES ('ch_declined', 'cs_test_kept', 'declined', 'visa', '0002', 'card_declined'),
+                      ('ch_paid', 'cs_test_kept', 'succeeded', 'visa', '4242', NULL)"""
+        )
+        assert await conn.fetchval("SELECT count(*) FROM test_provider_charges WHERE session_id = 'cs_test_kept'") == 2
     finally:
         await conn.close()

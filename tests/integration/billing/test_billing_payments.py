@@ -15,6 +15,7 @@ from tests.integration.billing.harness import (
     Buyer,
     EventTap,
     card,
+    invoice_number,
     session_of,
     webhook_body,
 )
@@ -33,7 +34,7 @@ async def test_paying_with_a_good_card_marks_the_purchase_paid_and_publishes_it_
                       "outcome": "succeeded", "failure_code": None}
     _, paid = await billing.get(f"/purchases/{purchase['id']}")
     assert paid["status"] == "paid"
-    assert paid["invoice_number"] == "INV-000001"
+    assert paid["invoice_number"] == invoice_number(billing.buyer, 1)
     assert paid["invoice_url"] == f"/api/v1/purchases/{purchase['id']}/invoice.pdf"
     assert paid["paid_at"] is not None
     event = await published.wait_for(events.PURCHASE_PAID, purchase["id"])
@@ -41,7 +42,8 @@ async def test_paying_with_a_good_card_marks_the_purchase_paid_and_publishes_it_
     assert event.subject == f"tenants/{billing.buyer.tenant_id}/accounts/{purchase['account_id']}"
     assert event.source == "/sms-credits/billing"
     assert event.requestid is not None  # the payment's request, carried to every service it reaches
-    assert (payload.quantity, payload.total_cents, payload.invoice_number) == (10000, 77000, "INV-000001")
+    assert (payload.quantity, payload.total_cents) == (10000, 77000)
+    assert payload.invoice_number == invoice_number(billing.buyer, 1)
     assert (payload.account_code, payload.buyer_user_id) == ("system", billing.buyer.user_id)
 
 
@@ -65,20 +67,41 @@ async def test_a_webhook_delivered_twice_pays_and_publishes_once(billing: Billin
 @pytest.mark.parametrize(
     ("number", "failure_code"), [("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds")]
 )
-async def test_a_declined_card_fails_the_purchase_and_publishes_the_failure(
+async def test_a_declined_card_keeps_the_purchase_pending_publishes_no_failure_and_another_card_pays(
     billing: Billing, published: EventTap, number: str, failure_code: str
 ) -> None:
     purchase = await billing.purchase()
 
     status, answer = await billing.pay(purchase, number)
 
+    # One attempt declined, not the purchase: it stays pending on the same, still open checkout.
     assert (status, answer["outcome"], answer["failure_code"]) == (200, "declined", failure_code)
-    _, failed = await billing.get(f"/purchases/{purchase['id']}")
-    assert (failed["status"], failed["failure_reason"], failed["invoice_number"]) == ("failed", failure_code, None)
-    event = await published.wait_for(events.PURCHASE_FAILED, purchase["id"])
-    assert event.payload(events.PurchaseFailed).reason == failure_code
+    _, declined = await billing.get(f"/purchases/{purchase['id']}")
+    assert (declined["status"], declined["failure_reason"], declined["invoice_number"]) == (
+        "pending", failure_code, None)
+    assert declined["checkout_url"] == purchase["checkout_url"]
+    _, session = await billing.get(f"/checkout-sessions/{session_of(purchase)}")
+    assert session["status"] == "open"
     async with billing.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM invoice_counters") == 0
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0  # no billing.purchase.failed owed
+
+    status, answer = await billing.pay(purchase)  # "Try another card", on the same checkout
+
+    assert (status, answer["outcome"], answer["failure_code"]) == (200, "succeeded", None)
+    _, paid = await billing.get(f"/purchases/{purchase['id']}")
+    assert (paid["status"], paid["failure_reason"], paid["invoice_number"]) == (
+        "paid", None, invoice_number(billing.buyer, 1))
+    await published.wait_for(events.PURCHASE_PAID, purchase["id"])
+    await published.drain(1.5)  # longer than the relay's poll: a failure event would have arrived
+    assert published.of(events.PURCHASE_FAILED, purchase["id"]) == []
+    assert len(published.of(events.PURCHASE_PAID, purchase["id"])) == 1
+    async with billing.pool.acquire() as conn:
+        attempts = await conn.fetch(
+            "SELECT outcome, failure_code FROM test_provider_charges WHERE session_id = $1 ORDER BY created_at",
+            session_of(purchase))
+    assert [(a["outcome"], a["failure_code"]) for a in attempts] == [("declined", failure_code), ("succeeded", None)]
+    assert (await billing.pay(purchase))[0] == 409  # paid now: the checkout takes no third card
 
 
 async def test_an_invalid_card_is_refused_per_field_and_the_session_stays_open(billing: Billing) -> None:
@@ -164,14 +187,18 @@ async def test_invoice_numbers_have_no_gaps_under_50_concurrent_payments(billing
     async with billing.pool.acquire() as conn:
         numbers = await conn.fetch("SELECT invoice_number FROM purchases WHERE status = 'paid'")
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 50
-    assert sorted(r["invoice_number"] for r in numbers) == [f"INV-{n:06d}" for n in range(1, 51)]
+    assert sorted(r["invoice_number"] for r in numbers) == [invoice_number(billing.buyer, n) for n in range(1, 51)]
 
 
 async def test_each_tenant_numbers_its_own_invoices(billing: Billing) -> None:
-    mine, theirs = await billing.purchase(), await billing.purchase(buyer=Buyer())
+    other = Buyer()
+    mine, theirs = await billing.purchase(), await billing.purchase(buyer=other)
     await billing.post_webhook(webhook_body(mine))
     await billing.post_webhook(webhook_body(theirs))
     async with billing.pool.acquire() as conn:
-        numbers = await conn.fetch("SELECT invoice_number FROM purchases ORDER BY invoice_number")
-    assert [r["invoice_number"] for r in numbers] == ["INV-000001", "INV-000001"]
+        numbers = await conn.fetch("SELECT invoice_number FROM purchases")
+    # Each its own series, and never the same number: both are issued under the one supplier ABN.
+    assert sorted(r["invoice_number"] for r in numbers) == sorted([invoice_number(billing.buyer, 1),
+                                                                   invoice_number(other, 1)])
+    assert invoice_number(billing.buyer, 1) != invoice_number(other, 1)
     assert uuid.UUID(mine["id"]) != uuid.UUID(theirs["id"])

@@ -7,7 +7,7 @@ import pytest
 
 from common.contracts import events
 from services.billing.payments import signatures
-from tests.integration.billing.harness import WEBHOOK_SECRET, Billing, EventTap, webhook_body
+from tests.integration.billing.harness import WEBHOOK_SECRET, Billing, EventTap, invoice_number, webhook_body
 
 
 async def _nothing_changed(billing: Billing, purchase_id: str) -> None:
@@ -73,22 +73,36 @@ async def test_a_failure_after_success_is_acknowledged_and_changes_nothing(
     )
 
     assert (status, answer["outcome"]) == (200, "ignored")
-    assert await billing.status_of(purchase["id"]) == "paid"
+    _, paid = await billing.get(f"/purchases/{purchase['id']}")
+    assert (paid["status"], paid["failure_reason"]) == ("paid", None)  # no decline recorded on a paid purchase
     await published.wait_for(events.PURCHASE_PAID, purchase["id"])
     await published.drain(1.5)
     assert published.of(events.PURCHASE_FAILED, purchase["id"]) == []
 
 
-async def test_a_success_after_failure_changes_nothing(billing: Billing) -> None:
+async def test_a_success_after_a_declined_attempt_pays_the_purchase_and_publishes_no_failure(
+    billing: Billing, published: EventTap
+) -> None:
     purchase = await billing.purchase()
-    await billing.post_webhook(webhook_body(purchase, "payment.failed", failure_code="card_declined"))
+    status, answer = await billing.post_webhook(
+        webhook_body(purchase, "payment.failed", failure_code="card_declined")
+    )
+    assert (status, answer["outcome"]) == (200, "declined")
+    _, declined = await billing.get(f"/purchases/{purchase['id']}")
+    assert (declined["status"], declined["failure_reason"]) == ("pending", "card_declined")
 
+    # The buyer's next card, on the same checkout: money taken, so the purchase is paid.
     status, answer = await billing.post_webhook(webhook_body(purchase))
 
-    assert (status, answer["outcome"]) == (200, "ignored")
-    assert await billing.status_of(purchase["id"]) == "failed"
+    assert (status, answer["outcome"]) == (200, "paid")
+    _, paid = await billing.get(f"/purchases/{purchase['id']}")
+    assert (paid["status"], paid["failure_reason"], paid["invoice_number"]) == (
+        "paid", None, invoice_number(billing.buyer, 1))
+    await published.wait_for(events.PURCHASE_PAID, purchase["id"])
+    await published.drain(1.5)
+    assert published.of(events.PURCHASE_FAILED, purchase["id"]) == []
     async with billing.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM invoice_counters") == 0
+        assert await conn.fetchval("SELECT last_number FROM invoice_counters") == 1
 
 
 async def test_a_signed_event_of_another_type_is_acknowledged_and_ignored(billing: Billing) -> None:

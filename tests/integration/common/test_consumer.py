@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import aio_pika
 import asyncpg
 
-from common.bus import BatchHandler, Broker
+from common.batches import BatchHandler
+from common.bus import Broker
 from common.contracts import events
 from common.contracts.events import Event
 from common.db import create_pool

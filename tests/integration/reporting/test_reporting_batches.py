@@ -18,7 +18,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from common import accounts
-from common.bus import BatchIntake, Broker
+from common.batches import BatchIntake
+from common.bus import Broker
 from common.contracts import queues
 from common.contracts.events import Event, TransactionPosted
 from common.inbox import first_deliveries

@@ -7,13 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pypdf
-import pytest
 
 from common import accounts
-from common.identity import Identity
-from common.runtime import DB
-from common.web import status_of
-from services.reporting.logs import domain, usecases
 from tests.integration.reporting.reporting_support import FakeDirectory, FakeLedger, Reporting, html_tables
 
 TENANT = uuid.uuid4()
@@ -126,20 +121,3 @@ async def test_a_report_of_named_accounts_totals_only_those(
 
     assert _totals(body.decode()) == {"Bob Smith": (0, 10, 0, 10)}
     assert "by Unknown user" in body.decode()
-
-
-async def test_a_report_longer_than_the_limit_is_refused_pointing_to_the_csv(
-    reporting: Reporting, ledger: FakeLedger, directory: FakeDirectory
-) -> None:
-    await _history(reporting, ledger, directory)
-    now = datetime.now(UTC)
-    selected = domain.selection(tenant_id=TENANT, scope="tenant", account_ids=[], days=30, kind=None,
-                                direction=None, now=now)
-    caller = Identity(role="master", tenant_id=TENANT)
-
-    with pytest.raises(domain.ReportTooLarge) as refused:
-        await usecases.report_of(reporting.client.app[DB], selected, caller, None, 0, 9, now)
-
-    assert status_of(refused.value) == 422 and "CSV" in refused.value.detail
-    fits = await usecases.report_of(reporting.client.app[DB], selected, caller, None, 0, 10, now)
-    assert len(fits.entries) == 10

@@ -44,10 +44,14 @@ def test_a_refresh_token_reads_back_as_itself_and_is_random():
     assert len(token.random) == 43  # 256 random bits
 
 
+# Fixed, so that every process of a parallel run (pytest-xdist) collects the same tests.
+SOME_SESSION = uuid.UUID("0257aca5-d673-4950-a1e0-13049e32b557")
+
+
 @pytest.mark.parametrize("text", [
-    "", "nonsense", f"{uuid.uuid4().hex}.0.{'a' * 43}", f"{uuid.uuid4().hex}.1.{'a' * 42}",
-    f"{uuid.uuid4().hex}.1.{'a' * 43} ", f"{uuid.uuid4()}.1.{'a' * 43}", f"{uuid.uuid4().hex}.01.{'a' * 43}",
-    f"{uuid.uuid4().hex}.12345678901.{'a' * 43}", f"{uuid.uuid4().hex}.1.{'a' * 42}=",
+    "", "nonsense", f"{SOME_SESSION.hex}.0.{'a' * 43}", f"{SOME_SESSION.hex}.1.{'a' * 42}",
+    f"{SOME_SESSION.hex}.1.{'a' * 43} ", f"{SOME_SESSION}.1.{'a' * 43}", f"{SOME_SESSION.hex}.01.{'a' * 43}",
+    f"{SOME_SESSION.hex}.12345678901.{'a' * 43}", f"{SOME_SESSION.hex}.1.{'a' * 42}=",
 ])
 def test_anything_else_is_not_a_refresh_token(text: str):
     assert RefreshToken.parse(text) is None

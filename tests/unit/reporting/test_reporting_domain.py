@@ -144,8 +144,8 @@ def test_a_cursor_survives_the_round_trip_and_is_url_safe() -> None:
         "not-a-cursor",
         "!!!!",
         base64.urlsafe_b64encode(b"2026-11-20T09:30:15+00:00").decode(),  # no id
-        base64.urlsafe_b64encode(b"yesterday|" + str(uuid.uuid4()).encode()).decode(),
-        base64.urlsafe_b64encode(b"2026-11-20T09:30:15|" + str(uuid.uuid4()).encode()).decode(),  # naive
+        base64.urlsafe_b64encode(b"yesterday|e42cddf1-edfd-4f09-a704-1bffb23be7d0").decode(),
+        base64.urlsafe_b64encode(b"2026-11-20T09:30:15|da7de1f6-2e24-47d4-89ff-602d7f236a18").decode(),  # naive
         base64.urlsafe_b64encode(b"2026-11-20T09:30:15+00:00|42").decode(),
         base64.urlsafe_b64encode(b"\xff\xfe\xfd").decode(),
         "A" * 500,

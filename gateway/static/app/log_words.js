@@ -1,0 +1,44 @@
+// The log in words: each kind's label and each row's description, as an office user reads them.
+
+import { el, plural } from "./ui.js";
+
+export const KINDS = {
+  purchase: "Purchase", transfer: "Transfer", hold: "Sending", capture: "Sent",
+  void: "Released (not sent)", expiry: "Reservation expired", mode_change: "Credit mode change", refund: "Refund",
+};
+export const NO_MATCH = "No entries match these filters.";
+export const NOTHING = "No credits came in or went out in the last 30 days.";
+
+// What a row means, in words: the log's raw references (`message:…`, `purchase:…`) say nothing to an
+// office user. A purchase names its invoice and offers its PDF.
+export function description(entry) {
+  const other = entry.counterparty;
+  switch (entry.kind) {
+    case "hold":
+      return [`SMS being sent: ${plural(entry.quantity, "credit")} reserved, not yet spent`];
+    case "capture":
+      return ["SMS sent"];
+    case "void":
+      return ["SMS not sent: the reserved credits are available again"];
+    case "expiry":
+      return ["Reservation lapsed: the credits are available again"];
+    case "transfer": {
+      const words = other ? `Transfer ${entry.direction === "in" ? "from" : "to"} ${other}` : "Transfer";
+      return [entry.note ? `${words}: “${entry.note}”` : words];
+    }
+    case "purchase": {
+      const invoice = /INV-[\w-]+/.exec(entry.note || "")?.[0];
+      const purchase = /^purchase:([0-9a-f-]{36})$/.exec(entry.reference || "")?.[1];
+      if (!invoice) return ["Purchase"];
+      if (!purchase) return [`Purchase ${invoice}`];
+      return ["Purchase ", el("a", {
+        href: `/api/v1/purchases/${purchase}/invoice.pdf`, "data-invoice": purchase,
+        "aria-label": `Tax invoice ${invoice} (PDF)`, text: invoice,
+      })];
+    }
+    case "mode_change":
+      return [entry.note ? `Credit mode change: ${entry.note}` : "Credit mode change"];
+    default:
+      return [entry.note || entry.reference || "\u2014"];
+  }
+}
