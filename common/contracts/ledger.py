@@ -106,6 +106,9 @@ class HoldRequest(_Request):
     account_id: uuid.UUID
     quantity: StrictInt
     reference: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=200, description=(
+        "What the credits are for, in words (\"SMS to 3 recipients\"): the log shows it on the hold and on "
+        "its capture or release"))
     expires_in: StrictInt = Field(default=900, ge=1, description="Seconds until an unsettled hold expires")
 
 

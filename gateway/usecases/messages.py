@@ -78,7 +78,8 @@ async def send(
     counted = segments(request.body, limits.max_segments)
     message_id = uuid.uuid5(_MESSAGE_IDS, f"{caller.person.id}/{idempotency_key}")
     credits = counted.segments * len(recipients)
-    hold = await _reserve(ledger, caller, account, message_id, credits, limits.hold_seconds)
+    hold = await _reserve(ledger, caller, account, message_id, credits, limits.hold_seconds,
+                          hold_note(len(recipients)))
     order = MessageOrder(id=message_id, hold_id=hold.id, hold_expires_at=hold.expires_at, account_code=account.code,
                          recipients=recipients, body=request.body, segments=counted.segments, credits=credits)
     message = await _hand_over(ledger, messaging, caller, hold, order)
@@ -141,14 +142,19 @@ def segments(body: str, maximum: int) -> sms.Segmentation:
     return counted
 
 
+def hold_note(recipients: int) -> str:
+    """The hold's words in the log, on the reservation and on its capture or release."""
+    return f"SMS to {recipients} recipient{'' if recipients == 1 else 's'}"
+
+
 async def _reserve(
     ledger: LedgerClient, caller: Caller, account: domain.AccountRef, message_id: uuid.UUID, credits: int,
-    hold_seconds: int,
+    hold_seconds: int, note: str,
 ) -> HoldView:
     """The hold, keyed by the message: a retried request reserves once. The ledger checks again that
     this person may spend from this account."""
     hold = HoldRequest(account_id=account.id, quantity=credits, reference=f"message:{message_id}",
-                       expires_in=hold_seconds)
+                       note=note, expires_in=hold_seconds)
     return await ledger.place_hold(identity_for(caller), hold, idempotency_key=f"message:{message_id}")
 
 

@@ -217,8 +217,11 @@ async def test_the_log_reads_plainly_and_its_filters_have_addresses(
         await expect(hold.locator(".badge")).to_have_text("Reserved")
         assert "\u2212" not in await hold.locator('[data-label="Credits"]').inner_text()
         assert "\u2212" in await capture.locator('[data-label="Credits"]').inner_text()
-        await expect(hold.locator('[data-label="Description"]')).to_contain_text("1 credit reserved, not yet spent")
-        await expect(capture.locator('[data-label="Description"]')).to_contain_text("SMS sent")
+        # Each says what it was for: the hold's note, which its capture carries.
+        await expect(hold.locator('[data-label="Description"]')).to_have_text(
+            re.compile(r"^SMS to 1 recipient: 1 credit reserved, not yet spent\s*Transaction "))
+        await expect(capture.locator('[data-label="Description"]')).to_have_text(
+            re.compile(r"^SMS to 1 recipient\s*Transaction "))
         # The capture names whoever its hold names (test_a_sent_sms_names_its_sender_in_the_log: a person).
         assert await capture.locator('[data-label="By"]').inner_text() == await hold.locator(
             '[data-label="By"]').inner_text()

@@ -14,14 +14,15 @@ export const NOTHING = "No credits came in or went out in the last 30 days.";
 export function description(entry) {
   const other = entry.counterparty;
   switch (entry.kind) {
+    // A hold's note says what it was for ("SMS to 3 recipients"); its capture and release carry it too.
     case "hold":
-      return [`SMS being sent: ${plural(entry.quantity, "credit")} reserved, not yet spent`];
+      return [`${entry.note || "SMS being sent"}: ${plural(entry.quantity, "credit")} reserved, not yet spent`];
     case "capture":
-      return ["SMS sent"];
+      return [entry.note || "SMS sent"];
     case "void":
-      return ["SMS not sent: the reserved credits are available again"];
+      return [`${entry.note || "SMS"} not sent: the reserved credits are available again`];
     case "expiry":
-      return ["Reservation lapsed: the credits are available again"];
+      return [`${entry.note ? `${entry.note}: reservation` : "Reservation"} lapsed: the credits are available again`];
     case "transfer": {
       const words = other ? `Transfer ${entry.direction === "in" ? "from" : "to"} ${other}` : "Transfer";
       return [entry.note ? `${words}: “${entry.note}”` : words];

@@ -30,7 +30,8 @@ async def place_hold(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     domain.check_expiry(body.expires_in, settings.max_hold_seconds)
     hold = await usecases.place(request.app[DB], identity_of(request), body.account_id, body.quantity,
-                                body.reference, body.expires_in, key, settings.max_transfer_quantity)
+                                body.reference, body.expires_in, key, settings.max_transfer_quantity,
+                                note=body.note)
     return json_response(hold_answer(hold), status=201)
 
 

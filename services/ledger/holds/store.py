@@ -6,7 +6,8 @@ import uuid
 
 import asyncpg
 
-_HOLD_COLUMNS = "h.id, h.tenant_id, h.account_id, a.code, h.quantity, h.captured, h.status, h.reference, h.expires_at"
+_HOLD_COLUMNS = ("h.id, h.tenant_id, h.account_id, a.code, h.quantity, h.captured, h.status, h.reference, h.note, "
+                 "h.expires_at")
 
 
 async def hold(conn: asyncpg.Connection, hold_id: uuid.UUID, *, lock: bool = False) -> asyncpg.Record | None:
@@ -29,13 +30,13 @@ async def hold_by_key(conn: asyncpg.Connection, tenant_id: uuid.UUID, key: str) 
 
 async def insert_hold(
     conn: asyncpg.Connection, *, hold_id: uuid.UUID, tenant_id: uuid.UUID, account: uuid.UUID, quantity: int,
-    reference: str | None, expires_in: int, key: str, request_hash: str,
+    reference: str | None, note: str | None, expires_in: int, key: str, request_hash: str,
 ) -> None:
     await conn.execute(
-        """INSERT INTO holds (id, tenant_id, account_id, quantity, status, reference, expires_at,
+        """INSERT INTO holds (id, tenant_id, account_id, quantity, status, reference, note, expires_at,
                               idempotency_key, request_hash)
-           VALUES ($1, $2, $3, $4, 'open', $5, clock_timestamp() + make_interval(secs => $6), $7, $8)""",
-        hold_id, tenant_id, account, quantity, reference, expires_in, key, request_hash,
+           VALUES ($1, $2, $3, $4, 'open', $5, $6, clock_timestamp() + make_interval(secs => $7), $8, $9)""",
+        hold_id, tenant_id, account, quantity, reference, note, expires_in, key, request_hash,
     )
 
 

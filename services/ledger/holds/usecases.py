@@ -33,16 +33,18 @@ _KEY_CONSTRAINTS = ("holds_tenant_id_idempotency_key_key", "transactions_tenant_
 
 async def place(
     pool: asyncpg.Pool, identity: Identity, account_id: uuid.UUID, quantity: int, reference: str | None,
-    expires_in: int, key: str, maximum: int,
+    expires_in: int, key: str, maximum: int, note: str | None = None,
 ) -> HoldView:
     domain.require_service_or_sender(identity)
     check_quantity(quantity, maximum)
+    # The note only describes the hold: a retry that words it differently is still the same request.
     fingerprint = request_fingerprint([str(account_id), quantity, reference, expires_in])
     # One key for two accounts: the requests take different locks, so the second meets the first's key
     # in a unique index instead of in post(). Run it again: post() then answers it as a replay or a 409.
     for attempt in (1, 2):
         try:
-            return await _place(pool, identity, account_id, quantity, reference, expires_in, key, fingerprint)
+            return await _place(pool, identity, account_id, quantity, reference, note, expires_in, key,
+                                fingerprint)
         except asyncpg.UniqueViolationError as exc:
             if attempt == 2 or exc.constraint_name not in _KEY_CONSTRAINTS:
                 raise
@@ -51,7 +53,7 @@ async def place(
 
 async def _place(
     pool: asyncpg.Pool, identity: Identity, account_id: uuid.UUID, quantity: int, reference: str | None,
-    expires_in: int, key: str, fingerprint: str,
+    note: str | None, expires_in: int, key: str, fingerprint: str,
 ) -> HoldView:
     async with pool.acquire() as conn, conn.transaction():
         account = await _account_of(conn, identity, account_id, quantity)
@@ -61,13 +63,14 @@ async def _place(
             # Read after the tenant and account locks: a mode switch cannot slip in before we commit.
             domain.check_hold_account(identity, account, facts.credit_mode)
             await store.insert_hold(c, hold_id=hold_id, tenant_id=account.tenant_id, account=account.id,
-                                    quantity=quantity, reference=reference, expires_in=expires_in, key=key,
+                                    quantity=quantity, reference=reference, note=note, expires_in=expires_in,
+                                    key=key,
                                     request_hash=fingerprint)
 
         request = PostingRequest(
             tenant_id=account.tenant_id, kind="hold", idempotency_key=f"hold:{account.tenant_id}:{key}",
             request_hash=fingerprint, movements=[], held_deltas={account.code: quantity}, hold_id=hold_id,
-            reference=reference,
+            reference=reference, note=note,
             # Who sends: their name goes on the reservation in the log (an internal system is no one).
             actor_user_id=identity.user_id if identity.role != "service" else None,
         )
@@ -150,6 +153,7 @@ async def _resolve(
         tenant_id=hold["tenant_id"], kind=kind, idempotency_key=f"hold:{hold_id}:{kind}",
         request_hash=request_fingerprint([str(hold_id), kind, taken]), movements=movements,
         held_deltas={hold["code"]: -hold["quantity"]}, hold_id=hold_id, reference=hold["reference"],
+        note=hold["note"],  # the capture or release reads as what the hold was for
     ))
 
 

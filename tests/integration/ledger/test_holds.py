@@ -26,6 +26,30 @@ async def test_a_hold_moves_credits_from_available_to_held_and_leaves_the_balanc
     assert (account["balance"], account["held"], account["available"]) == (100, 30, 70)
 
 
+async def test_a_holds_note_is_on_its_transaction_and_on_the_capture_and_release_that_settle_it(
+    ledger: LedgerHarness,
+):
+    tenant = await _funded_system(ledger)
+    service = ledger.token(None, "service")
+    _, captured = await ledger.place_hold(tenant, "system", 3, reference="message:1", note="SMS to 3 recipients")
+    _, voided = await ledger.place_hold(tenant, "system", 2, reference="message:2", note="SMS to 2 recipients")
+    _, plain = await ledger.place_hold(tenant, "system", 1, reference="message:3")
+    assert (await ledger.post(f"/holds/{captured['id']}/capture", None, service))[0] == 200
+    assert (await ledger.post(f"/holds/{voided['id']}/void", None, service))[0] == 200
+    assert (await ledger.post(f"/holds/{plain['id']}/capture", None, service))[0] == 200
+    posted = [(e["data"]["kind"], e["data"]["reference"], e["data"].get("note"))
+              for e in await ledger.outbox("ledger.transaction.posted", tenant) if e["data"]["kind"] != "purchase"]
+    assert sorted(posted, key=str) == sorted([
+        ("hold", "message:1", "SMS to 3 recipients"), ("capture", "message:1", "SMS to 3 recipients"),
+        ("hold", "message:2", "SMS to 2 recipients"), ("void", "message:2", "SMS to 2 recipients"),
+        ("hold", "message:3", None), ("capture", "message:3", None),
+    ], key=str)
+    # A note is words, not a document: longer than 200 characters is refused and reserves nothing.
+    status, problem = await ledger.place_hold(tenant, "system", 1, note="x" * 201)
+    assert status == 400, problem
+    assert (await ledger.accounts(tenant, "system"))["system"]["held"] == 0
+
+
 async def test_a_partial_capture_spends_the_captured_part_and_returns_the_rest(ledger: LedgerHarness):
     tenant = await _funded_system(ledger)
     _, hold = await ledger.place_hold(tenant, "system", 30)

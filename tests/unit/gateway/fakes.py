@@ -58,6 +58,7 @@ class FakeLedger(LedgerClient):
         self.available = available
         self.holds: dict[uuid.UUID, HoldView] = {}
         self.hold_keys: list[str] = []
+        self.hold_notes: list[str | None] = []
         self.voided: list[tuple[uuid.UUID, Identity]] = []
 
     async def balances(self, identity: Identity, codes: Sequence[str], as_of: datetime | None = None) -> list[Balance]:
@@ -66,6 +67,7 @@ class FakeLedger(LedgerClient):
 
     async def place_hold(self, identity: Identity, hold: HoldRequest, idempotency_key: str) -> HoldView:
         self.hold_keys.append(idempotency_key)
+        self.hold_notes.append(hold.note)
         placed = HoldView(id=uuid.uuid4(), account_id=hold.account_id, quantity=hold.quantity, captured=0,
                           status=self.hold_status, reference=hold.reference,  # type: ignore[arg-type]
                           expires_at=NOW + timedelta(seconds=hold.expires_in),

@@ -37,7 +37,13 @@ async def test_a_handed_over_message_keeps_its_hold_for_messaging_to_settle():
     assert order.id == accepted.id and order.hold_id == hold.id and order.hold_expires_at == hold.expires_at
     assert (order.account_code, order.recipients, order.credits) == (SYSTEM, ["+61412345678", "+61412345679"], 2)
     assert ledger.hold_keys == [f"message:{accepted.id}"] and hold.reference == f"message:{accepted.id}"
+    assert ledger.hold_notes == ["SMS to 2 recipients"]  # what the log shows: the numbers once each
     assert ledger.voided == []
+
+
+def test_a_holds_note_counts_its_recipients_in_words():
+    assert [messages.hold_note(n) for n in (1, 2, 100)] == [
+        "SMS to 1 recipient", "SMS to 2 recipients", "SMS to 100 recipients"]
 
 
 async def test_a_hand_over_that_never_reached_messaging_voids_the_hold_and_fails():
