@@ -16,6 +16,10 @@ class GatewaySettings(MailSettings):
     access_token_ttl: int = Field(default=900, validation_alias="ACCESS_TOKEN_TTL", ge=60, le=86400)
     # A session (its refresh token) ends after this long without being used; each use moves it on.
     refresh_token_ttl: int = Field(default=30 * 86400, validation_alias="REFRESH_TOKEN_TTL", ge=60)
+    # How long after a rotation the previous refresh token still renews the session once more (a client
+    # that never got the answer: a tab closed or a connection dropped); after it, a reuse ends the session.
+    refresh_reuse_grace_seconds: int = Field(default=30, validation_alias="REFRESH_REUSE_GRACE_SECONDS",
+                                             ge=0, le=300)
     # Browser origins allowed to call the API (CORS), comma-separated, e.g. `http://localhost:3000`.
     cors_origins: str = Field(default="", validation_alias="CORS_ORIGINS")
     # Our own proxies (IPs or CIDRs, comma-separated): only from them is X-Forwarded-For believed.

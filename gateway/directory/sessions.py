@@ -30,6 +30,8 @@ class SessionState:
     expires_at: datetime
     revoked: bool
     person_active: bool
+    previous_hash: bytes | None = None  # the token rotated away from, forgiven briefly (judge_refresh)
+    rotated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,15 @@ async def lock_for_refresh(conn: asyncpg.Connection, session_id: uuid.UUID) -> t
     so only one of them can be the first use."""
     row = await conn.fetchrow(
         """SELECT s.person_id, s.generation, s.refresh_hash, s.expires_at, s.revoked_at IS NOT NULL AS revoked,
-                  u.active
+                  u.active, s.previous_hash, s.rotated_at
            FROM sessions s JOIN users u ON u.id = s.person_id WHERE s.id = $1 FOR UPDATE OF s""",
         session_id,
     )
     if row is None:
         return None
+    previous = row["previous_hash"]
     state = SessionState(row["generation"], bytes(row["refresh_hash"]), row["expires_at"], row["revoked"],
-                         row["active"])
+                         row["active"], bytes(previous) if previous is not None else None, row["rotated_at"])
     return state, row["person_id"]
 
 
@@ -84,8 +87,8 @@ async def rotate(
     conn: asyncpg.Connection, session_id: uuid.UUID, generation: int, refresh_hash: bytes, ttl: int, ip: str | None
 ) -> None:
     await conn.execute(
-        """UPDATE sessions SET generation = $2, refresh_hash = $3, last_used_at = now(),
-                  expires_at = now() + make_interval(secs => $4), ip = coalesce($5, ip)
+        """UPDATE sessions SET generation = $2, previous_hash = refresh_hash, refresh_hash = $3, rotated_at = now(),
+                  last_used_at = now(), expires_at = now() + make_interval(secs => $4), ip = coalesce($5, ip)
            WHERE id = $1""",
         session_id, generation, refresh_hash, ttl, ip,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -35,10 +35,12 @@ class TokenPolicy:
     secret: str
     access_ttl: int
     refresh_ttl: int
+    reuse_grace: timedelta = timedelta(0)
 
     @classmethod
     def of(cls, settings: GatewaySettings) -> TokenPolicy:
-        return cls(settings.jwt_secret, settings.access_token_ttl, settings.refresh_token_ttl)
+        return cls(settings.jwt_secret, settings.access_token_ttl, settings.refresh_token_ttl,
+                   timedelta(seconds=settings.refresh_reuse_grace_seconds))
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,11 @@ async def refresh(pool: asyncpg.Pool, text: str, policy: TokenPolicy, device: De
     async with pool.acquire() as conn, conn.transaction():
         found = await sessions.lock_for_refresh(conn, presented.session_id)
         state, person_id = found if found else (None, None)
-        verdict = judge_refresh(presented, state, datetime.now(UTC))
-        if verdict is Verdict.CURRENT and person_id is not None:
-            renewed = RefreshToken.new(presented.session_id, presented.generation + 1)
+        verdict = judge_refresh(presented, state, datetime.now(UTC), policy.reuse_grace)
+        if verdict in (Verdict.CURRENT, Verdict.RESENT) and state is not None and person_id is not None:
+            if verdict is Verdict.RESENT:
+                log.info("refresh_token_resent", session_id=str(presented.session_id))
+            renewed = RefreshToken.new(presented.session_id, state.generation + 1)
             await sessions.rotate(conn, renewed.session_id, renewed.generation, renewed.digest, policy.refresh_ttl,
                                   device.ip)
             return _tokens(person_id, renewed, policy)

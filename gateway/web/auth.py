@@ -16,7 +16,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 import jwt
@@ -155,16 +155,25 @@ class RefreshToken:
 
 class Verdict(Enum):
     CURRENT = "current"  # the newest token: rotate it
+    RESENT = "resent"  # the one before, moments after it was rotated: its answer was lost; rotate again
     REUSED = "reused"  # an older generation: a copy is about, end the session
     ENDED = "ended"  # signed out, revoked, expired or its person deactivated
     UNKNOWN = "unknown"  # no such session, or a token that was never issued
 
 
-def judge_refresh(token: RefreshToken, state: SessionState | None, now: datetime) -> Verdict:
+def judge_refresh(token: RefreshToken, state: SessionState | None, now: datetime,
+                  grace: timedelta = timedelta(0)) -> Verdict:
+    """What a presented refresh token is to its session. The previous token is forgiven for `grace` after
+    its rotation, as Auth0's reuse interval and Okta's grace period do: a browser tab that navigated away
+    while its refresh was answered never stored the new token, and sends the old one again."""
     if state is None:
         return Verdict.UNKNOWN
     if state.revoked or state.expires_at <= now or not state.person_active:
         return Verdict.ENDED
+    if (token.generation == state.generation - 1 and state.previous_hash is not None
+            and state.rotated_at is not None and now - state.rotated_at <= grace
+            and hmac.compare_digest(token.digest, state.previous_hash)):
+        return Verdict.RESENT
     if token.generation < state.generation:
         return Verdict.REUSED
     if token.generation == state.generation and hmac.compare_digest(token.digest, state.refresh_hash):

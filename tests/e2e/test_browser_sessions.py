@@ -4,9 +4,10 @@ sign-out ends it on the server and leads back with `next=`."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from gateway.web.auth import issue_access_token
 from tests.e2e.browser_helpers import browsing, sign_in_page, sign_out
@@ -58,6 +59,38 @@ async def test_an_office_user_stays_signed_in_while_the_access_token_is_renewed(
         await other.goto("/credits/logs")
         await expect(other.get_by_role("heading", name="Last 30 Days Logs")).to_be_visible()
         await other.close()
+
+
+async def test_a_renewal_whose_answer_never_reached_the_page_does_not_end_the_session(
+    system: System, browser: Browser
+):
+    async with browsing(browser, system.gateway_url) as (_, page, _):
+        await sign_in_page(page, "ben@acme.test")
+        before = await _stored(page)
+        # The server renews the session, but its answer never reaches the page (a tab closed, a train
+        # went into a tunnel): the browser still holds the refresh token the server just replaced.
+        renewed_unheard = asyncio.Event()
+
+        async def lose_the_answer(route: Route) -> None:
+            await route.fetch()
+            renewed_unheard.set()
+            await route.abort("connectionreset")
+
+        await page.route("**/api/v1/auth/refresh", lose_the_answer)
+        await page.evaluate("([key]) => localStorage.setItem(key, String(Date.now() + 1000))", [EXPIRES])
+        await page.goto("/credits/logs")
+        await asyncio.wait_for(renewed_unheard.wait(), 10)
+        await expect(page.locator("#loading")).to_contain_text("Reload the page to try again.")
+        await page.unroute("**/api/v1/auth/refresh")
+        assert (await _stored(page))[REFRESH] == before[REFRESH]
+
+        # The next try sends that token again, moments later: the session goes on, not ends as stolen.
+        async with page.expect_response("**/api/v1/auth/refresh") as renewal:
+            await page.reload()
+            await expect(page.get_by_role("heading", name="Last 30 Days Logs")).to_be_visible()
+        assert (await renewal.value).status == 200
+        assert (await _stored(page))[REFRESH] not in (None, before[REFRESH])
+        assert "/signin" not in page.url
 
 
 async def test_signing_out_ends_the_session_on_the_server_and_keeps_next(system: System, browser: Browser):

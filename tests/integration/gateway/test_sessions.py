@@ -66,10 +66,19 @@ async def test_a_refresh_token_works_once_and_hands_out_the_next_pair(gateway: G
     assert row["generation"] == 3 and row["last_used_at"] > row["created_at"]
 
 
+async def _backdate_rotations(gateway: Gateway, seconds: int) -> None:
+    conn = await connect(gateway.dsn)
+    try:
+        await conn.execute("UPDATE sessions SET rotated_at = rotated_at - make_interval(secs => $1)", seconds)
+    finally:
+        await conn.close()
+
+
 async def test_reusing_a_rotated_refresh_token_ends_the_whole_session(gateway: Gateway):
     first = await gateway.tokens("ben@acme.test")
     _, _, second = await gateway.refresh(first["refresh_token"])
     other = await gateway.tokens("ben@acme.test")  # another device of Ben's: untouched
+    await _backdate_rotations(gateway, 31)  # past the grace for a lost answer (the next test)
 
     status, headers, problem = await gateway.refresh(first["refresh_token"])  # a copy of the used one
     assert status == 401 and _type(problem) == "unauthenticated"
@@ -82,6 +91,36 @@ async def test_reusing_a_rotated_refresh_token_ends_the_whole_session(gateway: G
     assert (await gateway.get("/me", other["access_token"]))[0] == 200
     revoked = [r["revoked_because"] for r in await _session_rows(gateway)]
     assert revoked == ["reused", None]
+
+
+async def test_a_token_sent_again_just_after_its_answer_was_lost_renews_once_more_and_no_older_one_does(
+    gateway: Gateway,
+):
+    first = await gateway.tokens("ben@acme.test")
+    _, _, lost = await gateway.refresh(first["refresh_token"])  # the client never got this answer
+    # It sends the same token again within the grace (30 s): not a stolen copy, the session goes on.
+    status, _, again = await gateway.refresh(first["refresh_token"])
+    assert status == 200, again
+    assert again["refresh_token"] not in (first["refresh_token"], lost["refresh_token"])
+    assert (await gateway.get("/me", again["access_token"]))[0] == 200
+    [row] = await _session_rows(gateway)
+    assert (row["generation"], row["revoked_at"]) == (3, None)
+    # Only the one just replaced is forgiven: a token two rotations old is a reuse, and ends the session.
+    status, _, problem = await gateway.refresh(first["refresh_token"])
+    assert status == 401 and "already used" in problem["detail"]
+    assert (await gateway.refresh(again["refresh_token"]))[0] == 401
+    [row] = await _session_rows(gateway)
+    assert row["revoked_because"] == "reused"
+
+
+async def test_a_token_sent_again_after_the_grace_ends_the_session(gateway: Gateway):
+    first = await gateway.tokens("ben@acme.test")
+    _, _, second = await gateway.refresh(first["refresh_token"])
+    await _backdate_rotations(gateway, 31)
+    assert (await gateway.refresh(first["refresh_token"]))[0] == 401
+    assert (await gateway.refresh(second["refresh_token"]))[0] == 401
+    [row] = await _session_rows(gateway)
+    assert row["revoked_because"] == "reused"
 
 
 async def test_refresh_with_a_token_never_issued_or_malformed_is_refused_and_changes_nothing(gateway: Gateway):

@@ -64,6 +64,22 @@ def test_the_newest_token_of_a_live_session_is_current_and_an_older_one_reused()
     assert judge_refresh(token, _state(newer), NOW) is Verdict.REUSED
 
 
+def test_the_token_just_replaced_is_forgiven_only_within_the_grace_and_only_itself():
+    replaced = RefreshToken.new(uuid.uuid4(), 3)
+    newest = RefreshToken.new(replaced.session_id, 4)
+    grace = timedelta(seconds=30)
+    rotated = _state(newest, previous_hash=replaced.digest, rotated_at=NOW - timedelta(seconds=10))
+    assert judge_refresh(replaced, rotated, NOW, grace) is Verdict.RESENT
+    assert judge_refresh(replaced, rotated, NOW) is Verdict.REUSED  # no grace configured
+    assert judge_refresh(replaced, rotated, NOW + timedelta(seconds=21), grace) is Verdict.REUSED  # too late
+    forged = RefreshToken.new(replaced.session_id, 3)  # its generation, not its secret
+    assert judge_refresh(forged, rotated, NOW, grace) is Verdict.REUSED
+    older = RefreshToken.new(replaced.session_id, 2)
+    assert judge_refresh(older, rotated, NOW, grace) is Verdict.REUSED
+    assert judge_refresh(replaced, _state(newest, previous_hash=replaced.digest, rotated_at=NOW - timedelta(seconds=10),
+                                          revoked=True), NOW, grace) is Verdict.ENDED
+
+
 def test_a_token_never_issued_is_unknown_and_a_session_over_is_ended():
     token = RefreshToken.new(uuid.uuid4(), 3)
     assert judge_refresh(token, None, NOW) is Verdict.UNKNOWN
