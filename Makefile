@@ -50,9 +50,12 @@ $(AXE_CORE): tools/axe/package.json tools/axe/package-lock.json
 	npm ci --prefix tools/axe --no-audit --no-fund
 	touch $@
 
-## The whole test suite: unit, integration, end to end.
+## The whole test suite: unit, integration, end to end, in TEST_WORKERS processes (pytest-xdist): each folder
+## that shares one running system (e2e, security) or runs alone (chaos) stays in one process, every other
+## module goes to whichever process is free (tests/conftest.py). TEST_WORKERS=0 runs it all in one process.
+TEST_WORKERS ?= 2
 test: $(INSTALLED) asyncapi-specs axe-core
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 unit: $(INSTALLED) asyncapi-specs
 	$(PY) -m pytest tests/unit -q

@@ -109,6 +109,26 @@ class ProjectPostgres:
             [str(binaries / "pg_ctl"), "-D", str(self.root / "pgdata"), "-m", "fast", "-w", "stop"]))
 
 
+def rabbit_node_env(root: Path, node: str, port: int, dist_port: int) -> dict[str, str]:
+    """The environment of a RabbitMQ node whose every file (data, logs, config, Erlang cookie) is under
+    `root`, listening on 127.0.0.1 only; the fault campaign's throwaway nodes are made the same way."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin:/usr/sbin:/sbin"),
+        "HOME": str(root),  # the node's Erlang cookie, shared with rabbitmqctl
+        "LANG": "C.UTF-8",
+        "RABBITMQ_NODENAME": node,
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(dist_port),
+        "RABBITMQ_MNESIA_BASE": str(root / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(root / "log"),
+        "RABBITMQ_PID_FILE": str(root / "rabbit.pid"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(root / "enabled_plugins"),
+        "RABBITMQ_CONFIG_FILE": str(root / "rabbitmq.conf"),
+        "RABBITMQ_CONF_ENV_FILE": str(root / "rabbitmq-env.conf"),
+        "ERL_EPMD_ADDRESS": "127.0.0.1",
+    }
+
+
 @dataclass
 class ProjectRabbit:
     """A node named sms-credits-<port>@localhost with no plugins, on its own AMQP and distribution ports."""
@@ -127,21 +147,7 @@ class ProjectRabbit:
         return self.exists and port_answers(self.port)
 
     def _env(self) -> dict[str, str]:
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin:/usr/sbin:/sbin"),
-            "HOME": str(self.root),  # the node's Erlang cookie
-            "LANG": "C.UTF-8",
-            "RABBITMQ_NODENAME": f"sms-credits-{self.port}@localhost",
-            "RABBITMQ_NODE_PORT": str(self.port),
-            "RABBITMQ_DIST_PORT": str(self.port + 20000),
-            "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(self.root / "log"),
-            "RABBITMQ_PID_FILE": str(self.root / "rabbit.pid"),
-            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
-            "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq.conf"),
-            "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
-            "ERL_EPMD_ADDRESS": "127.0.0.1",
-        }
+        return rabbit_node_env(self.root, f"sms-credits-{self.port}@localhost", self.port, self.port + 20000)
 
     def start(self) -> bool:
         server = rabbit_bin("rabbitmq-server")

@@ -10,8 +10,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from common.logs import get_logger
 from common.contracts import mailbox
+from common.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -22,6 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.local_servers import rabbit_node_env
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -129,21 +131,7 @@ class OwnRabbit:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
     def _env(self) -> dict[str, str]:
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin:/usr/sbin:/sbin"),
-            "HOME": str(self.root),  # the node's Erlang cookie, shared with rabbitmqctl below
-            "LANG": "C.UTF-8",
-            "RABBITMQ_NODENAME": self.node,
-            "RABBITMQ_NODE_PORT": str(self.port),
-            "RABBITMQ_DIST_PORT": str(self.dist_port),
-            "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(self.root / "log"),
-            "RABBITMQ_PID_FILE": str(self.root / "rabbit.pid"),
-            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
-            "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq.conf"),
-            "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
-            "ERL_EPMD_ADDRESS": "127.0.0.1",
-        }
+        return rabbit_node_env(self.root, self.node, self.port, self.dist_port)
 
     def init(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

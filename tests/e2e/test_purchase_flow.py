@@ -104,7 +104,9 @@ async def test_a_declined_card_keeps_the_purchase_pending_and_leaves_the_balance
     assert (outcome["status"], outcome["failure_reason"]) in {("paid", None), ("credited", None)}
 
     async def credited() -> bool:
-        return (await own_account(dan))["balance"] == before + 200
+        # The balance moves when the ledger credits; billing marks the purchase credited when it hears so.
+        _, purchase = await dan.get(f"/api/v1/purchases/{created['id']}")
+        return (await own_account(dan))["balance"] == before + 200 and purchase["status"] == "credited"
 
     await eventually(credited, timeout=10)
     _, purchase = await dan.get(f"/api/v1/purchases/{created['id']}")

@@ -99,10 +99,13 @@ def run_schemathesis(system: AttackedSystem, callers: dict[str, Caller], example
     config.write_text(_config(callers))
     REPORTS.mkdir(parents=True, exist_ok=True)
     junit = REPORTS / "junit.xml"
+    # One worker thread: with two, a run crashed inside the tool ("SystemError: AST constructor recursion
+    # depth mismatch" from CPython 3.11's ast.parse, which Hypothesis calls to describe filters) though no
+    # answer was wrong; the single worker takes no longer here.
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
         f"{system.gateway_url}/api/openapi.json", "--checks", CHECKS, "--max-examples", str(examples),
-        "--phases", "examples,coverage,fuzzing,stateful", "--seed", "20261126", "--workers", "2",
+        "--phases", "examples,coverage,fuzzing,stateful", "--seed", "20261126", "--workers", "1",
         "--request-timeout", "20", "--report", "junit", "--report-junit-path", str(junit),
         "--suppress-health-check", "all", "--no-color",
     ]
