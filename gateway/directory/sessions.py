@@ -32,6 +32,9 @@ class SessionState:
     person_active: bool
     previous_hash: bytes | None = None  # the token rotated away from, forgiven briefly (judge_refresh)
     rotated_at: datetime | None = None
+    # The database's time when it was read: the times above are the database's, and so must be the
+    # clock they are judged by (an application server's clock may be off).
+    read_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ async def lock_for_refresh(conn: asyncpg.Connection, session_id: uuid.UUID) -> t
     so only one of them can be the first use."""
     row = await conn.fetchrow(
         """SELECT s.person_id, s.generation, s.refresh_hash, s.expires_at, s.revoked_at IS NOT NULL AS revoked,
-                  u.active, s.previous_hash, s.rotated_at
+                  u.active, s.previous_hash, s.rotated_at, now() AS read_at
            FROM sessions s JOIN users u ON u.id = s.person_id WHERE s.id = $1 FOR UPDATE OF s""",
         session_id,
     )
@@ -79,18 +82,25 @@ async def lock_for_refresh(conn: asyncpg.Connection, session_id: uuid.UUID) -> t
         return None
     previous = row["previous_hash"]
     state = SessionState(row["generation"], bytes(row["refresh_hash"]), row["expires_at"], row["revoked"],
-                         row["active"], bytes(previous) if previous is not None else None, row["rotated_at"])
+                         row["active"], bytes(previous) if previous is not None else None, row["rotated_at"],
+                         row["read_at"])
     return state, row["person_id"]
 
 
 async def rotate(
-    conn: asyncpg.Connection, session_id: uuid.UUID, generation: int, refresh_hash: bytes, ttl: int, ip: str | None
+    conn: asyncpg.Connection, session_id: uuid.UUID, generation: int, refresh_hash: bytes, ttl: int, ip: str | None,
+    *, forgive_previous: bool = True,
 ) -> None:
+    """The session's next refresh token. The one it replaces stays forgiven for a moment (a lost answer)
+    unless the rotation itself answered a forgiven one: then nothing earlier is forgiven, so that a copy
+    sent again cannot keep a second branch of the session alive."""
     await conn.execute(
-        """UPDATE sessions SET generation = $2, previous_hash = refresh_hash, refresh_hash = $3, rotated_at = now(),
+        """UPDATE sessions SET generation = $2, refresh_hash = $3,
+                  previous_hash = CASE WHEN $6 THEN refresh_hash END,
+                  rotated_at = CASE WHEN $6 THEN now() ELSE rotated_at END,
                   last_used_at = now(), expires_at = now() + make_interval(secs => $4), ip = coalesce($5, ip)
            WHERE id = $1""",
-        session_id, generation, refresh_hash, ttl, ip,
+        session_id, generation, refresh_hash, ttl, ip, forgive_previous,
     )
 
 

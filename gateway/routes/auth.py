@@ -60,7 +60,8 @@ async def refresh(request: web.Request) -> web.Response:
 async def sign_out(request: web.Request) -> web.Response:
     body = await parse_json(request, SignOutRequest) if request.body_exists else SignOutRequest()
     if body.refresh_token is not None:
-        await auth.sign_out_with_refresh_token(request.app[DB], body.refresh_token)
+        await auth.sign_out_with_refresh_token(request.app[DB], body.refresh_token,
+                                               TokenPolicy.of(request.app[SETTINGS]).reuse_grace)
         return web.Response(status=204)
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):

@@ -104,13 +104,14 @@ async def refresh(pool: asyncpg.Pool, text: str, policy: TokenPolicy, device: De
     async with pool.acquire() as conn, conn.transaction():
         found = await sessions.lock_for_refresh(conn, presented.session_id)
         state, person_id = found if found else (None, None)
-        verdict = judge_refresh(presented, state, datetime.now(UTC), policy.reuse_grace)
+        verdict = judge_refresh(presented, state, _read_at(state), policy.reuse_grace)
         if verdict in (Verdict.CURRENT, Verdict.RESENT) and state is not None and person_id is not None:
             if verdict is Verdict.RESENT:
-                log.info("refresh_token_resent", session_id=str(presented.session_id))
+                # Expected after a lost answer; a stream of these for one person may be a copied token.
+                log.warning("refresh_token_resent", session_id=str(presented.session_id))
             renewed = RefreshToken.new(presented.session_id, state.generation + 1)
             await sessions.rotate(conn, renewed.session_id, renewed.generation, renewed.digest, policy.refresh_ttl,
-                                  device.ip)
+                                  device.ip, forgive_previous=verdict is Verdict.CURRENT)
             return _tokens(person_id, renewed, policy)
         if verdict is Verdict.REUSED:
             await sessions.revoke(conn, presented.session_id, "reused")
@@ -122,7 +123,11 @@ async def refresh(pool: asyncpg.Pool, text: str, policy: TokenPolicy, device: De
     raise InvalidRefreshToken("The refresh token is not valid.")
 
 
-async def sign_out_with_refresh_token(pool: asyncpg.Pool, text: str) -> None:
+def _read_at(state: sessions.SessionState | None) -> datetime:
+    return state.read_at if state is not None and state.read_at is not None else datetime.now(UTC)
+
+
+async def sign_out_with_refresh_token(pool: asyncpg.Pool, text: str, grace: timedelta = timedelta(0)) -> None:
     """End the session of a refresh token. Nothing to end (an unknown token, a session over) is not an
     error: signing out twice, or after the session expired, leaves the client where it wanted to be."""
     presented = RefreshToken.parse(text)
@@ -130,10 +135,11 @@ async def sign_out_with_refresh_token(pool: asyncpg.Pool, text: str) -> None:
         return
     async with pool.acquire() as conn, conn.transaction():
         found = await sessions.lock_for_refresh(conn, presented.session_id)
-        verdict = judge_refresh(presented, found[0] if found else None, datetime.now(UTC))
-        if verdict in (Verdict.CURRENT, Verdict.REUSED):
+        state = found[0] if found else None
+        verdict = judge_refresh(presented, state, _read_at(state), grace)
+        if verdict in (Verdict.CURRENT, Verdict.RESENT, Verdict.REUSED):
             await sessions.revoke(conn, presented.session_id,
-                                  "signed-out" if verdict is Verdict.CURRENT else "reused")
+                                  "reused" if verdict is Verdict.REUSED else "signed-out")
 
 
 async def sign_out(pool: asyncpg.Pool, caller: Caller) -> None:

@@ -88,21 +88,30 @@ async def change_credit_mode(
     """The operator's "client change request". The ledger sweeps or opens accounts from the event."""
     require_operator(caller, "Only platform operators change a tenant's credit mode.")
     async with pool.acquire() as conn, conn.transaction():
-        # Locked for the whole switch: two operators switching at once are applied one after the other.
-        current = await store.lock_tenant(conn, tenant_id)
-        if current is None:
-            raise NotFound("No such tenant.")
-        if current.credit_mode == mode:
-            return current
-        open_holds = await ledger.open_holds(identity_for(caller), tenant_id)
-        if open_holds:
-            raise OpenHoldsBlockSwitch(f"{open_holds} open hold(s) must be captured or voided first.")
-        tenant, version = await store.set_credit_mode(conn, tenant_id, mode)
-        people_of_tenant = await store.people_of(conn, tenant_id)
-        await outbox.enqueue(conn, tenant_event(tenant, version))
-        change = CreditModeChanged(tenant_id=tenant_id, mode=mode, previous_mode=current.credit_mode,
-                                   user_ids=[p.id for p in people_of_tenant if p.role in ("master", "user")],
-                                   actor_user_id=caller.person.id, version=version)
-        await outbox.enqueue(conn, Event.new(type=events.CREDIT_MODE_CHANGED, source=SOURCE,
-                                             subject=events.tenant_subject(tenant_id), data=change))
-        return tenant
+        return await switch_credit_mode(conn, ledger, caller, tenant_id, mode)
+
+
+async def switch_credit_mode(
+    conn: asyncpg.Connection, ledger: LedgerClient, caller: Caller, tenant_id: uuid.UUID,
+    mode: Literal["shared", "individual"],
+) -> Tenant:
+    """The switch inside the caller's transaction (an approved request writes its decision in the same one)."""
+    require_operator(caller, "Only platform operators change a tenant's credit mode.")
+    # Locked for the whole switch: two operators switching at once are applied one after the other.
+    current = await store.lock_tenant(conn, tenant_id)
+    if current is None:
+        raise NotFound("No such tenant.")
+    if current.credit_mode == mode:
+        return current
+    open_holds = await ledger.open_holds(identity_for(caller), tenant_id)
+    if open_holds:
+        raise OpenHoldsBlockSwitch(f"{open_holds} open hold(s) must be captured or voided first.")
+    tenant, version = await store.set_credit_mode(conn, tenant_id, mode)
+    people_of_tenant = await store.people_of(conn, tenant_id)
+    await outbox.enqueue(conn, tenant_event(tenant, version))
+    change = CreditModeChanged(tenant_id=tenant_id, mode=mode, previous_mode=current.credit_mode,
+                               user_ids=[p.id for p in people_of_tenant if p.role in ("master", "user")],
+                               actor_user_id=caller.person.id, version=version)
+    await outbox.enqueue(conn, Event.new(type=events.CREDIT_MODE_CHANGED, source=SOURCE,
+                                         subject=events.tenant_subject(tenant_id), data=change))
+    return tenant

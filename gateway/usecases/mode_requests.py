@@ -1,6 +1,6 @@
 """The client change request: a master asks to switch their organisation between individual and shared
 (system-wide) credits, with a reason; an operator approves it, which runs the operator's switch
-(`directory.change_credit_mode`), or rejects it, each with a note. The operators hear of a new request and
+(`directory.switch_credit_mode`), or rejects it, each with a note. The operators hear of a new request and
 the master of the decision by email (the gateway's email outbox, owed in the same transaction)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from gateway.directory import mode_requests as store
 from gateway.directory import store as directory_store
 from gateway.directory.mode_requests import ModeRequest, Status
 from gateway.schemas.mode_requests import NewCreditModeRequest
-from gateway.usecases.directory import MastersOnly, OpenHoldsBlockSwitch, change_credit_mode, require_operator
+from gateway.usecases.directory import MastersOnly, OpenHoldsBlockSwitch, require_operator, switch_credit_mode
 from gateway.web.auth import Caller
 
 REQUESTED_EMAIL = "credit_mode_requested"
@@ -84,12 +84,10 @@ async def approve(
     async with pool.acquire() as conn, conn.transaction():
         # Held until the decision is written, so that two operators deciding at once (approve and
         # reject) are applied one after the other and a rejected request never has its switch made.
-        # The switch itself takes a second connection for its own transaction: if this one then failed
-        # before committing, the request stays pending and approving it again finds the mode already
-        # set (the switch is a no-op) and completes the decision.
+        # The switch and the decision are one transaction: both are made, or neither.
         request = await _pending(conn, request_id)
         try:
-            await change_credit_mode(pool, ledger, caller, request.tenant_id, request.mode)
+            await switch_credit_mode(conn, ledger, caller, request.tenant_id, request.mode)
         except OpenHoldsBlockSwitch as exc:
             blocked = exc
             await store.record_failed_approval(conn, request_id, exc.detail)

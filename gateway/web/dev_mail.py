@@ -25,6 +25,8 @@ from common.problems import Forbidden, NotFound
 from gateway.web.pages import render
 
 _LOOPBACK = ("127.0.0.1", "::1")
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "[::1]", "localhost")
+_PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 _URL = re.compile(r"(https?://[^\s<>\"]+)")
 _PARSER = BytesParser(policy=policy.default)
 
@@ -109,7 +111,11 @@ def routes(folder: Path | None = None) -> list[web.AbstractRouteDef]:
 
 
 def _local_only(request: web.Request) -> None:
-    if request.remote not in _LOOPBACK or "X-Forwarded-For" in request.headers:
+    """From this machine, to this machine: the peer is a loopback address, no proxy says it forwarded the
+    request, and the Host is a loopback name (a page from elsewhere that rebinds its own name to
+    127.0.0.1 sends its own name as Host)."""
+    forwarded = any(header in request.headers for header in _PROXY_HEADERS)
+    if request.remote not in _LOOPBACK or forwarded or request.url.host not in _LOOPBACK_HOSTS:
         raise LocalOnly("The caught emails are shown only to a browser on the machine that runs the system.")
 
 

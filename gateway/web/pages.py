@@ -100,6 +100,14 @@ def form_errors(form: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+def awaits_another_card(purchase: dict[str, Any], session: CheckoutSession) -> bool:
+    """A declined attempt, not a payment on its way: the provider's checkout is still open for another
+    card. Once another card has paid, billing may not have heard yet and still shows the decline: the
+    confirmation then waits for it (sending the buyer back to a paid checkout would bounce them here)."""
+    return bool(purchase["status"] == "pending" and purchase.get("failure_reason") and purchase.get("checkout_url")
+                and session.status == "open")
+
+
 def decline_message(failure_reason: str | None) -> str:
     return _DECLINE_REASONS.get(failure_reason or "", "The card was declined.")
 
@@ -229,8 +237,7 @@ async def confirmation_page(request: web.Request) -> web.Response:
                                                  request.match_info["id"])
     confirmed = await checkout.confirmation(request.app[DB], request.app[LEDGER], request.app[BILLING], session)
     purchase = confirmed.purchase
-    if purchase["status"] == "pending" and purchase.get("failure_reason") and purchase.get("checkout_url"):
-        # A declined attempt, not a payment on its way: the provider's checkout is still open for another card.
+    if awaits_another_card(purchase, session):
         raise web.HTTPSeeOther(_with_return(purchase["checkout_url"], return_path(request.query.get("return"))))
     view = await _purchase_view(request, session, confirmed.purchase)
     return render("confirmation.html", purchase=confirmed.purchase, session=session, balance=confirmed.balance,

@@ -159,6 +159,13 @@ async def test_the_page_exists_only_where_make_run_asks_and_only_for_this_machin
                                                              "Accept": "application/json"}) as response:
         assert response.status == 403
         assert response.content_type == "application/problem+json"
+    # Another proxy's header, or a page elsewhere whose name was rebound to 127.0.0.1 (its name is the Host).
+    for headers in ({"Forwarded": "for=203.0.113.9"}, {"X-Real-IP": "203.0.113.9"},
+                    {"Host": f"rebound.example:{dev_mail.url.rsplit(':', 1)[1]}"}):
+        async with http.get(f"{dev_mail.url}/dev/mail", headers=headers) as response:
+            assert response.status == 403, headers
+    async with http.get(f"{dev_mail.url}/dev/mail", headers={"Host": "localhost"}) as response:
+        assert response.status == 200
     async with http.get(f"{dev_mail.url}/dev/mail/../../etc/passwd") as response:
         assert response.status == 404
     async with http.get(f"{dev_mail.url}/dev/mail/nothing.eml") as response:

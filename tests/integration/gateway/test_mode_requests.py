@@ -206,3 +206,24 @@ async def test_the_admin_page_is_served_with_its_script(gateway: tuple[Onboardin
     text = await response.text()
     assert response.status == 200 and response.content_type == "text/html"
     assert "Credit mode requests" in text and "/admin_requests.js" in text
+
+
+async def test_an_approval_whose_decision_cannot_be_written_switches_nothing(
+    gateway: tuple[Onboarding, LedgerHarness], monkeypatch: pytest.MonkeyPatch,
+):
+    gw, _ = gateway
+    request = (await ask(gw)).body
+    from gateway.directory import mode_requests as requests_store
+
+    async def decision_lost(*_: Any, **__: Any) -> None:
+        raise ConnectionResetError("the database went away before the decision was written")
+
+    monkeypatch.setattr(requests_store, "decide", decision_lost)
+    answer = await decide(gw, request["id"], "approve")
+    assert answer.status == 500 or answer.status == 503, answer.body
+    # The switch and the decision are one transaction: the mode is as it was and the request still waits.
+    assert await mode_of_acme(gw) == "individual"
+    monkeypatch.undo()
+    approved = await decide(gw, request["id"], "approve")
+    assert approved.status == 200 and approved.body["status"] == "approved", approved.body
+    assert await mode_of_acme(gw) == "shared"

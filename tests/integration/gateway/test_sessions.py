@@ -105,12 +105,32 @@ async def test_a_token_sent_again_just_after_its_answer_was_lost_renews_once_mor
     assert (await gateway.get("/me", again["access_token"]))[0] == 200
     [row] = await _session_rows(gateway)
     assert (row["generation"], row["revoked_at"]) == (3, None)
-    # Only the one just replaced is forgiven: a token two rotations old is a reuse, and ends the session.
-    status, _, problem = await gateway.refresh(first["refresh_token"])
+    # Forgiven once: the answer it just got forgives nothing before it, so a copy of either earlier token
+    # cannot keep a second branch of the session alive; sending one ends the session.
+    status, _, problem = await gateway.refresh(lost["refresh_token"])
     assert status == 401 and "already used" in problem["detail"]
     assert (await gateway.refresh(again["refresh_token"]))[0] == 401
     [row] = await _session_rows(gateway)
     assert row["revoked_because"] == "reused"
+
+
+async def test_a_token_two_rotations_old_is_a_reuse_even_within_the_grace(gateway: Gateway):
+    first = await gateway.tokens("ben@acme.test")
+    _, _, second = await gateway.refresh(first["refresh_token"])
+    _, _, third = await gateway.refresh(second["refresh_token"])
+    status, _, problem = await gateway.refresh(first["refresh_token"])
+    assert status == 401 and "already used" in problem["detail"]
+    assert (await gateway.refresh(third["refresh_token"]))[0] == 401
+
+
+async def test_signing_out_with_the_token_just_replaced_ends_the_session_as_a_sign_out(gateway: Gateway):
+    first = await gateway.tokens("ben@acme.test")
+    _, _, second = await gateway.refresh(first["refresh_token"])  # its answer lost: the app still has `first`
+    response = await gateway.client.post("/api/v1/auth/logout", json={"refresh_token": first["refresh_token"]})
+    assert response.status == 204
+    assert (await gateway.refresh(second["refresh_token"]))[0] == 401
+    [row] = await _session_rows(gateway)
+    assert row["revoked_because"] == "signed-out"
 
 
 async def test_a_token_sent_again_after_the_grace_ends_the_session(gateway: Gateway):
