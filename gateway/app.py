@@ -14,6 +14,7 @@ from gateway.directory import emails
 from gateway.live import feed as live
 from gateway.resources import (
     BILLING,
+    DEV_MAIL,
     LEDGER,
     LIMITS,
     MESSAGING,
@@ -71,7 +72,9 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(ui.routes)
     app.add_routes(problem_pages.routes)
     app.add_routes(admin_pages.routes)
-    app.add_routes(dev_mail_routes())  # the caught emails, only when DEV_MAIL_DIR is set (`make run`)
+    caught_mail = dev_mail_routes()  # the caught emails, only when DEV_MAIL_DIR is set (`make run`)
+    app.add_routes(caught_mail)
+    app[DEV_MAIL] = bool(caught_mail)
     checks = readiness_checks(app)
     checks["ledger"] = _service_ready(lambda: app[LEDGER])
     checks["billing"] = _service_ready(lambda: app[BILLING])

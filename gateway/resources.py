@@ -22,6 +22,8 @@ from gateway.web.ratelimit import Limits
 from gateway.web.reset_limits import PasswordResetLimits
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
+# Whether /dev/mail exists (DEV_MAIL_DIR, `make run` only): the app then points operators to it.
+DEV_MAIL = web.AppKey("dev_mail", bool)
 LIMITS = web.AppKey("limits", Limits)
 RESET_LIMITS = web.AppKey("password_reset_limits", PasswordResetLimits)
 LEDGER = web.AppKey("ledger", LedgerClient)

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from common.problems import NotFound
 from gateway.directory import terms
+from gateway.resources import DEV_MAIL
 from gateway.web.pages import render
 
 ASSETS = (Path(__file__).parent.parent / "static" / "app").resolve()
@@ -38,8 +39,9 @@ def assets_version() -> str:
     return digest.hexdigest()[:12]
 
 
-async def app_shell(_: web.Request) -> web.Response:
-    response = render("app.html", assets=f"/app-assets/{assets_version()}", conditions=terms.CONDITIONS)
+async def app_shell(request: web.Request) -> web.Response:
+    response = render("app.html", assets=f"/app-assets/{assets_version()}", conditions=terms.CONDITIONS,
+                      dev_mail=request.app.get(DEV_MAIL, False))
     # The shell is tiny and names the current assets: always revalidate it.
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -23,7 +23,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from common.contracts import mailbox
-from tests.e2e.browser_helpers import DESKTOP, PHONE, browsing, fits_width, shot
+from tests.e2e.browser_helpers import DESKTOP, PHONE, browsing, fits_width, shot, sign_in_page
 from tests.e2e.conftest import LOGS, ROOT, Client, System, _free_port, _reap
 
 PDF = b"%PDF-1.4\n% a tax invoice as billing attaches it\n%%EOF\n"
@@ -106,8 +106,16 @@ async def test_a_newcomer_reads_the_invitation_and_the_invoice_the_system_sent(
 
     await caught_for_invitee()
 
+    # The system's own gateway (no DEV_MAIL_DIR, as in production) points its operators nowhere of the kind.
+    async with browsing(browser, system.gateway_url, DESKTOP) as (_, page, _watch):
+        await sign_in_page(page, "ops@platform.test")
+        await expect(page.get_by_role("link", name="Credit mode requests")).to_be_visible()
+        await expect(page.get_by_role("link", name=re.compile("Emails sent"))).to_have_count(0)
+
     async with browsing(browser, dev_mail.url, DESKTOP) as (_, page, _watch):
-        await page.goto("/dev/mail")
+        # An operator of `make run` finds the caught emails from the app's home page.
+        await sign_in_page(page, "ops@platform.test")
+        await page.get_by_role("link", name="Emails sent (caught on this machine)").click()
         await expect(page.get_by_role("heading", name="Caught emails")).to_be_visible()
         invitation_link = page.locator(".mail-list [role=listitem]").filter(has_text=invitee).get_by_role(
             "link", name=re.compile("You are invited"))

@@ -115,13 +115,16 @@ function shell(me) {
   $("#user-name").textContent = me.name;
   $("#user-menu").hidden = false;
   $("#home-name").textContent = me.name;
-  // Operators decide the masters' credit mode requests on a page of their own.
+  // Operators decide the masters' credit mode requests on a page of their own; under `make run` they also
+  // find the emails the system sent (caught on this machine, /dev/mail).
   if (me.role === "operator") {
-    const link = Object.assign(document.createElement("a"), { href: "/admin/credit-mode-requests",
-      textContent: "Credit mode requests" });
-    const line = document.createElement("p");
-    line.append(link);
-    $("#view-home .card").prepend(line);
+    const links = [["/admin/credit-mode-requests", "Credit mode requests"]];
+    if (document.body.dataset.devMail === "on") links.push(["/dev/mail", "Emails sent (caught on this machine)"]);
+    for (const [href, textContent] of links.reverse()) {
+      const line = document.createElement("p");
+      line.append(Object.assign(document.createElement("a"), { href, textContent }));
+      $("#view-home .card").prepend(line);
+    }
   }
   const mode = me.tenant?.credit_mode === "individual" ? "Individual User SMS Credits" : "Shared System Credits";
   $("#home-tenant").textContent = me.tenant
