@@ -23,7 +23,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from common.contracts import mailbox
-from tests.e2e.browser_helpers import DESKTOP, PHONE, browsing, fits_width, shot, sign_in_page
+from tests.e2e.browser_helpers import DESKTOP, PHONE, axe_check, browsing, fits_width, shot, sign_in_page
 from tests.e2e.conftest import LOGS, ROOT, Client, System, _free_port, _reap
 
 PDF = b"%PDF-1.4\n% a tax invoice as billing attaches it\n%%EOF\n"
@@ -121,6 +121,7 @@ async def test_a_newcomer_reads_the_invitation_and_the_invoice_the_system_sent(
             "link", name=re.compile("You are invited"))
         await expect(invitation_link).to_be_visible()
         await shot(page, "devmail-list-desktop")
+        await axe_check(page, "/dev/mail (desktop)")
 
         await invitation_link.click()
         await expect(page.get_by_role("heading", name=re.compile("You are invited"))).to_be_visible()
@@ -137,6 +138,7 @@ async def test_a_newcomer_reads_the_invitation_and_the_invoice_the_system_sent(
         await invoice_item.get_by_role("link", name="Tax invoice INV-7").click()
         await expect(page.get_by_role("heading", name="Tax invoice INV-7")).to_be_visible()
         await shot(page, "devmail-invoice-desktop")
+        await axe_check(page, "an email on /dev/mail (desktop)")
         async with page.expect_download() as downloading:
             await page.get_by_role("link", name="INV-7.pdf").click()
         download = await downloading.value
@@ -149,11 +151,13 @@ async def test_a_newcomer_reads_the_invitation_and_the_invoice_the_system_sent(
         await expect(page.locator(".mail-list [role=listitem]").filter(has_text=invitee).first).to_be_visible()
         assert await fits_width(page)
         await shot(page, "devmail-list-phone")
+        await axe_check(page, "/dev/mail (phone)")
         await page.locator(".mail-list [role=listitem]").filter(has_text=invitee).get_by_role(
             "link", name=re.compile("You are invited")).click()
         await expect(page.get_by_role("link", name=re.compile("set-password"))).to_be_visible()
         assert await fits_width(page)  # the long link wraps
         await shot(page, "devmail-invitation-phone")
+        await axe_check(page, "an email on /dev/mail (phone)")
 
 
 async def test_the_page_exists_only_where_make_run_asks_and_only_for_this_machine(

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, ViewportSize, expect
 
-from tests.e2e.browser_helpers import DESKTOP, PHONE, browsing, fits_width, shot, sign_in_page
+from tests.e2e.browser_helpers import DESKTOP, PHONE, axe_check, browsing, fits_width, shot, sign_in_page
 from tests.e2e.conftest import System
 from tests.e2e.test_browser import ben_buys_credits
 
@@ -94,3 +94,4 @@ async def test_the_log_shows_a_named_chart_of_the_last_30_days_matching_the_api(
         await expect(printed).to_have_count(30)
         await report.wait_for_function("() => document.adoptedStyleSheets.length > 0")
         await shot(report, "usage-report")
+        await axe_check(report, "the print report")
