@@ -1,6 +1,7 @@
 """What a top-up's purchase settling means for auto top-up, applied inside the purchase's own
-transaction: a credited top-up ends the one in flight and moves the account's watermark past it; a
-declined one ends it, suspends auto top-up (no second attempt) and tells the payer."""
+transaction: a credited top-up ends the one in flight (or corrects one recorded as declined that the
+provider paid after all) and moves the account's watermark past it; a declined one ends it, suspends
+auto top-up (no second attempt) and tells the payer."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ async def purchase_credited(conn: asyncpg.Connection, purchase: Purchase, seq: i
     if purchase.origin != "auto_top_up":
         return
     top_up = await store.lock_top_up_of(conn, purchase.id)
-    if top_up is None or top_up["status"] != "charging":
+    if top_up is None or top_up["status"] not in ("charging", "failed"):
         return
+    if top_up["status"] == "failed":
+        # The provider took the money after all (a PaymentIntent declined, then paid): the credits came, so
+        # the record says so. Auto top-up stays suspended until the payer sets it again, as after any decline.
+        log.warning("top_up_paid_after_decline", account_id=str(top_up["account_id"]), purchase_id=str(purchase.id))
     await store.settle_top_up(conn, top_up["id"], "succeeded")
     await store.advance_seq(conn, top_up["account_id"], seq)
     log.info("top_up_credited", account_id=str(top_up["account_id"]), quantity=top_up["quantity"], seq=seq)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
 from typing import Any
 
@@ -141,6 +143,36 @@ async def test_a_declined_saved_card_stops_after_one_attempt_publishes_the_failu
 
     status, config = await set_auto_top_up(billing)  # setting it again resumes it
     assert config["status"] == "active"
+
+
+async def test_a_declined_top_up_the_provider_pays_after_all_is_recorded_as_succeeded(billing: Billing) -> None:
+    # Stripe may still take the money for a PaymentIntent it declined first (retried, or paid from its
+    # dashboard): the credits come, and the top-up's record must say so rather than "failed".
+    await credited_purchase(billing, 500, card=SAVED_CARD_DECLINES)
+    await set_auto_top_up(billing)
+    tenant = billing.buyer.tenant_id
+    await publish(billing, spent_down_to(tenant, "system", 10, next_seq()))
+    [attempt] = await wait_for_top_ups(billing, 1, "failed")
+    assert attempt["status"] == "failed"
+    _, purchase = await billing.get(f"/purchases/{attempt['purchase_id']}")
+    async with billing.pool.acquire() as conn:
+        session_id = await conn.fetchval("SELECT checkout_session_id FROM purchases WHERE id = $1",
+                                         attempt["purchase_id"])
+    paid_late = json.dumps({"id": f"evt_{uuid.uuid4().hex}", "type": "payment.succeeded", "created": int(time.time()),
+                            "data": {"session_id": session_id, "purchase_id": purchase["id"], "card_brand": "visa",
+                                     "card_last4": "0341"}}).encode()
+    status, answer = await billing.post_webhook(paid_late)
+    assert (status, answer["outcome"]) == (200, "paid"), answer
+    credited_at = next_seq()
+    await publish(billing, credit_of(purchase, tenant, credited_at))
+
+    await wait_for_top_ups(billing, 1, "credited")
+    [record] = await top_ups(billing)
+    assert record["status"] == "succeeded"
+    async with billing.pool.acquire() as conn:
+        settings = await conn.fetchrow("SELECT status, topped_up_through_seq FROM auto_top_ups")
+    # Its spending is covered now; auto top-up stays suspended until the payer sets it again, as after any decline.
+    assert settings["topped_up_through_seq"] >= credited_at and settings["status"] == "suspended"
 
 
 async def test_auto_top_up_needs_a_saved_card_and_valid_settings(billing: Billing) -> None:
