@@ -1,4 +1,4 @@
-"""`python -m gateway [serve|migrate|seed|service-client <id> [--tenant <tenant id>]]`."""
+"""`python -m gateway [serve|migrate|seed|announce|service-client <id> [--tenant <tenant id>]]`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 import sys
 import uuid
 
-from common.db import migrate
+from common.db import connect, migrate
 from common.runtime import migrate_command, run_cli
 from common.settings import load_settings
 from gateway.app import MIGRATIONS, SERVICE, create_app
+from gateway.directory.events import announce_everyone
 from gateway.seed import create_service_client, seed
 from gateway.settings import GatewaySettings
 
@@ -38,6 +39,17 @@ def main() -> None:
         print(secret)
         return 0
 
+    async def announce_command() -> int:
+        await migrate(settings.database_url, MIGRATIONS)
+        conn = await connect(settings.database_url)
+        try:
+            tenants, people = await announce_everyone(conn)
+        finally:
+            await conn.close()
+        print(f"gateway: announced {tenants} tenants and {people} people again (sent once the gateway runs; "
+              "a service that has a version already changes nothing)")
+        return 0
+
     run_cli(
         SERVICE,
         settings.log_level,
@@ -48,6 +60,7 @@ def main() -> None:
             "migrate": migrate_command(SERVICE, settings.database_url, MIGRATIONS),
             "seed": seed_command,
             "service-client": service_client_command,
+            "announce": announce_command,
         },
     )
 

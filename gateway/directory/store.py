@@ -84,6 +84,10 @@ async def caller(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[Person, 
     return _person(row), tenant
 
 
+async def tenant_ids(conn: asyncpg.Connection) -> list[uuid.UUID]:
+    return [r["id"] for r in await conn.fetch("SELECT id FROM tenants ORDER BY id")]
+
+
 async def tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Tenant | None:
     row = await conn.fetchrow(f"SELECT {_TENANT} FROM tenants WHERE id = $1", tenant_id)  # noqa: S608
     return Tenant(**dict(row)) if row else None
