@@ -23,12 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.local_servers import rabbit_node_env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import free_port
 
 
 def _port_open(port: int) -> bool:

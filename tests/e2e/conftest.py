@@ -7,7 +7,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +22,7 @@ from playwright.async_api import Browser, async_playwright
 from tests.conftest import Infra, delete_topology
 from tests.e2e.browser_helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.event_capture import MIN_TYPES_WHOLE_RUN, EventCapture, whole_package_ran
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "test-artifacts" / "e2e-logs"
@@ -36,10 +36,7 @@ SMPP_RATE_PER_SECOND = 40
 DEMO_PASSWORD = "demo-password"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port  # the name this folder's modules import
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:

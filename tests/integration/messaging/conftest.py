@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,13 +23,7 @@ from services.messaging.sending.smpp import CarrierLink
 from services.messaging.settings import MessagingSettings
 from tests.conftest import StartService
 from tests.harness import bearer, internal_token
-from tests.support import eventually
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import eventually, free_port
 
 
 def number() -> str:

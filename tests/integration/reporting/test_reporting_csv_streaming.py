@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from common import accounts
 from tests.conftest import Infra, NewDatabase
 from tests.harness import INTERNAL_SECRET as SECRET
 from tests.integration.reporting.reporting_support import auth
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 ROWS = 200_000
@@ -31,10 +31,7 @@ TENANT = uuid.uuid4()
 ALICE, BOB = uuid.uuid4(), uuid.uuid4()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+_free_port = free_port  # the name this folder's modules import
 
 
 def _memory(pid: int) -> dict[str, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import tempfile
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -21,12 +20,9 @@ from common.contracts import mailbox
 from fakes.mailcatcher.catcher import serve
 from scripts.local_infra import Server, Step
 from scripts.local_servers import ProjectPostgres, ProjectRabbit, postgres_bin, rabbit_bin
+from tests.support import free_port
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port  # the name this folder's modules import
 
 
 def _unstartable(name: str, project: ProjectPostgres | ProjectRabbit) -> Server:

@@ -10,8 +10,8 @@ from typing import Any
 from standardwebhooks import Webhook
 
 from tests.harness import RunningService
-from tests.integration.webhooks.conftest import balance_low, delivery_log, free_port, register
-from tests.support import eventually
+from tests.integration.webhooks.conftest import balance_low, delivery_log, register
+from tests.support import eventually, free_port
 
 
 async def test_a_public_event_is_delivered_once_signed_with_the_envelope_as_body(webhooks, receivers):
