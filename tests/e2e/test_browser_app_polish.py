@@ -7,12 +7,13 @@ for the box, its panels and the log's filters (Back and Forward, a bookmark, a s
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, ViewportSize, expect
+from playwright.async_api import Browser, Route, ViewportSize, expect
 
 from tests.e2e.browser_helpers import DESKTOP, PHONE, account_row, browsing, choose_action, shot, sign_in_page
 from tests.e2e.conftest import Client, System
@@ -164,6 +165,41 @@ async def test_the_box_and_its_panels_have_addresses_and_fixed_fields_lose_their
         # Closing the box gives back the address it was opened over.
         await box.get_by_role("button", name="Close").click()
         await expect(page).to_have_url(re.compile(r"/$"))
+
+
+async def test_fresh_figures_arriving_keep_an_open_actions_menu_open(system: System, browser: Browser) -> None:
+    async with browsing(browser, system.gateway_url) as (_, page, _watch):
+        await sign_in_page(page, "master@acme.test")
+        await page.goto("/credits")
+        box = page.get_by_role("dialog", name="Manage SMS Credits")
+        await expect(box.locator("table.accounts").first).to_be_visible()
+        await choose_action(box, "System Credits", "Purchase SMS Credits")
+
+        # Back to the accounts: the box shows them at once and asks for fresh figures, which this time
+        # take a second and a half (a slow line). Ava opens an Actions menu meanwhile.
+        answered = asyncio.Event()
+
+        async def slow(route: Route) -> None:
+            await asyncio.sleep(1.5)
+            await route.continue_()
+            answered.set()
+
+        await page.route("**/api/v1/accounts", slow)
+        await page.go_back()
+        await expect(box.locator("#panel-accounts")).to_be_visible()
+        await box.locator("tr[data-account-id]").first.evaluate("row => { row.dataset.drawnBefore = 'yes'; }")
+        await box.get_by_role("button", name="Actions for System Credits").click()
+        item = box.get_by_role("menuitem", name="Transfer SMS Credits From this Account")
+        await expect(item).to_be_visible()
+
+        # The figures arrive and the list is drawn again: the menu is open on the new row, usable.
+        await asyncio.wait_for(answered.wait(), 10)
+        await expect(box.locator("tr[data-drawn-before]")).to_have_count(0)
+        await expect(item).to_be_visible()
+        await expect(box.get_by_role("button", name="Actions for System Credits")).to_have_attribute(
+            "aria-expanded", "true")
+        await item.click()
+        await expect(box.get_by_role("form", name=re.compile("^Transfer SMS Credits"))).to_be_visible()
 
 
 async def sms_in_the_log(ava: Client, http: aiohttp.ClientSession) -> tuple[dict[str, Any], str]:

@@ -82,6 +82,10 @@ export function creditsBox({ me, navigate }) {
 
   function renderAccounts() {
     const groups = $("#accounts-groups");
+    // Fresh figures may arrive while the person has an account's Actions menu open, or is on one of its
+    // buttons (the list is drawn again on Back, on a mode change, on an account new to it): the same menu
+    // opens again on the new row, and focus stays on the same button, instead of vanishing under them.
+    const kept = keptPlace(groups);
     groups.replaceChildren();
     if (!state.loaded) {
       groups.append(el("p", { className: "muted", text: "Loading your accounts…" }));
@@ -97,6 +101,25 @@ export function creditsBox({ me, navigate }) {
     if (!state.accounts.length && $("#accounts-error").hidden) {
       groups.append(el("p", { text: "There are no SMS credit accounts you can manage." }));
     }
+    restorePlace(groups, kept);
+  }
+
+  function keptPlace(groups) {
+    const open = $('button[aria-expanded="true"]', groups);
+    const focused = groups.contains(document.activeElement) ? document.activeElement : null;
+    const row = (open || focused)?.closest("tr[data-account-id]");
+    if (!row) return null;
+    if (open) open.click(); // closed before its row goes, so that no menu is left open off the page
+    return { account: row.dataset.accountId, menuOpen: Boolean(open), command: focused?.dataset.command };
+  }
+
+  function restorePlace(groups, kept) {
+    const row = kept && $(`tr[data-account-id="${CSS.escape(kept.account)}"]`, groups);
+    if (!row) return;
+    const button = $("button", row);
+    if (kept.menuOpen) button.click();
+    const item = kept.command && $(`[data-command="${CSS.escape(kept.command)}"]`, row);
+    (item || (kept.menuOpen ? null : button))?.focus();
   }
 
   function accountTable(title, note, accounts) {
