@@ -4,6 +4,7 @@ of this test run's own, and gives tests a client of the gateway."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -36,9 +37,6 @@ SMPP_RATE_PER_SECOND = 40
 DEMO_PASSWORD = "demo-password"
 
 
-_free_port = free_port  # the name this folder's modules import
-
-
 def _reap(process: subprocess.Popen[bytes]) -> None:
     """Wait for a signalled process to exit; SIGKILL it after 15 s."""
     try:
@@ -66,12 +64,31 @@ class System:
         return self.env[f"{service.upper()}_DATABASE_URL"]
 
     def start(self, service: str) -> None:
+        self._spawn(service, {**SERVICES, **SIMULATOR}[service], self.env)
+
+    def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:
         LOGS.mkdir(parents=True, exist_ok=True)
-        with (LOGS / f"{service}.log").open("ab") as log:  # the child keeps its own descriptor
-            self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", {**SERVICES, **SIMULATOR}[service]], cwd=ROOT, env=self.env,
-                stdout=log, stderr=log,
+        with (LOGS / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log, stderr=log,
             )
+
+    @contextlib.asynccontextmanager
+    async def beside(self, name: str, module: str, env: dict[str, str], port: int | None = None
+                     ) -> AsyncIterator[None]:
+        """Another process beside the system's, set up otherwise (a second gateway worker sending its
+        emails somewhere, a mail catcher), sharing its databases; stopped when done. With a `port`, it is
+        an HTTP service, ready before this yields."""
+        self._spawn(name, module, env)
+        if port is not None:
+            self.ports[name] = port
+        try:
+            if port is not None:
+                await self.wait_ready(name)
+            yield
+        finally:
+            if name in self.processes:
+                self.stop(name)
 
     def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
         process = self.processes.pop(service)
@@ -163,7 +180,7 @@ def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
 # connections and two cores' worth of idle relays and consumers.
 @pytest.fixture(scope="package")
 async def system(infra: Infra) -> AsyncIterator[System]:
-    ports = {service: _free_port() for service in [*SERVICES, *SIMULATOR, "smpp"]}
+    ports = {service: free_port() for service in [*SERVICES, *SIMULATOR, "smpp"]}
     system = System(infra, _environment(infra, ports), ports)
     seeded = subprocess.run(
         [sys.executable, "-m", "gateway", "seed"], cwd=ROOT, env=system.env, capture_output=True, check=False

@@ -5,14 +5,13 @@ emails to it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.e2e.conftest import LOGS, ROOT, System, _free_port, _reap
+from tests.e2e.conftest import System
 from tests.integration.billing.mail_support import Mailbox, start_mailbox
+from tests.support import free_port
 
 
 @pytest.fixture
@@ -23,18 +22,8 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture
 async def mailing_gateway(system: System, mailbox: Mailbox) -> AsyncIterator[None]:
-    port = _free_port()
+    port = free_port()
     env = {**system.env, "GATEWAY_PORT": str(port), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
            "SMTP_SECURITY": "none", "EMAIL_POLL_SECONDS": "0.2"}
-    LOGS.mkdir(parents=True, exist_ok=True)
-    with (LOGS / "gateway-mailing.log").open("ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    system.processes["gateway-mailing"] = process
-    system.ports["gateway-mailing"] = port
-    try:
-        await system.wait_ready("gateway-mailing")
+    async with system.beside("gateway-mailing", "gateway", env, port):
         yield
-    finally:
-        system.processes.pop("gateway-mailing", None)
-        process.terminate()
-        _reap(process)

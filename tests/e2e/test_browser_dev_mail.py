@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,7 +22,8 @@ from playwright.async_api import Browser, expect
 
 from common.contracts import mailbox
 from tests.e2e.browser_helpers import DESKTOP, PHONE, axe_check, browsing, fits_width, shot, sign_in_page
-from tests.e2e.conftest import LOGS, ROOT, Client, System, _free_port, _reap
+from tests.e2e.conftest import Client, System
+from tests.support import free_port
 
 PDF = b"%PDF-1.4\n% a tax invoice as billing attaches it\n%%EOF\n"
 
@@ -38,28 +37,14 @@ class DevMail:
 
 @pytest.fixture
 async def dev_mail(system: System, tmp_path: Path) -> AsyncIterator[DevMail]:
-    folder, smtp_port, port = tmp_path / "mail", _free_port(), _free_port()
+    folder, smtp_port, port = tmp_path / "mail", free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**system.env, "DEV_MAIL_DIR": str(folder), "MAILCATCHER_PORT": str(smtp_port), "GATEWAY_PORT": str(port),
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none",
            "EMAIL_POLL_SECONDS": "0.2", "PUBLIC_BASE_URL": url, "DB_POOL_SIZE": "2"}
-    LOGS.mkdir(parents=True, exist_ok=True)
-    started = []
-    try:
-        for name, module in (("mailcatcher", "fakes.mailcatcher"), ("gateway-dev-mail", "gateway")):
-            with (LOGS / f"{name}.log").open("ab") as log:
-                process = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log, stderr=log)
-            started.append(process)
-            system.processes[name] = process
-        system.ports["gateway-dev-mail"] = port
-        await system.wait_ready("gateway-dev-mail")
+    async with (system.beside("mailcatcher", "fakes.mailcatcher", env),
+                system.beside("gateway-dev-mail", "gateway", env, port)):
         yield DevMail(url, folder, smtp_port)
-    finally:
-        for name in ("mailcatcher", "gateway-dev-mail"):
-            system.processes.pop(name, None)
-        for process in started:
-            process.terminate()
-            _reap(process)
 
 
 async def _caught(folder: Path, count: int) -> list[str]:

@@ -21,7 +21,8 @@ from gateway.directory.domain import Person, Tenant
 from gateway.directory.events import announce
 from gateway.web.auth import hash_password
 from tests.conftest import Infra
-from tests.e2e.conftest import DEMO_PASSWORD, ROOT, SERVICES, SIMULATOR, System, _environment, _free_port
+from tests.e2e.conftest import DEMO_PASSWORD, ROOT, SERVICES, SIMULATOR, System, _environment
+from tests.support import free_port
 
 LOGS = ROOT / "test-artifacts" / "security-logs"
 SERVICE_CLIENT = "security-tests"
@@ -66,7 +67,7 @@ class AttackedSystem(System):
 async def attacked(infra: Infra) -> AsyncIterator[AttackedSystem]:
     shutil.rmtree(LOGS, ignore_errors=True)
     own = Infra(infra.postgres_url, infra.broker_url, run_id=f"{infra.run_id}s")
-    ports = {service: _free_port() for service in [*SERVICES, *SIMULATOR, "smpp"]}
+    ports = {service: free_port() for service in [*SERVICES, *SIMULATOR, "smpp"]}
     system = AttackedSystem(own, _environment(own, ports), ports)
     for command in (["seed"], ["service-client", SERVICE_CLIENT]):
         done = subprocess.run([sys.executable, "-m", "gateway", *command], cwd=ROOT, env=system.env,

@@ -31,9 +31,6 @@ TENANT = uuid.uuid4()
 ALICE, BOB = uuid.uuid4(), uuid.uuid4()
 
 
-_free_port = free_port  # the name this folder's modules import
-
-
 def _memory(pid: int) -> dict[str, int]:
     """VmRSS (now) and VmHWM (peak since start) of a process, in bytes."""
     figures = {}
@@ -47,7 +44,7 @@ def _memory(pid: int) -> dict[str, int]:
 @pytest.fixture
 async def service(new_database: NewDatabase, exchange_name: str, infra: Infra) -> AsyncIterator[tuple[str, str, int]]:
     """(base url, database url, pid) of a reporting process started for this test."""
-    database_url, port = await new_database("stream"), _free_port()
+    database_url, port = await new_database("stream"), free_port()
     env = {**os.environ, "REPORTING_DATABASE_URL": database_url, "REPORTING_PORT": str(port),
            "INTERNAL_TOKEN_SECRET": SECRET, "BROKER_URL": infra.broker_url, "EXCHANGE_NAME": exchange_name,
            "LOG_LEVEL": "WARNING"}

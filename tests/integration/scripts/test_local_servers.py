@@ -22,13 +22,11 @@ from scripts.local_infra import Server, Step
 from scripts.local_servers import ProjectPostgres, ProjectRabbit, postgres_bin, rabbit_bin
 from tests.support import free_port
 
-_free_port = free_port  # the name this folder's modules import
-
 
 def _unstartable(name: str, project: ProjectPostgres | ProjectRabbit) -> Server:
     """A server whose usual port answers nothing and whose system server cannot be started (as on a machine
     where we are not root): `make run` must fall back to one of the checkout's own."""
-    return Server(name=name, usual_port=_free_port(), project=project, system_installed=lambda: True,
+    return Server(name=name, usual_port=free_port(), project=project, system_installed=lambda: True,
                   binaries=lambda: True, start_system=lambda: False, package="x", project_label=f".local/{name}")
 
 
@@ -37,7 +35,7 @@ async def test_with_no_server_answering_make_run_starts_its_own_and_finds_it_aga
     if (postgres_bin() if kind == "postgres" else rabbit_bin("rabbitmq-server")) is None:
         pytest.skip(f"the {kind} server is not installed")
     root = Path(tempfile.mkdtemp(prefix=f"h5-{kind}-"))
-    (root / "port").write_text(str(_free_port()))
+    (root / "port").write_text(str(free_port()))
     project = ProjectPostgres(root) if kind == "postgres" else ProjectRabbit(root)
     server = _unstartable(kind, project)
     try:
@@ -59,7 +57,7 @@ async def test_with_no_server_answering_make_run_starts_its_own_and_finds_it_aga
 
 
 async def test_the_mail_catcher_keeps_what_it_is_sent_with_its_attachment(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = await serve(tmp_path, "127.0.0.1", port)
     try:
         message = EmailMessage()
