@@ -179,6 +179,15 @@ def settings_for_run(environ: Mapping[str, str], postgres_url: str | None, broke
     return {name: value for name, value in chosen.items() if name not in environ}
 
 
+def _brought_up(server: Server, usual_port: int, own_port: Callable[[], int]) -> int | None:
+    """Make the server answer and say how; the port it answers on, or None when it cannot be done."""
+    step, line = server.bring_up()
+    print(line)
+    if step is Step.GIVE_UP:
+        return None
+    return usual_port if step is Step.USE_USUAL else own_port()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.local_infra")
     parser.add_argument("--root", type=Path, default=Path(".local"))
@@ -187,21 +196,15 @@ def main() -> int:
     postgres_url = broker_url = None
     if any(f"{s.upper()}_DATABASE_URL" in env for s in SERVICES_WITH_DATABASES):
         print("Postgres: the *_DATABASE_URL variables set in .env or the environment")
+    elif (port := _brought_up(postgres(root), 5432, lambda: ProjectPostgres(root / "postgres").port)) is None:
+        return 1
     else:
-        step, line = postgres(root).bring_up()
-        print(line)
-        if step is Step.GIVE_UP:
-            return 1
-        port = 5432 if step is Step.USE_USUAL else ProjectPostgres(root / "postgres").port
         postgres_url = f"postgresql://postgres@127.0.0.1:{port}"
     if "BROKER_URL" in env:
         print("RabbitMQ: BROKER_URL set in .env or the environment")
+    elif (port := _brought_up(rabbitmq(root), 5672, lambda: ProjectRabbit(root / "rabbitmq").port)) is None:
+        return 1
     else:
-        step, line = rabbitmq(root).bring_up()
-        print(line)
-        if step is Step.GIVE_UP:
-            return 1
-        port = 5672 if step is Step.USE_USUAL else ProjectRabbit(root / "rabbitmq").port
         broker_url = f"amqp://guest:guest@127.0.0.1:{port}/"
     mail_port = int(env.get("MAILCATCHER_PORT") or free_port(MAIL_CATCHER_PORT))
     chosen = settings_for_run(env, postgres_url, broker_url, root / "mail", mail_port)

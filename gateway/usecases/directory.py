@@ -86,7 +86,6 @@ async def change_credit_mode(
     mode: Literal["shared", "individual"],
 ) -> Tenant:
     """The operator's "client change request". The ledger sweeps or opens accounts from the event."""
-    require_operator(caller, "Only platform operators change a tenant's credit mode.")
     async with pool.acquire() as conn, conn.transaction():
         return await switch_credit_mode(conn, ledger, caller, tenant_id, mode)
 
