@@ -11,11 +11,15 @@ from typing import Literal
 
 _ACCOUNT_NAMESPACE = uuid.UUID("6f1c1f0e-6d2b-4f43-9a57-2a7f3c9b8e10")
 
-AccountKind = Literal["system", "user", "world", "spent"]
+AccountKind = Literal["system", "user", "world", "spent", "expired", "promotions"]
 SYSTEM = "system"
-WORLD = "world"
-SPENT = "spent"
+WORLD = "world"  # where purchased credits come from, and refunded ones go back to
+SPENT = "spent"  # credits used on SMS
+EXPIRED = "expired"  # credits whose lot lapsed
+PROMOTIONS = "promotions"  # where promotional credits come from: granted by an operator, never paid for
 USER_FACING = frozenset({"system", "user"})
+# The ledger's own accounts, outside any tenant's reach: the other side of credits entering or leaving.
+INTERNAL = frozenset({WORLD, SPENT, EXPIRED, PROMOTIONS})
 
 
 def user_code(user_id: uuid.UUID) -> str:
@@ -29,7 +33,7 @@ def account_id(tenant_id: uuid.UUID, code: str) -> uuid.UUID:
 def kind_of(code: str) -> AccountKind:
     if code.startswith("user:"):
         return "user"
-    if code in (SYSTEM, WORLD, SPENT):
+    if code == SYSTEM or code in INTERNAL:
         return code  # type: ignore[return-value]
     raise ValueError(f"unknown account code {code!r}")
 
@@ -40,6 +44,7 @@ def owner_of(code: str) -> uuid.UUID | None:
 
 SYSTEM_CREDITS = "System Credits"
 _OUTSIDE_LABELS = {"purchase": "Purchase", "refund": "Refund"}
+_INTERNAL_LABELS = {SPENT: "SMS sent", EXPIRED: "Expired", PROMOTIONS: "Promotional credits"}
 
 
 def counterparty_label(code: str | None, kind: str, names: dict[str, str]) -> str | None:
@@ -51,6 +56,6 @@ def counterparty_label(code: str | None, kind: str, names: dict[str, str]) -> st
         return SYSTEM_CREDITS
     if code == WORLD:
         return _OUTSIDE_LABELS.get(kind, "Outside")
-    if code == SPENT:
-        return "SMS sent"
+    if code in _INTERNAL_LABELS:
+        return _INTERNAL_LABELS[code]
     return names.get(code, "Former user")

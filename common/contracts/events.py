@@ -178,6 +178,9 @@ class PurchasePaid(_Payload):
     total_cents: int
     currency: str
     paid_at: datetime
+    # When the purchased credits lapse (the price list's validity from the moment of payment); none: never.
+    # Added in 1.1: an older publisher sends none, and its credits never expire.
+    credits_expire_at: datetime | None = None
 
 
 class PurchaseFailed(_Payload):
@@ -206,6 +209,20 @@ class HoldChange(_Payload):
     balance_after: int
 
 
+class LotChange(_Payload):
+    """What a transaction did to one lot in one account: credits are kept by the purchase or grant they came
+    from (their lot), with its expiry and whether they were paid for."""
+
+    lot_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    amount: int  # change in the lot's credits in this account: positive in, negative out
+    reserved_delta: int = 0  # change in what holds reserve of it (holds move no credits)
+    origin: str  # purchase | grant | compensation | opening (credits held before lots existed)
+    paid: bool  # False: promotional, never refunded or invoiced
+    expires_at: datetime | None = None
+
+
 class TransactionPosted(_Payload):
     transaction_id: uuid.UUID
     seq: int
@@ -218,6 +235,8 @@ class TransactionPosted(_Payload):
     postings: list[Posting]
     holds: list[HoldChange] = []
     terms_version: str | None = None
+    # Added in 1.1: which lots the credits came from and went to (none on a transaction that moves no credits).
+    lots: list[LotChange] = []
 
 
 class BalanceLow(_Payload):

@@ -61,6 +61,45 @@ class Balance(BaseModel):
     balance: int
     held: int
     available: int
+    expiring_within_30_days: int = 0
+
+
+# -- Lots: GET /accounts/lots?code=..., POST /tenants/{id}/grants ----------------------------------------
+# Both reach the public API unchanged (GET /api/v1/accounts/{id}/lots, the operators' grants), so their
+# classes carry descriptions and no docstrings, as the holds' do.
+
+LotOrigin = Literal["purchase", "grant", "compensation", "opening"]
+
+
+class LotView(BaseModel):
+    id: uuid.UUID
+    origin: LotOrigin = Field(description=(
+        "Where the credits came from: a purchase, a promotional grant, credits given back (compensation), "
+        "or `opening`: what the account held before credits were kept by lot (paid, never expiring)"))
+    paid: bool = Field(description="False for promotional credits: spent first, never refunded or invoiced")
+    reference: str | None = Field(description="`purchase:<id>` or `grant:<id>`")
+    granted_at: datetime
+    expires_at: datetime | None = Field(description="When the lot's unspent credits lapse; null: never")
+    remaining: int = Field(description="Credits of this lot in the account")
+    reserved: int = Field(description="Of those, how many holds (messages being sent) reserve")
+
+
+class GrantOrder(_Request):
+    account_code: UserFacingCode
+    quantity: StrictInt
+    expires_at: datetime | None = None
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class GrantView(BaseModel):
+    id: uuid.UUID = Field(description="The grant; its credits are the lot with reference `grant:<id>`")
+    transaction_id: uuid.UUID
+    lot_id: uuid.UUID
+    account_code: str
+    quantity: int
+    expires_at: datetime | None
+    reason: str
+    balance_after: int
 
 
 # -- Transfers: POST /transfers ----------------------------------------------------------------------------

@@ -137,3 +137,6 @@ CREDIT_MODE_REQUEST_NOT_FOUND = _problem("credit-mode-request-not-found", "No su
 CREDIT_MODE_REQUEST_PENDING = _problem("credit-mode-request-pending", "A credit mode request is already pending")
 CREDIT_MODE_REQUEST_DECIDED = _problem("credit-mode-request-decided", "The credit mode request is already decided")
 CREDIT_MODE_UNCHANGED = _problem("credit-mode-unchanged", "The tenant already uses this credit mode")
+
+# Lots and promotional grants (the ledger).
+GRANT_INVALID = _problem("grant-invalid", "The grant is not valid")

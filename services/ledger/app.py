@@ -16,6 +16,8 @@ from services.ledger.events import routes as events_routes
 from services.ledger.holds import routes as holds_routes
 from services.ledger.holds.jobs import sweep_expired_holds
 from services.ledger.invariants.jobs import check_invariants
+from services.ledger.lots import routes as lots_routes
+from services.ledger.lots.jobs import expire_lapsed_lots
 from services.ledger.postings import routes as journal_routes
 from services.ledger.purchases.consumers import purchase_paid_handler
 from services.ledger.refunds.consumers import refunds_handler
@@ -36,7 +38,7 @@ def create_app(settings: LedgerSettings) -> web.Application:
         ]
     )
     app[SETTINGS] = settings
-    for feature in (accounts_routes, transfers_routes, holds_routes, journal_routes, events_routes):
+    for feature in (accounts_routes, transfers_routes, holds_routes, lots_routes, journal_routes, events_routes):
         app.add_routes(feature.routes)
     app.add_routes(health_routes(readiness_checks(app)))
     app.cleanup_ctx.extend(
@@ -51,6 +53,7 @@ def create_app(settings: LedgerSettings) -> web.Application:
             consumer_ctx(queues.LEDGER_REFUNDS, refunds_handler),
             consumer_ctx(queues.LEDGER_SPENDING, spending_handler),
             periodic("hold-sweeper", settings.hold_sweep_seconds, sweep_expired_holds),
+            periodic("lot-expiry", settings.lot_expiry_seconds, expire_lapsed_lots),
             periodic("invariant-check", settings.invariant_check_seconds, check_invariants),
         ]
     )

@@ -13,6 +13,8 @@ class LedgerSettings(ServiceSettings):
     max_transfer_quantity: int = Field(default=1_000_000, validation_alias="MAX_TRANSFER_QUANTITY", ge=1)
     hold_sweep_seconds: float = Field(default=1.0, validation_alias="HOLD_SWEEP_SECONDS", gt=0)
     max_hold_seconds: int = Field(default=7 * 24 * 3600, validation_alias="MAX_HOLD_SECONDS", ge=1)
+    # How often lapsed lots are looked for: credits expire at most this long after their moment.
+    lot_expiry_seconds: float = Field(default=30.0, validation_alias="LOT_EXPIRY_SECONDS", gt=0)
     invariant_check_seconds: float = Field(default=300.0, validation_alias="INVARIANT_CHECK_SECONDS", gt=0)
     # Transfers arriving together are posted in one database transaction (services/ledger/postings/group_commit.py).
     group_commit: bool = Field(default=True, validation_alias="LEDGER_GROUP_COMMIT")

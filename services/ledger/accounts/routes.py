@@ -9,6 +9,7 @@ from common.runtime import DB
 from common.web import identity_of, json_response, parse_query
 from services.ledger.accounts import usecases
 from services.ledger.accounts.schemas import balance_answer
+from services.ledger.lots.usecases import expiring_soon, holdings_of
 
 routes = web.RouteTableDef()
 
@@ -19,7 +20,11 @@ async def list_accounts(request: web.Request) -> web.Response:
     tenant_id = identity_of(request).require_tenant()
     accounts = await usecases.account_balances(request.app[DB], tenant_id, query.code)
     views = [balance_answer(a) for a in accounts]
-    if query.as_of is not None:
+    if query.as_of is None:
+        lots = await holdings_of(request.app[DB], tenant_id, query.code)
+        for view in views:
+            view.expiring_within_30_days = expiring_soon(lots[view.code])
+    else:
         # History is the postings' record of the balance; reservations are not kept per moment.
         for view in views:
             view.balance = await usecases.balance_as_of(request.app[DB], tenant_id, view.code, query.as_of)

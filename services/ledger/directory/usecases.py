@@ -14,6 +14,7 @@ from common.contracts.events import CreditModeChanged, TenantChanged, UserChange
 from common.idempotency import request_fingerprint
 from common.inbox import first_delivery
 from services.ledger.directory import store
+from services.ledger.lots.rules import LotRules
 from services.ledger.postings import store as postings_store
 from services.ledger.postings.domain import Movement, PostingRequest
 from services.ledger.postings.usecases import post
@@ -92,4 +93,6 @@ async def _sweep_into_system(
         tenant_id=tenant_id, kind=kind, idempotency_key=key,
         request_hash=request_fingerprint([kind, [(m.code, m.amount) for m in movements]]),
         movements=[*movements, Movement(SYSTEM, total)], actor_user_id=actor, note=note,
+        # Everything moves, lapsed credits too: they go on lapsing in System Credits, with their lot.
+        lots=LotRules(include_lapsed=True),
     ))

@@ -17,6 +17,8 @@ from services.ledger.accounts import store as accounts_store
 from services.ledger.directory import store as directory_store
 from services.ledger.holds import domain, store
 from services.ledger.holds.domain import HoldView
+from services.ledger.lots import store as lots_store
+from services.ledger.lots.rules import LotRules
 from services.ledger.postings import store as postings_store
 from services.ledger.postings.domain import (
     Account,
@@ -149,11 +151,14 @@ async def _resolve(
     hold = await store.hold(conn, hold_id)
     assert hold is not None
     await store.resolve_hold(conn, hold_id, status, taken)
+    # The release gives back, and a capture spends from, exactly the lots the hold reserved.
+    pins = await lots_store.reserved_by(conn, hold_id)
     await post(conn, PostingRequest(
         tenant_id=hold["tenant_id"], kind=kind, idempotency_key=f"hold:{hold_id}:{kind}",
         request_hash=request_fingerprint([str(hold_id), kind, taken]), movements=movements,
         held_deltas={hold["code"]: -hold["quantity"]}, hold_id=hold_id, reference=hold["reference"],
         note=hold["note"],  # the capture or release reads as what the hold was for
+        lots=LotRules(pins=pins),
     ))
 
 

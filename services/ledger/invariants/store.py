@@ -1,6 +1,7 @@
 """The invariants in SQL: each query counts the rows that break one of the ledger's promises (double entry
 holds, every balance is the sum of its postings, no user-facing account is overdrawn, and reserved
-credits match the open holds, each tenant's events are numbered without a gap)."""
+credits match the open holds, each tenant's events are numbered without a gap, the lots hold every
+credit)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ CHECKS: dict[str, str] = {
         LEFT JOIN (SELECT account_id, sum(quantity) AS total FROM holds WHERE status = 'open'
                    GROUP BY account_id) h ON h.account_id = a.id
         WHERE a.held <> coalesce(h.total, 0)""",
+    # Every credit of a user-facing account is in a lot: an account's lots hold its balance, and what its
+    # holds reserve of them is what it holds reserved.
+    "lots_hold_the_balance": """
+        SELECT count(*) FROM accounts a
+        LEFT JOIN (SELECT account_id, sum(remaining) AS remaining, sum(reserved) AS reserved FROM lot_holdings
+                   GROUP BY account_id) h ON h.account_id = a.id
+        WHERE a.kind IN ('system', 'user')
+          AND (a.balance <> coalesce(h.remaining, 0) OR a.held <> coalesce(h.reserved, 0))""",
+    # No lot is held anywhere beyond what it granted.
+    "lots_within_their_quantity": """
+        SELECT count(*) FROM lots l JOIN (SELECT lot_id, sum(remaining) AS held FROM lot_holdings GROUP BY lot_id) h
+               ON h.lot_id = l.id
+        WHERE h.held > l.quantity""",
     # Subscribers detect a missed event by its number: each tenant's numbers must be 1..n with n the
     # stream's last, and every transaction announced exactly once in the log.
     "event_log_gapless": """

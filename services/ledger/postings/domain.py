@@ -10,11 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from common.accounts import USER_FACING, AccountKind
 from common.contracts import problems
 from common.identity import Identity
 from common.problems import Conflict, Forbidden, NotFound, RuleBroken
+
+if TYPE_CHECKING:
+    from services.ledger.lots.rules import LotRules
 
 
 class InsufficientCredits(RuleBroken):
@@ -84,6 +88,8 @@ class PostingRequest:
     # The request that caused it, for its events' `requestid`: taken when the request is made, since it
     # may be written by a task that serves many requests (group commit).
     request_id: str | None = None
+    # How the credits' lots are treated beyond the spending order (none: a transfer's rules).
+    lots: LotRules | None = None
 
     @property
     def codes(self) -> list[str]:

@@ -31,9 +31,11 @@ from prometheus_client import Histogram
 from common.accounts import owner_of
 from common.logs import current_request_id, get_logger
 from common.problems import DependencyUnavailable, DomainError
+from services.ledger.lots import store as lots_store
+from services.ledger.lots.domain import Holding
 from services.ledger.postings import domain, store
 from services.ledger.postings.domain import PostedTransaction, PostingRequest
-from services.ledger.postings.usecases import Check, in_own_transaction, prepare
+from services.ledger.postings.usecases import Check, Prepared, in_own_transaction, prepare, write
 
 log = get_logger(__name__)
 
@@ -170,40 +172,47 @@ class GroupCommit:
             facts = await store.directory_facts(
                 conn, sorted({w.request.tenant_id for w in group}), sorted(owners), len(fresh)
             )
-            writes, touched = await _plan_in_turn(conn, group, fresh, locked, facts, outcomes)
-            if writes:
-                await store.write_postings(conn, writes, touched)
+            holdings = await lots_store.holdings(conn, [a.id for a in locked.values() if a.user_facing])
+            prepared = await _plan_in_turn(conn, group, fresh, locked, facts, holdings, outcomes)
+            if prepared:
+                await write(conn, prepared)
         return outcomes
 
 
 async def _plan_in_turn(
     conn: asyncpg.Connection, group: list[_Waiting], fresh: list[int],
-    locked: dict[tuple[uuid.UUID, str], domain.Account], facts: store.DirectoryFacts, outcomes: list[Outcome],
-) -> tuple[list[store.PostingWrite], list[domain.Account]]:
-    """Check and plan each fresh transfer on the balances its predecessors left, recording its outcome
-    (a result, or the rule it broke); answers what to write and every account as it is to be stored."""
+    locked: dict[tuple[uuid.UUID, str], domain.Account], facts: store.DirectoryFacts,
+    holdings: dict[uuid.UUID, list[Holding]], outcomes: list[Outcome],
+) -> list[Prepared]:
+    """Check and plan each fresh transfer on the balances and lots its predecessors left, recording its
+    outcome (a result, or the rule it broke); answers what to write, in order."""
     balances = dict(locked)  # as each transfer leaves them for the next
+    lots = {account: {h.lot.id: h for h in held} for account, held in holdings.items()}  # likewise
     streams = dict(facts.last_sequences)  # each tenant's last event number, as each transfer leaves it
-    touched: dict[uuid.UUID, domain.Account] = {}
-    writes = []
+    planned = []
     for n, i in enumerate(fresh):
         waiting = group[i]
         request = waiting.request
         own_facts = _facts_of(request.tenant_id, facts, n, streams.get(request.tenant_id, 0))
         accounts = {code: balances[(request.tenant_id, code)] for code in request.codes}
+        own_lots = {code: list(lots.get(a.id, {}).values()) for code, a in accounts.items()}
         try:
             await waiting.check(conn, accounts, own_facts)
-            prepared = prepare(request, accounts, own_facts)
+            prepared = prepare(request, accounts, own_facts, own_lots)
         except DomainError as exc:
             outcomes[i] = exc
             continue
         for account in prepared.accounts_after:
             balances[(account.tenant_id, account.code)] = account
-            touched[account.id] = account
-        writes.append(prepared.write)
+        for (account_id, lot_id), holding in prepared.holdings_after.items():
+            if holding is None:
+                lots.get(account_id, {}).pop(lot_id, None)
+            else:
+                lots.setdefault(account_id, {})[lot_id] = holding
+        planned.append(prepared)
         streams[request.tenant_id] = prepared.write.last_sequence
         outcomes[i] = prepared.result
-    return writes, list(touched.values())
+    return planned
 
 
 _MICROSECOND = timedelta(microseconds=1)

@@ -15,6 +15,9 @@ import asyncpg
 from common.accounts import owner_of
 from common.contracts import events
 from common.contracts.events import BalanceLow, Event, TransactionPosted
+from services.ledger.lots import domain as lots_domain
+from services.ledger.lots import store as lots_store
+from services.ledger.lots.clock import CLOCK
 from services.ledger.postings import domain, store
 from services.ledger.postings.domain import PostedTransaction, PostingRequest
 
@@ -40,9 +43,21 @@ async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check |
         return await _replay(conn, facts.existing, request)
     if check is not None:
         await check(conn, accounts, facts)
-    prepared = prepare(request, accounts, facts)
-    await store.write_postings(conn, [prepared.write], prepared.accounts_after)
+    holdings = await lots_store.holdings(conn, [a.id for a in accounts.values() if a.user_facing])
+    prepared = prepare(request, accounts, facts, {code: holdings.get(a.id, []) for code, a in accounts.items()})
+    await write(conn, [prepared])
     return prepared.result
+
+
+async def write(conn: asyncpg.Connection, prepared: list[Prepared]) -> None:
+    """Store prepared transactions (one, or a group in the order they were planned): two statements."""
+    # An account several transactions of a group touched is stored once, as the last one left it.
+    accounts = {a.id: a for p in prepared for a in p.accounts_after}
+    await store.write_postings(conn, [p.write for p in prepared], list(accounts.values()))
+    holdings: dict[tuple[uuid.UUID, uuid.UUID], lots_domain.Holding | None] = {}
+    for p in prepared:  # in order: what the last transaction left is what is stored
+        holdings.update(p.holdings_after)
+    await lots_store.write(conn, [p.lots for p in prepared], holdings)
 
 
 async def in_own_transaction(pool: asyncpg.Pool, request: PostingRequest, check: Check | None) -> PostedTransaction:
@@ -66,13 +81,23 @@ class Prepared:
     write: store.PostingWrite
     accounts_after: list[domain.Account]  # as they are to be stored, alert flags included
     result: PostedTransaction
+    lots: lots_store.LotWrite
+    # Every holding the transaction changed, by account and lot, as it is to be stored (None: at zero).
+    holdings_after: dict[tuple[uuid.UUID, uuid.UUID], lots_domain.Holding | None]
 
 
-def prepare(request: PostingRequest, accounts: dict[str, domain.Account], facts: store.PostingFacts) -> Prepared:
-    """Plan the movements on the locked accounts (all or nothing: a rule broken raises), and build the
-    rows, the event and any low-balance alert. No I/O."""
+def prepare(
+    request: PostingRequest, accounts: dict[str, domain.Account], facts: store.PostingFacts,
+    holdings: dict[str, list[lots_domain.Holding]],
+) -> Prepared:
+    """Plan the movements on the locked accounts and their lots (all or nothing: a rule broken raises),
+    and build the rows, the event and any low-balance alert. No I/O."""
     assert facts.seq is not None
     planned = domain.plan(accounts, request.movements, request.held_deltas)
+    lot_plan = lots_domain.plan_lots(
+        {code: holdings.get(code, []) for code in accounts if lots_domain.bears_lots(code)},
+        request.movements, request.held_deltas, request.lots or lots_domain.LotRules(), CLOCK.at(facts.now),
+    )
     stored = store.NewTransaction(
         id=uuid.uuid4(), seq=facts.seq, tenant_id=request.tenant_id, kind=request.kind,
         idempotency_key=request.idempotency_key, request_hash=request.request_hash,
@@ -82,7 +107,7 @@ def prepare(request: PostingRequest, accounts: dict[str, domain.Account], facts:
     changed, alerts_raised = low_balance_alerts(
         request.tenant_id, planned.accounts_after.values(), facts.low_balance_threshold, request.request_id
     )
-    event = _posted_event(request, stored, planned)
+    event = _posted_event(request, stored, planned, lot_plan)
     # Numbered in the tenant's stream, after what the facts (read under the stream's lock) say came last.
     numbered = [e.with_sequence(facts.last_sequence + n) for n, e in enumerate((event, *alerts_raised), 1)]
     write = store.PostingWrite(stored, planned.postings, json.dumps(event.data), numbered)
@@ -90,7 +115,12 @@ def prepare(request: PostingRequest, accounts: dict[str, domain.Account], facts:
         id=stored.id, seq=stored.seq, replayed=False,
         balances={code: (a.balance, a.held) for code, a in planned.accounts_after.items()},
     )
-    return Prepared(write, changed, result)
+    ids = {code: account.id for code, account in accounts.items()}
+    lot_write = lots_store.LotWrite(stored.id, request.tenant_id, lot_plan.new_lots,
+                                    [(ids[m.code], m) for m in lot_plan.moves])
+    kept = {(code, h.lot.id): h for code, held in lot_plan.holdings_after.items() for h in held}
+    holdings_after = {(ids[m.code], m.lot.id): kept.get((m.code, m.lot.id)) for m in lot_plan.moves}
+    return Prepared(write, changed, result, lot_write, holdings_after)
 
 
 def low_balance_alerts(
@@ -130,7 +160,9 @@ async def _replay(
     )
 
 
-def _posted_event(request: PostingRequest, stored: store.NewTransaction, planned: domain.Plan) -> Event:
+def _posted_event(
+    request: PostingRequest, stored: store.NewTransaction, planned: domain.Plan, lot_plan: lots_domain.LotPlan
+) -> Event:
     payload = TransactionPosted(
         transaction_id=stored.id,
         seq=stored.seq,
@@ -162,6 +194,13 @@ def _posted_event(request: PostingRequest, stored: store.NewTransaction, planned
             )
             for code, delta in request.held_deltas.items()
             if request.hold_id is not None
+        ],
+        lots=[
+            events.LotChange(
+                lot_id=m.lot.id, account_id=planned.accounts_after[m.code].id, account_code=m.code, amount=m.amount,
+                reserved_delta=m.reserved, origin=m.lot.origin, paid=m.lot.paid, expires_at=m.lot.expires_at,
+            )
+            for m in lot_plan.moves
         ],
     )
     return Event.new(

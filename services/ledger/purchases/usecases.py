@@ -10,6 +10,7 @@ from common.contracts import queues
 from common.contracts.events import PurchasePaid
 from common.idempotency import request_fingerprint
 from common.inbox import first_delivery
+from services.ledger.lots.rules import LotRules, NewLot
 from services.ledger.postings.domain import PostingRequest
 from services.ledger.postings.usecases import post
 from services.ledger.purchases import domain
@@ -36,6 +37,8 @@ async def credit_purchase(pool: asyncpg.Pool, event_id: uuid.UUID, paid: Purchas
                 actor_user_id=paid.buyer_user_id,
                 reference=f"purchase:{paid.purchase_id}",
                 note=f"Invoice {paid.invoice_number}",
+                # The purchase's credits are a lot of their own: paid, lapsing when the price list said.
+                lots=LotRules(new_lot=NewLot("purchase", True, paid.credits_expire_at, f"purchase:{paid.purchase_id}")),
             ),
         )
         return not posted.replayed

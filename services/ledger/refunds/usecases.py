@@ -13,6 +13,9 @@ from common.contracts.events import Event, RefundFailed, RefundRequested
 from common.inbox import first_delivery
 from common.logs import get_logger
 from services.ledger.accounts import store as accounts_store
+from services.ledger.lots import domain as lots_domain
+from services.ledger.lots import store as lots_store
+from services.ledger.lots.clock import CLOCK
 from services.ledger.postings import store as postings_store
 from services.ledger.postings.domain import InsufficientCredits
 from services.ledger.postings.usecases import post
@@ -34,12 +37,15 @@ async def debit_refund(pool: asyncpg.Pool, event_id: uuid.UUID, refund: RefundRe
     async with pool.acquire() as conn, conn.transaction():
         if not await first_delivery(conn, queues.LEDGER_REFUNDS.name, event_id):
             return False
+        lots = await lots_store.lots_by_reference(conn, refund.tenant_id, domain.purchase_reference(refund.purchase_id))
+        if not lots:  # credited before lots existed: its credits are in the account's opening lot
+            lots = await lots_store.opening_lots(conn, refund.account_id)
         try:
             # A savepoint: a refused debit undoes only itself; the inbox row and the refusal commit.
             async with conn.transaction():
-                posted = await post(conn, domain.debit(refund))
+                posted = await post(conn, domain.debit(refund, frozenset(lot.id for lot in lots)))
         except InsufficientCredits as exc:
-            await _reject(conn, refund, exc.detail)
+            await _reject(conn, refund, exc.detail, {lot.id for lot in lots})
             return False
         # A replay (another event for a refund already debited) was answered with the debit itself.
         if not posted.replayed:
@@ -54,8 +60,8 @@ async def debit_refund(pool: asyncpg.Pool, event_id: uuid.UUID, refund: RefundRe
     return not posted.replayed
 
 
-async def _reject(conn: asyncpg.Connection, refund: RefundRequested, reason: str) -> None:
-    available = await _available(conn, refund.tenant_id, refund.account_code)
+async def _reject(conn: asyncpg.Connection, refund: RefundRequested, reason: str, lots: set[uuid.UUID]) -> None:
+    available = await _available(conn, refund.tenant_id, refund.account_code, lots)
     rejected = events.RefundRejected(
         refund_id=refund.refund_id, tenant_id=refund.tenant_id, account_id=refund.account_id,
         quantity=refund.quantity, available=available, reason=reason,
@@ -65,9 +71,13 @@ async def _reject(conn: asyncpg.Connection, refund: RefundRequested, reason: str
     log.info("refund_rejected", refund_id=str(refund.refund_id), quantity=refund.quantity, available=available)
 
 
-async def _available(conn: asyncpg.Connection, tenant_id: uuid.UUID, code: str) -> int:
+async def _available(conn: asyncpg.Connection, tenant_id: uuid.UUID, code: str, lots: set[uuid.UUID]) -> int:
+    """What of the purchase could be refunded from the account now: its lots' unspent, unreserved credits."""
     found = await accounts_store.fetch_accounts(conn, tenant_id, [code])
-    return found[code].available if code in found else 0
+    if code not in found:
+        return 0
+    held = [h for h in await lots_store.account_lots(conn, found[code].id) if h.lot.id in lots]
+    return lots_domain.spendable(held, CLOCK.now())
 
 
 async def restore_refund(pool: asyncpg.Pool, event_id: uuid.UUID, failed: RefundFailed) -> bool:
@@ -76,10 +86,11 @@ async def restore_refund(pool: asyncpg.Pool, event_id: uuid.UUID, failed: Refund
     async with pool.acquire() as conn, conn.transaction():
         if not await first_delivery(conn, queues.LEDGER_REFUNDS.name, event_id):
             return False
-        if await postings_store.find_transaction(conn, failed.tenant_id, f"refund:{failed.refund_id}") is None:
+        debited = await postings_store.find_transaction(conn, failed.tenant_id, f"refund:{failed.refund_id}")
+        if debited is None:
             log.warning("refund_restore_without_debit", refund_id=str(failed.refund_id))
             return False
-        posted = await post(conn, domain.restore(failed))
+        posted = await post(conn, domain.restore(failed, await lots_store.taken_by(conn, debited.id)))
         if not posted.replayed:
             restored = events.RefundRestored(
                 refund_id=failed.refund_id, tenant_id=failed.tenant_id, account_id=failed.account_id,

@@ -62,9 +62,11 @@ class LedgerHarness:
         await directory.user_changed(self.pool, uuid.uuid4(), change)
         return change
 
-    async def fund(self, tenant: uuid.UUID, code: str, quantity: int) -> None:
-        event = purchase_paid(tenant, code, quantity)
+    async def fund(self, tenant: uuid.UUID, code: str, quantity: int, expires_at: datetime | None = None) -> uuid.UUID:
+        """Credit a paid purchase; answers the purchase's id (its credits are the lot `purchase:<id>`)."""
+        event = purchase_paid(tenant, code, quantity, expires_at=expires_at)
         await purchases.credit_purchase(self.pool, event.id, event.payload(PurchasePaid))
+        return event.payload(PurchasePaid).purchase_id
 
     async def transfer(self, headers: dict[str, str], source: str, target: str, quantity: int,
                        key: str | None = None, accept_terms: bool = True) -> tuple[int, dict[str, Any]]:
@@ -122,11 +124,11 @@ class LedgerHarness:
 
 
 def purchase_paid(tenant_id: uuid.UUID, code: str = "system", quantity: int = 500,
-                  purchase_id: uuid.UUID | None = None) -> Event:
+                  purchase_id: uuid.UUID | None = None, expires_at: datetime | None = None) -> Event:
     payload = PurchasePaid(
         purchase_id=purchase_id or uuid.uuid4(), tenant_id=tenant_id, account_id=uuid.uuid4(),
         account_code=code, quantity=quantity, buyer_user_id=uuid.uuid4(), invoice_number="INV-000001",
-        total_cents=4400, currency="AUD", paid_at=datetime.now(UTC),
+        total_cents=4400, currency="AUD", paid_at=datetime.now(UTC), credits_expire_at=expires_at,
     )
     return Event.new(type=events.PURCHASE_PAID, source="billing", subject=str(tenant_id), data=payload)
 

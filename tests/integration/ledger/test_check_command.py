@@ -51,7 +51,9 @@ async def test_check_fails_and_names_the_breach_when_a_balance_is_corrupted(ledg
     code, output = await _check(ledger.dsn)
     assert code == 1, output
     assert "FAIL balances_equal_postings: 1 violation(s)" in output, output
-    assert "ok   transactions_balanced" in output and "1 breached" in output
+    # The balance no longer matches its lots either: two promises broken by one corrupted row.
+    assert "FAIL lots_hold_the_balance: 1 violation(s)" in output, output
+    assert "ok   transactions_balanced" in output and "2 breached" in output
 
 
 async def test_check_fails_when_reserved_credits_disagree_with_the_open_holds(ledger: LedgerHarness):
@@ -60,6 +62,17 @@ async def test_check_fails_when_reserved_credits_disagree_with_the_open_holds(le
     code, output = await _check(ledger.dsn)
     assert code == 1, output
     assert "FAIL held_equals_open_holds: 1 violation(s)" in output, output
+
+
+async def test_check_fails_when_an_accounts_lots_disagree_with_its_balance(ledger: LedgerHarness):
+    await _busy_ledger(ledger)
+    # A credit taken out of a lot without a posting: the balance is right, the lots are one short.
+    await ledger.pool.execute("""UPDATE lot_holdings SET remaining = remaining - 1
+                                 WHERE remaining > reserved AND account_id IN (SELECT id FROM accounts
+                                                                               WHERE code = 'system')""")
+    code, output = await _check(ledger.dsn)
+    assert code == 1, output
+    assert "FAIL lots_hold_the_balance: 1 violation(s)" in output and "1 breached" in output, output
 
 
 async def test_check_fails_when_a_tenants_event_is_missing_from_its_numbered_log(ledger: LedgerHarness):

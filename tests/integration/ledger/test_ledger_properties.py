@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -36,6 +36,7 @@ from hypothesis.stateful import (
 
 from common.accounts import SYSTEM, account_id, user_code
 from common.contracts.events import CreditModeChanged, PurchasePaid, TenantChanged, UserChanged
+from common.contracts.ledger import GrantOrder
 from common.db import create_pool, migrate
 from common.identity import Identity
 from common.problems import DomainError
@@ -43,6 +44,8 @@ from services.ledger.app import MIGRATIONS
 from services.ledger.directory import usecases as directory
 from services.ledger.holds import usecases as holds
 from services.ledger.invariants import usecases as invariants
+from services.ledger.lots import usecases as lots
+from services.ledger.lots.clock import CLOCK
 from services.ledger.postings.domain import PostedTransaction
 from services.ledger.postings.group_commit import GroupCommit
 from services.ledger.purchases import usecases as purchases
@@ -62,6 +65,40 @@ class ModelHold:
     quantity: int
     status: str = "open"
     captured: int = 0
+
+
+@dataclass(frozen=True)
+class HeldLot:
+    """One lot of one account as the database holds it, read before and after a step."""
+
+    lot_id: uuid.UUID
+    paid: bool
+    expires_at: datetime | None
+    granted_at: datetime
+    remaining: int
+    reserved: int
+
+    @property
+    def free(self) -> int:
+        return self.remaining - self.reserved
+
+    def lapsed(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= CLOCK.now()
+
+    @property
+    def order(self) -> tuple[bool, datetime, datetime, str]:
+        """The documented spending order: promotional, soonest to expire (none last), oldest, lot id."""
+        return self.paid, self.expires_at or datetime.max.replace(tzinfo=UTC), self.granted_at, str(self.lot_id)
+
+
+def expected_taking(before: list[HeldLot], quantity: int) -> dict[uuid.UUID, int]:
+    """What spending `quantity` must take from each lot: free credits of unlapsed lots, in spending order."""
+    taking: dict[uuid.UUID, int] = {}
+    for lot in sorted(before, key=lambda held: held.order):
+        if quantity and lot.free and not lot.lapsed():
+            taking[lot.lot_id] = min(lot.free, quantity)
+            quantity -= taking[lot.lot_id]
+    return taking
 
 
 @dataclass
@@ -101,11 +138,13 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             self.held = dict.fromkeys(self.codes, 0)
             self.opened: set[str] = set()
             self.holds: dict[uuid.UUID, ModelHold] = {}
-            self.funded = 0
+            self.funded = self.granted = 0
             self.last_switch: tuple[uuid.UUID, CreditModeChanged] | None = None
             self.steps = self.switched_at = 0
             self.last_transfer: tuple[transfers.TransferOrder, str, uuid.UUID] | None = None
             self.last_hold: tuple[str, int, str, uuid.UUID] | None = None
+            self.expired = 0
+            CLOCK.offset = timedelta(0)
             run(directory.tenant_changed(pool, uuid.uuid4(), TenantChanged(
                 tenant_id=self.tenant, name="T", credit_mode="individual", timezone="UTC",
                 low_balance_threshold=50, version=1)))
@@ -117,6 +156,31 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
         def available(self, code: str) -> int:
             return self.balance[code] - self.held[code]
 
+        def teardown(self) -> None:
+            CLOCK.offset = timedelta(0)
+
+        def lots(self) -> dict[str, list[HeldLot]]:
+            """Every account's lots as the database holds them now."""
+            rows = run(pool.fetch(
+                """SELECT a.code, l.id, l.paid, l.expires_at, l.granted_at, h.remaining, h.reserved
+                   FROM lot_holdings h JOIN lots l ON l.id = h.lot_id JOIN accounts a ON a.id = h.account_id
+                   WHERE a.tenant_id = $1""", self.tenant))
+            found: dict[str, list[HeldLot]] = {code: [] for code in self.codes}
+            for r in rows:
+                found[r["code"]].append(HeldLot(r["id"], r["paid"], r["expires_at"], r["granted_at"], r["remaining"],
+                                                r["reserved"]))
+            return found
+
+        def spendable(self, lots: dict[str, list[HeldLot]], code: str) -> int:
+            """Expired credits are never spendable: only free credits of lots that have not lapsed."""
+            return sum(lot.free for lot in lots[code] if not lot.lapsed())
+
+        def check_taken_in_order(self, before: list[HeldLot], after: list[HeldLot], quantity: int) -> None:
+            """The credits a transfer or a hold took came from the lots the spending order names, no others."""
+            left = {lot.lot_id: lot.free for lot in after}
+            taken = {lot.lot_id: lot.free - left.get(lot.lot_id, 0) for lot in before}
+            assert {k: v for k, v in taken.items() if v} == expected_taking(before, quantity)
+
         # --- purchases and transfers --------------------------------------------------------------
 
         @initialize(amounts=st.lists(st.integers(0, 400), min_size=4, max_size=4))
@@ -125,14 +189,15 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
                 if quantity:
                     self.fund(who, quantity)
 
-        @rule(who=st.integers(0, 3), quantity=st.integers(1, 200))
-        def fund(self, who: int, quantity: int) -> None:
+        @rule(who=st.integers(0, 3), quantity=st.integers(1, 200), days=st.none() | st.integers(1, 60))
+        def fund(self, who: int, quantity: int, days: int | None = None) -> None:
             # In shared mode only System Credits are bought.
             code = self.codes[who] if self.mode == "individual" else SYSTEM
+            expires_at = CLOCK.now() + timedelta(days=days) if days else None
             paid = PurchasePaid(purchase_id=uuid.uuid4(), tenant_id=self.tenant,
                                 account_id=account_id(self.tenant, code), account_code=code, quantity=quantity,
                                 buyer_user_id=self.master, invoice_number="INV-1", total_cents=1,
-                                currency="AUD", paid_at=datetime.now(UTC))
+                                currency="AUD", paid_at=datetime.now(UTC), credits_expire_at=expires_at)
             assert run(purchases.credit_purchase(pool, uuid.uuid4(), paid))
             self.balance[code] += quantity
             self.funded += quantity
@@ -143,17 +208,19 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             from_code, to_code = self.codes[source], self.codes[recipient]
             order = transfers.TransferOrder(from_code, to_code, quantity, True, None, "2026-11")
             key = str(uuid.uuid4())
+            before = self.lots()
             posted, refused = outcome("transfer", transfers.transfer(pool, self.identity(), order, key, MAX))
             if from_code == to_code:
                 expected = "same-account"
             elif self.mode == "shared":
                 expected = "shared-mode"
-            elif quantity > self.available(from_code):
+            elif quantity > self.spendable(before, from_code):
                 expected = "insufficient-credits"
             else:
                 expected = None
             assert refused == expected, (refused, expected)
             if posted is not None:
+                self.check_taken_in_order(before[from_code], self.lots()[from_code], quantity)
                 self.balance[from_code] -= quantity
                 self.balance[to_code] += quantity
                 self.opened |= {from_code, to_code}
@@ -214,19 +281,21 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
         def place_hold(self, who: int, quantity: int) -> Any:
             code = self.codes[who]
             key = str(uuid.uuid4())
+            before = self.lots()
             view, refused = outcome("hold", holds.place(pool, Identity(role="service"), account_id(self.tenant, code),
                                                 quantity, None, 3600, key, MAX))
             if code not in self.opened:
                 expected = "account-not-found"
             elif code != SYSTEM and self.mode == "shared":
                 expected = "shared-mode"
-            elif quantity > self.available(code):
+            elif quantity > self.spendable(before, code):
                 expected = "insufficient-credits"
             else:
                 expected = None
             assert refused == expected, (refused, expected)
             if view is None:
                 return multiple()
+            self.check_taken_in_order(before[code], self.lots()[code], quantity)
             self.held[code] += quantity
             self.holds[view.id] = ModelHold(code, quantity)
             self.last_hold = (code, quantity, key, view.id)
@@ -282,6 +351,41 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             if hold.status == "open":
                 self.held[hold.code] -= hold.quantity
                 hold.status = "expired"
+
+        # --- lots: grants, time passing, expiry ----------------------------------------------------
+
+        @rule(who=st.integers(0, 3), quantity=st.integers(1, 100), days=st.none() | st.integers(1, 60))
+        def grant(self, who: int, quantity: int, days: int | None) -> None:
+            """An operator's promotional credits: a lot of their own, spent before any paid credit."""
+            code = self.codes[who] if self.mode == "individual" else SYSTEM
+            order = GrantOrder(account_code=code, quantity=quantity, reason="Promotion",
+                               expires_at=CLOCK.now() + timedelta(days=days) if days else None)
+            granted = run(lots.grant(pool, Identity(role="operator"), self.tenant, order, str(uuid.uuid4()), MAX))
+            assert granted.balance_after == self.balance[code] + quantity
+            self.balance[code] += quantity
+            self.granted += quantity
+            self.opened.add(code)
+
+        @rule(days=st.integers(1, 40), sweep=st.booleans())
+        def time_passes(self, days: int, sweep: bool) -> None:
+            """Days go by; the sweeper may come at once, or later (lapsed credits wait, unspendable)."""
+            CLOCK.offset += timedelta(days=days)
+            if sweep:
+                self.sweep_expired_lots()
+
+        @rule()
+        def sweep_expired_lots(self) -> None:
+            """Each lapsed lot's free credits expire, once: a second sweep finds nothing left to expire."""
+            before = self.lots()
+            due = {code: sum(lot.free for lot in held if lot.lapsed()) for code, held in before.items()}
+            run(lots.expire_lapsed(pool, batch=1000))
+            run(lots.expire_lapsed(pool, batch=1000))
+            after = self.lots()
+            for code, credits in due.items():
+                self.balance[code] -= credits
+                self.expired += credits
+                assert not any(lot.lapsed() and lot.free for lot in after[code])
+            figures.outcomes["sweep: expired credits" if any(due.values()) else "sweep: nothing lapsed"] += 1
 
         # --- credit mode --------------------------------------------------------------------------
 
@@ -344,6 +448,10 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             expected = {code: (self.balance[code], self.held[code]) for code in self.opened}
             if self.funded:
                 expected["world"] = (-self.funded, 0)
+            if self.granted:
+                expected["promotions"] = (-self.granted, 0)
+            if self.expired or "expired" in accounts:
+                expected["expired"] = (self.expired, 0)
             if spent or "spent" in accounts:
                 expected["spent"] = (spent, 0)
             assert accounts == expected

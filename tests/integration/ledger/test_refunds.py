@@ -14,8 +14,9 @@ from tests.integration.ledger.conftest import LedgerHarness
 from tests.support import eventually
 
 
-def requested(tenant: uuid.UUID, code: str, quantity: int, refund_id: uuid.UUID | None = None) -> Event:
-    payload = RefundRequested(refund_id=refund_id or uuid.uuid4(), purchase_id=uuid.uuid4(), tenant_id=tenant,
+def requested(tenant: uuid.UUID, code: str, quantity: int, purchase: uuid.UUID,
+              refund_id: uuid.UUID | None = None) -> Event:
+    payload = RefundRequested(refund_id=refund_id or uuid.uuid4(), purchase_id=purchase, tenant_id=tenant,
                               account_id=account_id(tenant, code), account_code=code, quantity=quantity,
                               requested_by=uuid.uuid4(), invoice_number="INV-000007")
     return Event.new(type=events.REFUND_REQUESTED, source="billing", subject=str(tenant), data=payload)
@@ -31,8 +32,8 @@ def failed(request: Event) -> Event:
 
 async def test_a_refund_takes_the_credits_back_to_world_once_and_tells_billing(ledger: LedgerHarness) -> None:
     tenant = await ledger.add_tenant()
-    await ledger.fund(tenant, "system", 500)
-    request = requested(tenant, "system", 200)
+    purchase = await ledger.fund(tenant, "system", 500)
+    request = requested(tenant, "system", 200, purchase)
 
     await ledger.publish(request)
     await ledger.publish(request)  # redelivered
@@ -59,11 +60,11 @@ async def _answers(ledger: LedgerHarness, event_type: str, tenant: uuid.UUID) ->
 
 async def test_a_refund_of_more_than_is_available_is_rejected_and_moves_nothing(ledger: LedgerHarness) -> None:
     tenant = await ledger.add_tenant()
-    await ledger.fund(tenant, "system", 500)
+    purchase = await ledger.fund(tenant, "system", 500)
     status, _ = await ledger.place_hold(tenant, "system", 450)  # only 50 available
     assert status == 201
 
-    applied = await refunds.debit_refund(ledger.pool, uuid.uuid4(), requested(tenant, "system", 100).payload(
+    applied = await refunds.debit_refund(ledger.pool, uuid.uuid4(), requested(tenant, "system", 100, purchase).payload(
         RefundRequested))
 
     assert applied is False
@@ -77,8 +78,8 @@ async def test_a_refund_of_more_than_is_available_is_rejected_and_moves_nothing(
 async def test_a_refund_the_provider_refused_gives_the_credits_back_once(ledger: LedgerHarness) -> None:
     tenant = await ledger.add_tenant()
     code = f"user:{(await ledger.add_user(tenant)).user_id}"
-    await ledger.fund(tenant, code, 300)
-    request = requested(tenant, code, 300)
+    purchase = await ledger.fund(tenant, code, 300)
+    request = requested(tenant, code, 300, purchase)
     assert await refunds.debit_refund(ledger.pool, request.id, request.payload(RefundRequested))
     assert (await ledger.balances(tenant, code))[code] == 0
 
@@ -98,7 +99,7 @@ async def test_a_refund_the_provider_refused_gives_the_credits_back_once(ledger:
 
 async def test_a_failure_for_a_refund_never_debited_restores_nothing(ledger: LedgerHarness) -> None:
     tenant = await ledger.add_tenant()
-    await ledger.fund(tenant, "system", 100)
-    compensation = failed(requested(tenant, "system", 100))
+    purchase = await ledger.fund(tenant, "system", 100)
+    compensation = failed(requested(tenant, "system", 100, purchase))
     assert not await refunds.restore_refund(ledger.pool, compensation.id, compensation.payload(RefundFailed))
     assert (await ledger.balances(tenant, "system"))["system"] == 100

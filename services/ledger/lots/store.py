@@ -1,0 +1,147 @@
+"""The lots' SQL: an account's holdings read under its lock, and a transaction's effect on lots written in
+one statement. Parameterised statements only; no rules here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.ledger.lots.domain import Holding, LotMove
+from services.ledger.lots.rules import Lot, Pin
+
+_LOT_COLUMNS = "l.id, l.origin, l.paid, l.granted_at, l.expires_at, l.reference"
+
+
+def _lot(row: asyncpg.Record) -> Lot:
+    return Lot(row["id"], row["origin"], row["paid"], row["granted_at"], row["expires_at"], row["reference"])
+
+
+async def holdings(conn: asyncpg.Connection, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Holding]]:
+    """Every holding of the accounts, by account id (an account with none is absent). Read it after the
+    accounts are locked: their locks guard their holdings."""
+    rows = await conn.fetch(
+        f"""SELECT h.account_id, h.remaining, h.reserved, {_LOT_COLUMNS}
+            FROM lot_holdings h JOIN lots l ON l.id = h.lot_id
+            WHERE h.account_id = ANY($1::uuid[])""",  # noqa: S608
+        list(account_ids),
+    )
+    found: dict[uuid.UUID, list[Holding]] = {}
+    for row in rows:
+        found.setdefault(row["account_id"], []).append(Holding(_lot(row), row["remaining"], row["reserved"]))
+    return found
+
+
+@dataclass(frozen=True)
+class LotWrite:
+    """One transaction's effect on lots, ready to be stored."""
+
+    transaction_id: uuid.UUID
+    tenant_id: uuid.UUID
+    new_lots: Sequence[tuple[Lot, int]]
+    moves: Sequence[tuple[uuid.UUID, LotMove]]  # (account id, move)
+
+
+async def write(
+    conn: asyncpg.Connection, writes: Sequence[LotWrite], after: dict[tuple[uuid.UUID, uuid.UUID], Holding | None]
+) -> None:
+    """New lots, the holdings as they are now (`after`, by account and lot: None when it went to zero)
+    and the lot movements of one or more transactions, in one statement."""
+    lots = [(w.tenant_id, lot, quantity) for w in writes for lot, quantity in w.new_lots]
+    moves = [(w.transaction_id, account, move) for w in writes for account, move in w.moves]
+    gone = [key for key, holding in after.items() if holding is None]
+    kept = [(key, holding) for key, holding in after.items() if holding is not None]
+    if not moves and not lots:
+        return
+    await conn.execute(
+        """WITH new_lots AS (
+               INSERT INTO lots (id, tenant_id, origin, paid, reference, granted_at, expires_at, quantity)
+               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::boolean[], $5::text[],
+                                    $6::timestamptz[], $7::timestamptz[], $8::bigint[])
+           ), gone AS (
+               DELETE FROM lot_holdings h USING unnest($9::uuid[], $10::uuid[]) AS g(account_id, lot_id)
+               WHERE h.account_id = g.account_id AND h.lot_id = g.lot_id
+           ), kept AS (
+               INSERT INTO lot_holdings (account_id, lot_id, remaining, reserved)
+               SELECT * FROM unnest($11::uuid[], $12::uuid[], $13::bigint[], $14::bigint[])
+               ON CONFLICT (account_id, lot_id) DO UPDATE
+                   SET remaining = EXCLUDED.remaining, reserved = EXCLUDED.reserved
+           )
+           INSERT INTO lot_movements (transaction_id, account_id, lot_id, amount, reserved)
+           SELECT * FROM unnest($15::uuid[], $16::uuid[], $17::uuid[], $18::bigint[], $19::bigint[])""",
+        [lot.id for _, lot, _ in lots], [tenant for tenant, _, _ in lots], [lot.origin for _, lot, _ in lots],
+        [lot.paid for _, lot, _ in lots], [lot.reference for _, lot, _ in lots],
+        [lot.granted_at for _, lot, _ in lots], [lot.expires_at for _, lot, _ in lots], [q for _, _, q in lots],
+        [a for a, _ in gone], [lot for _, lot in gone],
+        [a for (a, _), _ in kept], [lot for (_, lot), _ in kept], [h.remaining for _, h in kept],
+        [h.reserved for _, h in kept],
+        [t for t, _, _ in moves], [a for _, a, _ in moves], [m.lot.id for _, _, m in moves],
+        [m.amount for _, _, m in moves], [m.reserved for _, _, m in moves],
+    )
+
+
+async def reserved_by(conn: asyncpg.Connection, hold_id: uuid.UUID) -> tuple[Pin, ...]:
+    """What a hold reserved, lot by lot: its `hold` transaction's lot movements."""
+    rows = await conn.fetch(
+        """SELECT m.lot_id, sum(m.reserved) AS quantity FROM lot_movements m
+           JOIN transactions t ON t.id = m.transaction_id
+           WHERE t.hold_id = $1 AND t.kind = 'hold' AND m.reserved > 0
+           GROUP BY m.lot_id ORDER BY m.lot_id""",
+        hold_id,
+    )
+    return tuple(Pin(r["lot_id"], int(r["quantity"])) for r in rows)
+
+
+async def lots_by_reference(conn: asyncpg.Connection, tenant_id: uuid.UUID, reference: str) -> list[Lot]:
+    rows = await conn.fetch(
+        f"SELECT {_LOT_COLUMNS} FROM lots l WHERE l.tenant_id = $1 AND l.reference = $2 ORDER BY l.id",  # noqa: S608
+        tenant_id, reference,
+    )
+    return [_lot(r) for r in rows]
+
+
+async def opening_lots(conn: asyncpg.Connection, account_id: uuid.UUID) -> list[Lot]:
+    """The lot an account's credits from before lots existed were put in (none if it had none)."""
+    rows = await conn.fetch(
+        f"""SELECT {_LOT_COLUMNS} FROM lot_holdings h JOIN lots l ON l.id = h.lot_id
+            WHERE h.account_id = $1 AND l.origin = 'opening'""",  # noqa: S608
+        account_id,
+    )
+    return [_lot(r) for r in rows]
+
+
+async def taken_by(conn: asyncpg.Connection, transaction_id: uuid.UUID) -> list[tuple[Lot, int]]:
+    """The lots a transaction took credits out of, and how many of each (a refund's restore puts them back)."""
+    rows = await conn.fetch(
+        f"""SELECT {_LOT_COLUMNS}, -sum(m.amount) AS quantity FROM lot_movements m JOIN lots l ON l.id = m.lot_id
+            WHERE m.transaction_id = $1 AND m.amount < 0 GROUP BY l.id ORDER BY l.id""",  # noqa: S608
+        transaction_id,
+    )
+    return [(_lot(r), int(r["quantity"])) for r in rows]
+
+
+@dataclass(frozen=True)
+class Lapsed:
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    code: str
+    lot_id: uuid.UUID
+
+
+async def lapsed_holdings(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Lapsed]:
+    """Holdings of lapsed lots with credits no hold reserves: what the expiry sweeper takes next."""
+    rows = await conn.fetch(
+        """SELECT a.tenant_id, a.id AS account_id, a.code, l.id AS lot_id
+           FROM lots l JOIN lot_holdings h ON h.lot_id = l.id JOIN accounts a ON a.id = h.account_id
+           WHERE l.expires_at <= $1 AND h.remaining > h.reserved
+           ORDER BY l.expires_at, l.id, a.id LIMIT $2""",
+        now, limit,
+    )
+    return [Lapsed(r["tenant_id"], r["account_id"], r["code"], r["lot_id"]) for r in rows]
+
+
+async def account_lots(conn: asyncpg.Connection, account_id: uuid.UUID) -> list[Holding]:
+    return (await holdings(conn, [account_id])).get(account_id, [])
