@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
@@ -53,6 +53,10 @@ class Quote(BaseModel):
     tax: str = Field(examples=["4.00"])
     total: str = Field(examples=["44.00"])
     currency: str = Field(examples=["AUD"])
+    credit_validity_months: int | None = Field(
+        default=None, examples=[12],
+        description="The credits bought expire this many calendar months after payment; null: they never expire",
+    )
 
 
 ABN_NOT_VALID = "This ABN is not valid (check the digits)"
@@ -240,6 +244,15 @@ class BillingProfileView(BaseModel):
 # -- Price lists, for operators: PUT and GET /price-lists/{tenant_id} ------------------------------------
 
 
+def _validity_months(schema: dict[str, Any]) -> None:
+    # The range is billing's rule, answered 422 naming the field (not a malformed request), so pydantic
+    # does not check it; the document still says it. Left out means unchanged, so no default is documented.
+    schema.pop("default", None)
+    for branch in schema.get("anyOf", []):
+        if branch.get("type") == "integer":
+            branch.update(minimum=1, maximum=120)
+
+
 class PriceTierRequest(_Request):
     min_quantity: StrictInt = Field(gt=0)
     unit_price: Decimal = Field(max_digits=12, decimal_places=4, description="Ex tax, per credit")
@@ -252,6 +265,11 @@ class PriceListRequest(_Request):
     min_quantity: StrictInt
     max_quantity: StrictInt
     tiers: list[PriceTierRequest] = Field(min_length=1, max_length=50)
+    credit_validity_months: StrictInt | None = Field(
+        default=None, examples=[12], json_schema_extra=_validity_months,
+        description="Credits bought under this list expire this many calendar months after payment (1 to 120); "
+        "null: they never expire; left out: as they do now",
+    )
 
 
 class PriceTierView(BaseModel):
@@ -268,6 +286,10 @@ class PriceListView(BaseModel):
     min_quantity: int
     max_quantity: int
     tiers: list[PriceTierView]
+    credit_validity_months: int | None = Field(
+        default=None, examples=[12],
+        description="Credits bought expire this many calendar months after payment; null: they never expire",
+    )
 
 
 # -- The payment pages: GET /checkout-sessions/{id}, GET /stripe/pages/{token} ---------------------------

@@ -64,7 +64,7 @@ PAYLOADS: dict[str, BaseModel] = {
     events.PURCHASE_PAID: PurchasePaid(
         purchase_id=PURCHASE, tenant_id=TENANT, account_id=MASTER_ACCOUNT, account_code=MASTER_CODE,
         quantity=5000, buyer_user_id=MASTER, invoice_number=INVOICE, total_cents=27500, currency="AUD",
-        paid_at=AT,
+        paid_at=AT, credits_expire_at=AT.replace(year=AT.year + 1),  # a 12-month price list
     ),
     events.PURCHASE_FAILED: PurchaseFailed(
         purchase_id=PURCHASE, tenant_id=TENANT, account_id=MASTER_ACCOUNT, reason="card_declined",

@@ -101,8 +101,9 @@ class BillingClient(TypedClient):
         return BillingProfileView.model_validate(await self._service.call("GET", "/billing-profile", identity))
 
     async def set_price_list(self, identity: Identity, tenant_id: uuid.UUID, prices: PriceListRequest) -> PriceListView:
+        # Only what was sent: a validity left out (unchanged) must not become null (never expire).
         answer = await self._service.call("PUT", f"/price-lists/{tenant_id}", identity,
-                                          body=prices.model_dump(mode="json"))
+                                          body=prices.model_dump(mode="json", exclude_unset=True))
         return PriceListView.model_validate(answer)
 
     async def price_list(self, identity: Identity, tenant_id: uuid.UUID) -> PriceListView:

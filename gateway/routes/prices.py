@@ -1,4 +1,5 @@
-"""`GET /prices`: what the caller's tenant pays, shown before a purchase (quantity limits, price tiers, tax)."""
+"""`GET /prices`: what the caller's tenant pays, shown before a purchase (quantity limits, price tiers, tax,
+credit validity)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from gateway.usecases.identity import identity_for
 
 
 @api.route("GET", "/prices", "The prices the caller's tenant pays: the quantities it may buy, the price per credit "
-           "from each quantity up, and the tax", answer=PriceListView, tags=("purchases",))
+           "from each quantity up, the tax, and how long the credits bought last", answer=PriceListView,
+           tags=("purchases",))
 async def prices(request: web.Request) -> web.Response:
     caller = caller_of(request)
     tenant = caller.require_tenant()

@@ -32,6 +32,12 @@ export function pricesText(prices) {
     + `Per credit: ${tiers.join("; ")}. ${prices.tax_name} ${rate} is added.`;
 }
 
+// How long the credits bought last, as the price list says: "Credits expire 12 months after purchase.";
+// nothing where they never expire.
+export function expiryText(months) {
+  return months ? `Credits expire ${plural(months, "month")} after purchase.` : "";
+}
+
 export function purchaseForm(state, { showPanel, unavailable }) {
   const form = $("#panel-purchase");
   const systemChoice = $("#purchase-kind-system");
@@ -138,7 +144,8 @@ export function purchaseForm(state, { showPanel, unavailable }) {
     pricing = new AbortController();
     try {
       const answer = await getJson(`/quotes${query({ quantity: amount })}`, { signal: pricing.signal });
-      quote.replaceChildren(quoteList(answer));
+      const expiry = expiryText(answer.credit_validity_months);
+      quote.replaceChildren(quoteList(answer), ...(expiry ? [el("p", { className: "hint", text: expiry })] : []));
     } catch (problem) {
       if (problem.name === "AbortError") return;
       show($("#purchase-quantity-error"), problem.errors.find((e) => e.field === "quantity")?.message

@@ -102,11 +102,12 @@ def invoice_context(purchase: Purchase, timezone: str) -> dict[str, Any]:
         raise ValueError("only a paid purchase has a tax invoice")
     quote = purchase.quote
     issued: datetime = purchase.paid_at.astimezone(ZoneInfo(timezone))
+    expires = purchase.credits_expire_at
     return {
         "seller": purchase.seller,
         "buyer": purchase.billing,
         "invoice_number": purchase.invoice_number,
-        "issued_on": f"{issued.day} {issued:%B %Y}",
+        "issued_on": _day(issued),
         "purchase_id": str(purchase.id),
         "quantity": f"{quote.quantity:,}",
         "unit_price": money(format_unit_price(quote.unit_price), quote.currency),
@@ -120,7 +121,13 @@ def invoice_context(purchase: Purchase, timezone: str) -> dict[str, Any]:
         "card_last4": purchase.card_last4,
         "buyer_name": purchase.buyer_name,
         "account_name": purchase.account_name,
+        "credits_expire_on": _day(expires.astimezone(ZoneInfo(timezone))) if expires else None,
     }
+
+
+def _day(moment: datetime) -> str:
+    """7 December 2027."""
+    return f"{moment.day} {moment:%B %Y}"
 
 
 def note_context(purchase: Purchase, refund: Refund, timezone: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from services.billing.payments import domain
 from services.billing.payments import store as payments
 from services.billing.payments.domain import PaymentOutcome
 from services.billing.payments.provider import PaymentNotice, PaymentProvider
+from services.billing.price_lists.domain import credits_expire_at
 from services.billing.profiles import store as profiles
 from services.billing.purchases import store as purchases
 from services.billing.purchases.domain import Purchase, Seller, may_move, purchase_event
@@ -81,6 +82,7 @@ async def _purchase_paid(
         total_cents=purchase.quote.total_cents,
         currency=purchase.quote.currency,
         paid_at=paid_at,
+        credits_expire_at=credits_expire_at(paid_at, purchase.quote.credit_validity_months),
     )
     await enqueue(conn, purchase_event(events.PURCHASE_PAID, purchase, paid))
 

@@ -6,7 +6,9 @@ never a float.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from common.contracts import problems
@@ -16,6 +18,10 @@ _UNIT_PRICE_PLACES = Decimal("0.0001")
 _RATE_PLACES = Decimal("0.01")
 # Currencies with two minor digits, which the payment providers take in cents.
 CURRENCIES: frozenset[str] = frozenset({"AUD", "NZD", "USD", "CAD", "GBP", "EUR", "SGD", "HKD"})
+# How long purchased credits may last, in calendar months after payment (the database checks the same).
+MIN_VALIDITY_MONTHS, MAX_VALIDITY_MONTHS = 1, 120
+VALIDITY_NOT_VALID = (f"Whole months from {MIN_VALIDITY_MONTHS} to {MAX_VALIDITY_MONTHS}, "
+                      "or null for credits that never expire.")
 
 
 class QuantityOutOfRange(RuleBroken):
@@ -40,6 +46,7 @@ class PriceList:
     min_quantity: int
     max_quantity: int
     tiers: tuple[PriceTier, ...]  # ascending by min_quantity
+    credit_validity_months: int | None = None  # credits bought last this many months from payment; None: forever
 
     def __post_init__(self) -> None:
         starts = [tier.min_quantity for tier in self.tiers]
@@ -47,6 +54,8 @@ class PriceList:
             raise ValueError("tiers must ascend and cover the smallest quantity")
         if self.tax_rate < 0 or any(tier.unit_price < 0 for tier in self.tiers):
             raise ValueError("prices and tax cannot be negative")
+        if not validity_is_valid(self.credit_validity_months):
+            raise ValueError("credit validity must be 1 to 120 months or none")
 
     def unit_price_for(self, quantity: int) -> Decimal:
         """The whole quantity is priced at the tier it falls in (volume pricing, not graduated)."""
@@ -56,9 +65,13 @@ class PriceList:
         return [tier for tier in self.tiers if tier.min_quantity <= quantity][-1].unit_price
 
 
+def validity_is_valid(months: int | None) -> bool:
+    return months is None or MIN_VALIDITY_MONTHS <= months <= MAX_VALIDITY_MONTHS
+
+
 def price_list_of(
     currency: str, tax_name: str, tax_rate: Decimal, min_quantity: int, max_quantity: int,
-    tiers: tuple[PriceTier, ...],
+    tiers: tuple[PriceTier, ...], credit_validity_months: int | None = None,
 ) -> PriceList:
     """A valid price list or every problem with it."""
     errors = []
@@ -70,9 +83,11 @@ def price_list_of(
         errors.append({"field": "max_quantity", "message": "Quantities must satisfy 0 < min <= max."})
     if any(tier.unit_price <= 0 for tier in tiers):
         errors.append({"field": "tiers", "message": "Every unit price must be above zero."})
+    if not validity_is_valid(credit_validity_months):
+        errors.append({"field": "credit_validity_months", "message": VALIDITY_NOT_VALID})
     if not errors:
         try:
-            return PriceList(currency, tax_name, tax_rate, min_quantity, max_quantity, tiers)
+            return PriceList(currency, tax_name, tax_rate, min_quantity, max_quantity, tiers, credit_validity_months)
         except ValueError as exc:
             errors.append({"field": "tiers", "message": f"The tiers are not valid: {exc}."})
     raise PriceListInvalid("The price list is not valid.", errors=errors)
@@ -88,6 +103,7 @@ class Quote:
     tax_cents: int
     total_cents: int
     currency: str
+    credit_validity_months: int | None = None  # the price list's, copied: what this quote sells
 
 
 def _round_to_whole(amount: Decimal) -> int:
@@ -107,7 +123,22 @@ def quote(price_list: PriceList, quantity: int) -> Quote:
         tax_cents=tax_cents,
         total_cents=subtotal_cents + tax_cents,
         currency=price_list.currency,
+        credit_validity_months=price_list.credit_validity_months,
     )
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same time of day `months` calendar months later. A day the month lacks becomes its last, as
+    people count months (31 January + 1 month = 28 February, or 29 in a leap year); counted in the moment's
+    own time zone (billing's are UTC)."""
+    year, month_index = divmod(moment.year * 12 + moment.month - 1 + months, 12)
+    month = month_index + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def credits_expire_at(paid_at: datetime, credit_validity_months: int | None) -> datetime | None:
+    """When credits paid for at `paid_at` lapse under a validity of so many months; None: never."""
+    return None if credit_validity_months is None else add_months(paid_at, credit_validity_months)
 
 
 def format_money(cents: int) -> str:

@@ -20,14 +20,21 @@ def quote_answer(quote: domain.Quote) -> Quote:
         tax=format_money(quote.tax_cents),
         total=format_money(quote.total_cents),
         currency=quote.currency,
+        credit_validity_months=quote.credit_validity_months,
     )
 
 
 def requested_price_list(body: PriceListRequest) -> PriceList:
-    """The price list an operator sent, its tiers in order; the domain checks its rules."""
+    """The price list an operator sent, its tiers in order; the domain checks its rules. A validity left
+    out is None here: see `keeps_validity`."""
     tiers = tuple(PriceTier(t.min_quantity, t.unit_price) for t in sorted(body.tiers, key=lambda t: t.min_quantity))
     return domain.price_list_of(body.currency, body.tax_name, body.tax_rate, body.min_quantity, body.max_quantity,
-                                tiers)
+                                tiers, body.credit_validity_months)
+
+
+def keeps_validity(body: PriceListRequest) -> bool:
+    """Whether the request left `credit_validity_months` out (unchanged), rather than sending null (never)."""
+    return "credit_validity_months" not in body.model_fields_set
 
 
 def price_list_answer(tenant_id: uuid.UUID, price_list: PriceList, own: bool) -> PriceListView:
@@ -35,6 +42,7 @@ def price_list_answer(tenant_id: uuid.UUID, price_list: PriceList, own: bool) ->
         tenant_id=tenant_id, source="tenant" if own else "default", currency=price_list.currency,
         tax_name=price_list.tax_name, tax_rate=format_rate(price_list.tax_rate),
         min_quantity=price_list.min_quantity, max_quantity=price_list.max_quantity,
+        credit_validity_months=price_list.credit_validity_months,
         tiers=[PriceTierView(min_quantity=t.min_quantity, unit_price=format_unit_price(t.unit_price))
                for t in price_list.tiers],
     )

@@ -1,8 +1,10 @@
-"""Quotes for buyers, and the operator's price lists: each tenant's tiers, tax and currency. A purchase
-copies the prices it was quoted, so changing a list changes no purchase already made."""
+"""Quotes for buyers, and the operator's price lists: each tenant's tiers, tax, currency and how long the
+credits bought last. A purchase copies the prices and the validity it was quoted, so changing a list changes
+no purchase already made."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import asyncpg
@@ -28,13 +30,20 @@ def _operator(identity: Identity) -> None:
 
 
 async def set_for_tenant(
-    pool: asyncpg.Pool, identity: Identity, tenant_id: uuid.UUID, price_list: PriceList
+    pool: asyncpg.Pool, identity: Identity, tenant_id: uuid.UUID, price_list: PriceList, keeps_validity: bool = False
 ) -> PriceList:
+    """Replace the tenant's price list. `keeps_validity`: the request left the credits' validity out, so the
+    validity the tenant buys under now (its own list's, else the default's) carries over: new prices sent
+    by a client that knows nothing of expiry must not quietly change how long credits last."""
     _operator(identity)
     async with pool.acquire() as conn, conn.transaction():
+        if keeps_validity:
+            in_force = await store.load_price_list(conn, tenant_id)
+            price_list = dataclasses.replace(price_list, credit_validity_months=in_force.credit_validity_months)
         await store.save_price_list(conn, tenant_id, price_list)
         saved = await store.load_price_list(conn, tenant_id)
-    log.info("price_list_set", tenant_id=str(tenant_id), currency=saved.currency, tiers=len(saved.tiers))
+    log.info("price_list_set", tenant_id=str(tenant_id), currency=saved.currency, tiers=len(saved.tiers),
+             credit_validity_months=saved.credit_validity_months)
     return saved
 
 

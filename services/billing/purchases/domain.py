@@ -17,6 +17,7 @@ from common.contracts.events import Event
 from common.identity import Identity
 from common.problems import Conflict, Forbidden, MalformedRequest, NotFound
 from services.billing.payments.provider import CheckoutOrder
+from services.billing.price_lists import domain as pricing
 from services.billing.price_lists.domain import Quote
 
 SOURCE = events.source("billing")  # the source of every event billing publishes
@@ -174,6 +175,12 @@ class Purchase:
     @property
     def is_paid(self) -> bool:
         return self.status in PAID_STATUSES
+
+    @property
+    def credits_expire_at(self) -> datetime | None:
+        """When the credits bought lapse: the validity sold with the purchase, from its payment; None if
+        they never do (or it is not paid yet)."""
+        return pricing.credits_expire_at(self.paid_at, self.quote.credit_validity_months) if self.paid_at else None
 
 
 def purchase_event(event_type: str, purchase: Purchase, payload: BaseModel) -> Event:

@@ -26,21 +26,23 @@ async def insert_purchase(
     quote: Quote,
     origin: PurchaseOrigin = "checkout",
 ) -> bool:
-    """False when the tenant already used this idempotency key (the unique constraint decides)."""
+    """False when the tenant already used this idempotency key (the unique constraint decides). The quote's
+    prices and credit validity are copied: editing the price list later changes nothing sold."""
     inserted = await conn.fetchval(
         """INSERT INTO purchases (
                id, tenant_id, idempotency_key, request_fingerprint, buyer_user_id, account_id,
                account_code, quantity, unit_price, subtotal_cents, tax_name, tax_rate, tax_cents,
                total_cents, currency, billing_name, billing_email, billing_company, billing_tax_id,
-               billing_address, origin)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+               billing_address, origin, credit_validity_months)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                   $22)
            ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
            RETURNING true""",
         purchase_id, order.tenant_id, order.idempotency_key, order.fingerprint(), order.buyer_user_id,
         order.account_id, order.account_code, quote.quantity, quote.unit_price, quote.subtotal_cents,
         quote.tax_name, quote.tax_rate, quote.tax_cents, quote.total_cents, quote.currency,
         order.billing.name, order.billing.email, order.billing.company, order.billing.tax_id,
-        order.billing.address, origin,
+        order.billing.address, origin, quote.credit_validity_months,
     )
     return bool(inserted)
 
@@ -192,6 +194,7 @@ def _quote(row: asyncpg.Record) -> Quote:
         tax_cents=row["tax_cents"],
         total_cents=row["total_cents"],
         currency=row["currency"],
+        credit_validity_months=row["credit_validity_months"],
     )
 
 

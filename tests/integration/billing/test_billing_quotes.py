@@ -11,6 +11,7 @@ async def test_quote_prices_the_whole_quantity_at_its_tier_and_adds_gst(billing:
     assert body == {
         "quantity": 10000, "unit_price": "0.0700", "subtotal": "700.00", "tax_name": "GST",
         "tax_rate": "0.10", "tax": "70.00", "total": "770.00", "currency": "AUD",
+        "credit_validity_months": 12,  # the default list of a new database (migration 0006)
     }
 
 
