@@ -20,7 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 # a URL.
 Scope = Literal["accounts", "tenant", "users"]
 Direction = Literal["in", "out"]
-Kind = Literal["purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund"]
+# `expiry`: a hold lapsed (moves no credits); `lot_expiry`: credits of one lot lapsed; `grant`: promotional
+# credits an operator gave.
+Kind = Literal[
+    "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund", "grant", "lot_expiry"
+]
 
 
 class SelectionQuery(BaseModel):
@@ -69,6 +73,10 @@ class LogEntry(BaseModel):
     reference: str | None
     note: str | None
     reservation: bool
+    # Added with credits by lot (defaults, so either side may be older than the other): how many of
+    # `quantity` were promotional credits, and for a `lot_expiry` row when its lot lapsed.
+    promotional: int = 0
+    lot_expires_at: datetime | None = None
 
 
 class LogPage(BaseModel):
@@ -98,6 +106,11 @@ class UsageDay(BaseModel):
     date: date
     credits_in: int
     credits_out: int
+    # Added with credits by lot, with defaults so an older answer still reads: `credits_in` split into
+    # purchased and promotional credits (the two add up to it), and how much of `credits_out` lapsed.
+    credits_in_purchased: int = Field(default=0, description="Credits in that were paid for")
+    credits_in_promotional: int = Field(default=0, description="Credits in that were promotional (granted)")
+    credits_expired: int = Field(default=0, description="Credits out because their lot expired")
 
 
 class Usage(BaseModel):

@@ -1,10 +1,12 @@
 // The log in words: each kind's label and each row's description, as an office user reads them.
 
-import { el, plural } from "./ui.js";
+import { credits, dateTime, el, plural } from "./ui.js";
 
+// `expiry` is a reservation that lapsed (no credits move); `lot_expiry` is credits whose lot lapsed.
 export const KINDS = {
   purchase: "Purchase", transfer: "Transfer", hold: "Sending", capture: "Sent",
   void: "Released (not sent)", expiry: "Reservation expired", mode_change: "Credit mode change", refund: "Refund",
+  grant: "Promotional grant", lot_expiry: "Credits expired",
 };
 export const NO_MATCH = "No entries match these filters.";
 export const NOTHING = "No credits came in or went out in the last 30 days.";
@@ -39,7 +41,21 @@ export function description(entry) {
     }
     case "mode_change":
       return [entry.note ? `Credit mode change: ${entry.note}` : "Credit mode change"];
+    // An operator's gift: the note is their reason ("Welcome bonus").
+    case "grant":
+      return [entry.note ? `Promotional credits: ${entry.note}` : "Promotional credits"];
+    case "lot_expiry":
+      return [entry.lot_expires_at ? `Credits expired on ${dateTime(entry.lot_expires_at)}` : "Credits expired"];
     default:
       return [entry.note || entry.reference || "\u2014"];
   }
+}
+
+// A small tag on a row that moved promotional credits (granted, never paid for): "Promotional" when all
+// of its credits were, else how many. Older answers have no `promotional`: no tag.
+export function promotionalTag(entry) {
+  const promotional = entry.promotional || 0;
+  if (promotional <= 0) return [];
+  const text = promotional >= entry.quantity ? "Promotional" : `${credits(promotional)} promotional`;
+  return [" ", el("span", { className: "badge", "data-promotional": String(promotional), text })];
 }

@@ -3,7 +3,7 @@
 
 import { getJson, getRaw, query, session } from "./api.js";
 import { onLive } from "./live.js";
-import { description, KINDS, NO_MATCH, NOTHING } from "./log_words.js";
+import { description, KINDS, NO_MATCH, NOTHING, promotionalTag } from "./log_words.js";
 import { $, busy, credits, dateTime, el, generalMessage, show } from "./ui.js";
 import { usageChart } from "./usage_chart.js";
 
@@ -63,7 +63,7 @@ export function logsView({ navigate }) {
     },
     cell("When", el("time", { datetime: entry.occurred_at, text: dateTime(entry.occurred_at) })),
     cell("Account", entry.account),
-    cell("Kind", KINDS[entry.kind] || entry.kind, badge ? " " : null, badge),
+    cell("Kind", KINDS[entry.kind] || entry.kind, badge ? " " : null, badge, ...promotionalTag(entry)),
     el("td", { "data-label": "Credits", className: "num" }, amount),
     el("td", { "data-label": "Balance after", className: "num", text: credits(entry.balance_after) }),
     cell("From / to", entry.counterparty || "\u2014"),

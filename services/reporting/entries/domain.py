@@ -9,10 +9,15 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from common import accounts
-from common.contracts.events import HoldChange, Posting, TransactionPosted
+from common.contracts.events import HoldChange, LotChange, Posting, TransactionPosted
 
 Direction = Literal["in", "out"]
-Kind = Literal["purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund"]
+# The kinds this service words; any other kind the ledger sends is kept as it came (labels.kind_label
+# makes it readable). `expiry` is a hold that lapsed (it moves no credits); `lot_expiry` is credits of one
+# lot that lapsed (account -> expired); `grant` is promotional credits an operator gave (promotions -> account).
+Kind = Literal[
+    "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund", "grant", "lot_expiry"
+]
 
 # Any constant works; changing it would give already-recorded postings new ids, so it never changes.
 _ENTRY_NAMESPACE = uuid.UUID("0b7f3c52-5a8e-4d0c-9f1e-3a6d2c4b7e91")
@@ -43,6 +48,11 @@ class LogEntry:
     note: str | None
     # A hold, void or expiry: shown, but it moves no balance and no total counts it.
     reservation: bool = False
+    # How many of `quantity` were promotional credits (of lots not paid for): 0 before the ledger
+    # described lots, and for rows it sent none for.
+    promotional: int = 0
+    # A `lot_expiry` row: when the lot lapsed (what its description says); None on every other kind.
+    lot_expires_at: datetime | None = None
 
     @property
     def balance_change(self) -> int:
@@ -108,6 +118,8 @@ def _reservation_entry(posted: TransactionPosted, hold: HoldChange, occurred_at:
         reference=log_reference(posted),
         note=posted.note,
         reservation=True,
+        promotional=min(_promotional(posted.lots, hold.account_id, reserved=True), abs(hold.held_delta)),
+        lot_expires_at=_lot_expires_at(posted, hold.account_id),
     )
 
 
@@ -136,7 +148,28 @@ def _entry(posted: TransactionPosted, posting: Posting, occurred_at: datetime, c
         actor_user_id=posted.actor_user_id,
         reference=log_reference(posted),
         note=posted.note,
+        promotional=min(_promotional(posted.lots, posting.account_id, reserved=False), abs(posting.amount)),
+        lot_expires_at=_lot_expires_at(posted, posting.account_id),
     )
+
+
+def _promotional(lots: Sequence[LotChange], account_id: uuid.UUID, *, reserved: bool) -> int:
+    """Promotional credits among what the transaction did to the account: its changes to unpaid lots
+    (reserved or released ones for a reservation row). Capped by the row's quantity by the callers, so
+    a row never claims more promotional credits than it moved, whatever the lots add up to."""
+    return sum(
+        abs(lot.reserved_delta if reserved else lot.amount)
+        for lot in lots
+        if lot.account_id == account_id and not lot.paid
+    )
+
+
+def _lot_expires_at(posted: TransactionPosted, account_id: uuid.UUID) -> datetime | None:
+    # The ledger posts one `lot_expiry` per lot and account, so the account's lot changes name one lot.
+    if posted.kind != "lot_expiry":
+        return None
+    moments = [lot.expires_at for lot in posted.lots if lot.account_id == account_id and lot.expires_at]
+    return as_utc(max(moments)) if moments else None
 
 
 def log_reference(posted: TransactionPosted) -> str | None:

@@ -14,14 +14,15 @@ from services.reporting.entries.domain import LogEntry
 # In the order of LogEntry's fields, so a record builds an entry positionally (a dict per row costs more
 # than the rest of a CSV row's encoding).
 COLUMNS = """id, tenant_id, account_id, account_code, ledger_seq, transaction_id, occurred_at, direction,
-              quantity, kind, balance_after, counterparty_code, actor_user_id, reference, note, reservation"""
+              quantity, kind, balance_after, counterparty_code, actor_user_id, reference, note, reservation,
+              promotional, lot_expires_at"""
 
 # One statement for any number of entries: each column travels as one array.
 _INSERT_ENTRIES = f"""
 INSERT INTO log_entries ({COLUMNS})
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::uuid[], $7::timestamptz[],
                      $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::text[], $13::uuid[], $14::text[],
-                     $15::text[], $16::boolean[])
+                     $15::text[], $16::boolean[], $17::bigint[], $18::timestamptz[])
 """  # noqa: S608 (a constant column list, no input)
 _ENTRY_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEntry)))
 
@@ -34,16 +35,19 @@ ON CONFLICT (id) DO UPDATE SET
     occurred_at = EXCLUDED.occurred_at, direction = EXCLUDED.direction, quantity = EXCLUDED.quantity,
     kind = EXCLUDED.kind, balance_after = EXCLUDED.balance_after,
     counterparty_code = EXCLUDED.counterparty_code, actor_user_id = EXCLUDED.actor_user_id,
-    reference = EXCLUDED.reference, note = EXCLUDED.note, reservation = EXCLUDED.reservation
+    reference = EXCLUDED.reference, note = EXCLUDED.note, reservation = EXCLUDED.reservation,
+    promotional = EXCLUDED.promotional, lot_expires_at = EXCLUDED.lot_expires_at
 WHERE (log_entries.tenant_id, log_entries.account_id, log_entries.account_code, log_entries.ledger_seq,
        log_entries.transaction_id, log_entries.occurred_at, log_entries.direction, log_entries.quantity,
        log_entries.kind, log_entries.balance_after, log_entries.counterparty_code, log_entries.actor_user_id,
-       log_entries.reference, log_entries.note, log_entries.reservation)
+       log_entries.reference, log_entries.note, log_entries.reservation, log_entries.promotional,
+       log_entries.lot_expires_at)
    IS DISTINCT FROM
       (EXCLUDED.tenant_id, EXCLUDED.account_id, EXCLUDED.account_code, EXCLUDED.ledger_seq,
        EXCLUDED.transaction_id, EXCLUDED.occurred_at, EXCLUDED.direction, EXCLUDED.quantity,
        EXCLUDED.kind, EXCLUDED.balance_after, EXCLUDED.counterparty_code, EXCLUDED.actor_user_id,
-       EXCLUDED.reference, EXCLUDED.note, EXCLUDED.reservation)
+       EXCLUDED.reference, EXCLUDED.note, EXCLUDED.reservation, EXCLUDED.promotional,
+       EXCLUDED.lot_expires_at)
 """
 
 

@@ -28,8 +28,9 @@ HEADER = (
     "By",
     "Reference",
     "Note",
-    # Last, so the columns spreadsheets already read keep their places.
+    # Last, so the columns spreadsheets already read keep their places: each new column goes after these.
     "Transaction",
+    "Promotional",  # how many of the row's credits were promotional
 )
 CONTENT_TYPE = "text/csv; charset=utf-8"
 
@@ -60,9 +61,9 @@ def neutralise(cell: str) -> str:
 
 # What an export reads per row (store.export_rows): the time already written in the tenant's zone
 # (`local_time`'s format), account code, direction, quantity, kind, balance after, counterparty code,
-# actor's user id, reference, note and transaction id. The numbers and the ids come as text: they are only
-# written out.
-ExportRow = tuple[str, str, str, str, str, str, str | None, str | None, str | None, str | None, str]
+# actor's user id, reference, note, transaction id and promotional credits. The numbers and the ids come as
+# text: they are only written out.
+ExportRow = tuple[str, str, str, str, str, str, str | None, str | None, str | None, str | None, str, str]
 
 
 class Cells:
@@ -79,8 +80,8 @@ class Cells:
     def line(self, row: Sequence[Any]) -> str:
         """One ExportRow as a line of the CSV, its columns in the order of HEADER."""
         (written_at, account_code, direction, quantity, kind, balance_after, counterparty, actor, reference, note,
-         transaction_id) = row
-        # The time, the two numbers and the transaction id are written by Postgres from a timestamp,
+         transaction_id, promotional) = row
+        # The time, the three numbers and the transaction id are written by Postgres from a timestamp,
         # integers and a uuid: digits, hex, signs, colons and a space, so neutralising or quoting them
         # could never change them.
         fields = [
@@ -95,6 +96,7 @@ class Cells:
             _field(neutralise(reference)) if reference else "",
             _field(neutralise(note)) if note else "",
             transaction_id,
+            promotional,
         ]
         return ",".join(fields) + "\r\n"
 
@@ -149,6 +151,7 @@ def export_row(entry: LogEntry, zone: tzinfo) -> ExportRow:
         entry.reference,
         entry.note,
         str(entry.transaction_id),
+        str(entry.promotional),
     )
 
 

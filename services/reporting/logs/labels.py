@@ -14,6 +14,8 @@ _KIND_LABELS = {
     "expiry": "Expiry",
     "mode_change": "Credit mode change",
     "refund": "Refund",
+    "grant": "Promotional grant",
+    "lot_expiry": "Credits expired",
 }
 _DIRECTION_LABELS = {"in": "In", "out": "Out"}
 

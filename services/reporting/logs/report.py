@@ -41,14 +41,34 @@ _PIECE_BYTES = 64 * 1024
 class AccountTotals:
     account_code: str
     opening: int
-    credits_in: int
-    credits_out: int
+    credits_in: int  # every credit in: purchased and promotional
+    credits_out: int  # every credit out: expired ones included
     closing: int
+    promotional_in: int = 0  # of credits_in, those of promotional lots
+    expired: int = 0  # of credits_out, those whose lot lapsed
+
+    @property
+    def purchased_in(self) -> int:
+        """Credits in that were paid for (bought here, or moved here by a transfer or a sweep)."""
+        return self.credits_in - self.promotional_in
+
+    @property
+    def out_not_expired(self) -> int:
+        """Credits out other than expired ones (sent, moved away, refunded): the page shows expiry apart."""
+        return self.credits_out - self.expired
 
     @property
     def balanced(self) -> bool:
         """opening + in - out = closing: false only when the log is missing a row the ledger posted."""
         return self.opening + self.credits_in - self.credits_out == self.closing
+
+
+# Under the totals, on the page and in the PDF alike.
+TOTALS_LEGEND = (
+    "Purchased credits were paid for (bought, or moved here from paid credits); promotional credits were "
+    "granted. Credits out leave out expired credits, shown apart: opening + purchased + promotional "
+    "\u2212 out \u2212 expired = closing."
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +97,8 @@ def account_totals(row: Mapping[str, Any]) -> AccountTotals | None:
     if opening is None:
         return None
     closing = row["closing"] if row["closing"] is not None else opening
-    return AccountTotals(row["account_code"], opening, row["credits_in"], row["credits_out"], closing)
+    return AccountTotals(row["account_code"], opening, row["credits_in"], row["credits_out"], closing,
+                         promotional_in=row["promotional_in"], expired=row["credits_expired"])
 
 
 def generated_by(user_id: object, role: str, name: str | None) -> str:
@@ -135,8 +156,11 @@ def header(report: Report) -> dict[str, Any]:
         "narrowed_to": ", ".join(part for part in narrowed if part),
         "stale": report.stale,
         "totals": [_totals_row(t, directory) for t in report.totals],
+        "totals_legend": TOTALS_LEGEND,
         "usage": [
-            {"date": d.day.isoformat(), "credits_in": _number(d.credits_in), "credits_out": _number(d.credits_out)}
+            {"date": d.day.isoformat(), "credits_in": _number(d.credits_in),
+             "purchased_in": _number(d.purchased_in), "promotional_in": _number(d.promotional_in),
+             "credits_out": _number(d.credits_out), "expired": _number(d.expired)}
             for d in report.usage
         ],
     }
@@ -159,8 +183,10 @@ def _totals_row(totals: AccountTotals, directory: Directory) -> dict[str, Any]:
     return {
         "account": directory.account(totals.account_code),
         "opening": _number(totals.opening),
-        "credits_in": _number(totals.credits_in),
-        "credits_out": _number(totals.credits_out),
+        "purchased_in": _number(totals.purchased_in),
+        "promotional_in": _number(totals.promotional_in),
+        "credits_out": _number(totals.out_not_expired),
+        "expired": _number(totals.expired),
         "closing": _number(totals.closing),
         "balanced": totals.balanced,
     }
@@ -178,6 +204,14 @@ def entry_row(entry: LogEntry, directory: Directory) -> dict[str, Any]:
         "counterparty": directory.counterparty(entry.counterparty_code, entry.kind),
         "by": directory.person(entry.actor_user_id),
         "reference": entry.reference or "",
-        "note": entry.note or "",
+        "note": _note(entry, directory),
         "reservation": entry.reservation,
     }
+
+
+def _note(entry: LogEntry, directory: Directory) -> str:
+    """The row's note; for credits that lapsed, also the day their lot expired (the ledger sends no note)."""
+    if entry.kind != "lot_expiry" or entry.lot_expires_at is None:
+        return entry.note or ""
+    expired = f"Lot expired {local_date(entry.lot_expires_at, directory.zone)}"
+    return f"{expired}: {entry.note}" if entry.note else expired

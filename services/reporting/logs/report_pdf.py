@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 from typing import IO, Any
 
-from reportlab.lib.colors import HexColor
+from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -25,8 +25,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from services.reporting.entries.domain import LogEntry
-from services.reporting.logs.report import Report, entry_row, header
-from services.reporting.usage.chart import IN_COLOUR, OUT_COLOUR
+from services.reporting.logs.report import TOTALS_LEGEND, Report, entry_row, header
+from services.reporting.usage.chart import EXPIRED_COLOUR, IN_COLOUR, OUT_COLOUR, PROMOTIONAL_COLOUR
 
 CONTENT_TYPE = "application/pdf"
 
@@ -142,12 +142,13 @@ class PdfReport:
 
     def _totals(self, totals: list[dict[str, Any]]) -> None:
         self._line("Totals per account", self._bold, 11, gap=14)
-        columns = [("Account", 70 * mm, False), ("Opening balance", 35 * mm, True), ("Credits in", 35 * mm, True),
-                   ("Credits out", 35 * mm, True), ("Closing balance", 35 * mm, True)]
+        columns = [("Account", 70 * mm, False), ("Opening balance", 32 * mm, True), ("Purchased in", 32 * mm, True),
+                   ("Promotional in", 32 * mm, True), ("Credits out", 32 * mm, True),
+                   ("Credits expired", 32 * mm, True), ("Closing balance", 32 * mm, True)]
+        keys = ("account", "opening", "purchased_in", "promotional_in", "credits_out", "expired", "closing")
         self._table_row([c[0] for c in columns], [(w, right) for _, w, right in columns], self._bold, 9)
         for t in totals:
-            self._table_row([t["account"], t["opening"], t["credits_in"], t["credits_out"], t["closing"]],
-                            [(w, right) for _, w, right in columns], self._regular, 9)
+            self._table_row([t[key] for key in keys], [(w, right) for _, w, right in columns], self._regular, 9)
             if not t["balanced"]:
                 self._canvas.setFillColorRGB(*_WARNING)
                 self._line("This account's log does not add up: it is missing a movement. Ask an operator to "
@@ -155,10 +156,14 @@ class PdfReport:
                 self._canvas.setFillColorRGB(0, 0, 0)
         if not totals:
             self._line("No account in this report has any credits logged.", self._regular, 9)
+        self._canvas.setFillColorRGB(*_GREY)
+        self._line(TOTALS_LEGEND, self._regular, 7.5, gap=2)
+        self._canvas.setFillColorRGB(0, 0, 0)
 
     def _chart(self) -> None:
-        """Credits in and out per day as bars, in the HTML chart's two colours, with the largest figure."""
-        in_colour, out_colour = HexColor(IN_COLOUR), HexColor(OUT_COLOUR)
+        """Credits in and out per day as stacked bars, in the HTML chart's colours, with the largest figure."""
+        colours = {name: HexColor(value) for name, value in (
+            ("in", IN_COLOUR), ("promotional", PROMOTIONAL_COLOUR), ("out", OUT_COLOUR), ("expired", EXPIRED_COLOUR))}
         usage = self._report.usage
         self._line("Credits per day", self._bold, 11, gap=14)
         height, width = 34 * mm, min(_WIDTH, 190 * mm)
@@ -173,23 +178,32 @@ class PdfReport:
         c.line(_LEFT, base, _LEFT + width, base)
         for i, day in enumerate(usage):
             x = _LEFT + i * slot + slot * 0.1
-            c.setFillColor(in_colour)
-            c.rect(x, base, bar, height * day.credits_in / top, stroke=0, fill=1)
-            c.setFillColor(out_colour)
-            c.rect(x + bar, base, bar, height * day.credits_out / top, stroke=0, fill=1)
+            for left, pieces in ((x, (("in", day.purchased_in), ("promotional", day.promotional_in))),
+                                 (x + bar, (("out", day.out_not_expired), ("expired", day.expired)))):
+                bottom = base
+                for name, value in pieces:
+                    c.setFillColor(colours[name])
+                    c.rect(left, bottom, bar, height * value / top, stroke=0, fill=1)
+                    bottom += height * value / top
         c.setFillColorRGB(*_GREY)
         c.setFont(self._regular, 7)
         c.drawString(_LEFT + width + 4, base + height - 6, f"{top:,}")
         if usage:
             c.drawString(_LEFT, base - 9, usage[0].day.isoformat())
             c.drawRightString(_LEFT + width, base - 9, usage[-1].day.isoformat())
-        for offset, colour, label in ((-40, in_colour, "Credits in"), (10, out_colour, "Credits out")):
-            c.setFillColor(colour)
-            c.rect(_LEFT + width / 2 + offset, base - 9, 6, 6, stroke=0, fill=1)
-            c.setFillColorRGB(*_GREY)
-            c.drawString(_LEFT + width / 2 + offset + 8, base - 9, label)
-        c.setFillColorRGB(0, 0, 0)
+        self._chart_legend(colours, _LEFT + width / 2, base - 9)
         self._y = base - 14
+
+    def _chart_legend(self, colours: dict[str, Color], middle: float, y: float) -> None:
+        c = self._canvas
+        legend = (("in", "Purchased"), ("promotional", "Promotional"), ("out", "Credits out"), ("expired", "Expired"))
+        for n, (name, label) in enumerate(legend):
+            x = middle - 104 + n * 52
+            c.setFillColor(colours[name])
+            c.rect(x, y, 6, 6, stroke=0, fill=1)
+            c.setFillColorRGB(*_GREY)
+            c.drawString(x + 8, y, label)
+        c.setFillColorRGB(0, 0, 0)
 
     # Rows, pages and text.
 

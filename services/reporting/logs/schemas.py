@@ -25,6 +25,8 @@ def log_entry_answer(entry: LogEntry) -> contract.LogEntry:
         reference=entry.reference,
         note=entry.note,
         reservation=entry.reservation,
+        promotional=entry.promotional,
+        lot_expires_at=entry.lot_expires_at.astimezone(UTC) if entry.lot_expires_at else None,
     )
 
 

@@ -62,11 +62,13 @@ LIMIT $8
 """  # noqa: S608 (constant fragments only)
 
 # Per account in scope: the balance before the period (else derived from its first row in it), what
-# came in and went out (reservations aside) and the balance after its last row. Rows of one account
-# are ordered by time, then ledger seq: the ledger stamps both after locking the account, so they agree.
+# came in (and how much of it was promotional) and went out (and how much of it expired), reservations
+# aside, and the balance after its last row. Rows of one account are ordered by time, then ledger seq:
+# the ledger stamps both after locking the account, so they agree.
 _TOTALS = """
 SELECT a.account_id, a.account_code, before_period.balance_after AS balance_before,
-       first_row.opening AS first_opening, sums.credits_in, sums.credits_out, last_row.balance_after AS closing
+       first_row.opening AS first_opening, sums.credits_in, sums.credits_out, sums.promotional_in,
+       sums.credits_expired, last_row.balance_after AS closing
 FROM log_accounts a
 LEFT JOIN LATERAL (
     SELECT balance_after FROM log_entries e
@@ -82,7 +84,10 @@ LEFT JOIN LATERAL (
 ) AS first_row ON true
 LEFT JOIN LATERAL (
     SELECT coalesce(sum(quantity) FILTER (WHERE direction = 'in' AND NOT reservation), 0) AS credits_in,
-           coalesce(sum(quantity) FILTER (WHERE direction = 'out' AND NOT reservation), 0) AS credits_out
+           coalesce(sum(quantity) FILTER (WHERE direction = 'out' AND NOT reservation), 0) AS credits_out,
+           coalesce(sum(promotional) FILTER (WHERE direction = 'in' AND NOT reservation), 0) AS promotional_in,
+           coalesce(sum(quantity) FILTER (WHERE kind = 'lot_expiry' AND direction = 'out' AND NOT reservation), 0)
+               AS credits_expired
     FROM log_entries e
     WHERE e.tenant_id = a.tenant_id AND e.account_id = a.account_id AND e.occurred_at >= $4
 ) AS sums ON true
@@ -122,7 +127,7 @@ def _rows_sql(selected: Selection, order: Literal["ASC", "DESC"], columns: str =
 # export's CPU, and Postgres does it in C on another core while this process encodes the previous chunk.
 _EXPORT_COLUMNS = """to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS TZH:TZM'), account_code, direction, quantity::text,
                      kind, balance_after::text, counterparty_code, actor_user_id::text, reference, note,
-                     transaction_id::text"""
+                     transaction_id::text, promotional::text"""
 
 
 async def use_time_zone(conn: asyncpg.Connection, name: str) -> bool:

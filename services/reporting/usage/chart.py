@@ -1,5 +1,7 @@
 """The usage chart as SVG: two bars a day (credits in, credits out), drawn on the server so the web app,
-the public API and the printed report show the same picture with no script or chart library. Pure."""
+the public API and the printed report show the same picture with no script or chart library. Each bar is
+stacked: credits in are purchased credits with promotional ones on top, credits out are those used or
+moved with expired ones on top. Pure."""
 
 from __future__ import annotations
 
@@ -12,8 +14,17 @@ from services.reporting.usage.domain import DailyUsage
 # about 10 pixels, and at a desktop's or a printed page's size they are ordinary text.
 WIDTH, HEIGHT = 600, 300
 _LEFT, _RIGHT, _TOP, _BOTTOM = 72, 30, 44, 40
-# Colours that stay apart in greyscale print, and a hatch on "out" so they differ without colour too.
+# Colours that stay apart in greyscale print, and a hatch on "out" so they differ without colour too:
+# promotional credits are a pale green over the purchased dark green, expired ones a light grey over out.
 IN_COLOUR, OUT_COLOUR = "#15803d", "#b45309"
+PROMOTIONAL_COLOUR, EXPIRED_COLOUR = "#86efac", "#9ca3af"
+# (label, swatch fill, x) of each legend entry; the fill may name the hatch pattern ({id}).
+_LEGEND = (
+    ("Purchased", IN_COLOUR, 20),
+    ("Promotional", PROMOTIONAL_COLOUR, 150),
+    ("Credits out", "url(#{id}-hatch)", 300),
+    ("Expired", EXPIRED_COLOUR, 450),
+)
 
 
 def _ticks(top: int) -> list[int]:
@@ -42,7 +53,9 @@ def usage_svg(days: Sequence[DailyUsage], *, element_id: str = "usage-chart", in
     if days:
         desc = (
             f"From {days[0].day.isoformat()} to {days[-1].day.isoformat()}: "
-            f"{total_in:,} credits in and {total_out:,} credits out."
+            f"{total_in:,} credits in ({sum(d.purchased_in for d in days):,} purchased, "
+            f"{sum(d.promotional_in for d in days):,} promotional) and {total_out:,} credits out "
+            f"({sum(d.expired for d in days):,} of them expired)."
         )
     else:
         desc = "No days in this period."
@@ -71,12 +84,12 @@ def usage_svg(days: Sequence[DailyUsage], *, element_id: str = "usage-chart", in
 
 
 def _legend(element_id: str) -> list[str]:
-    return [
-        f'<g class="usage-legend"><rect x="{_LEFT}" y="8" width="18" height="18" fill="{IN_COLOUR}"/>'
-        f'<text x="{_LEFT + 24}" y="24">Credits in</text>'
-        f'<rect x="{_LEFT + 150}" y="8" width="18" height="18" fill="url(#{element_id}-hatch)"/>'
-        f'<text x="{_LEFT + 174}" y="24">Credits out</text></g>'
-    ]
+    entries = "".join(
+        f'<rect x="{x}" y="8" width="18" height="18" fill="{fill.format(id=element_id)}"/>'
+        f'<text x="{x + 24}" y="24">{label}</text>'
+        for label, fill, x in _LEGEND
+    )
+    return [f'<g class="usage-legend">{entries}</g>']
 
 
 def _bars(days: Sequence[DailyUsage], element_id: str) -> list[str]:
@@ -97,14 +110,14 @@ def _bars(days: Sequence[DailyUsage], element_id: str) -> list[str]:
     labelled = {i for i in range(len(days) - 1, -1, -7)}
     for i, day in enumerate(days):
         x = _LEFT + i * slot + slot * 0.1
-        in_h, out_h = day.credits_in * scale, day.credits_out * scale
         parts.append(
             f'<g class="usage-day" data-date="{day.day.isoformat()}" data-in="{day.credits_in}" '
-            f'data-out="{day.credits_out}">'
-            f'<rect class="usage-in" x="{x:.1f}" y="{base - in_h:.1f}" width="{bar:.1f}" height="{in_h:.1f}" '
-            f'fill="{IN_COLOUR}"/>'
-            f'<rect class="usage-out" x="{x + bar:.1f}" y="{base - out_h:.1f}" width="{bar:.1f}" '
-            f'height="{out_h:.1f}" fill="url(#{element_id}-hatch)"/></g>'
+            f'data-out="{day.credits_out}" data-promotional="{day.promotional_in}" data-expired="{day.expired}">'
+            + _stack(x, bar, base, scale, [("usage-in", day.purchased_in, IN_COLOUR),
+                                           ("usage-promotional", day.promotional_in, PROMOTIONAL_COLOUR)])
+            + _stack(x + bar, bar, base, scale, [("usage-out", day.out_not_expired, f"url(#{element_id}-hatch)"),
+                                                 ("usage-expired", day.expired, EXPIRED_COLOUR)])
+            + "</g>"
         )
         if i in labelled:
             parts.append(
@@ -113,3 +126,14 @@ def _bars(days: Sequence[DailyUsage], element_id: str) -> list[str]:
             )
     parts.append(f'<line x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{base}" y2="{base}" stroke="#374151"/>')
     return parts
+
+
+def _stack(x: float, width: float, base: float, scale: float, series: list[tuple[str, int, str]]) -> str:
+    """One bar of (class, credits, fill) pieces, the first at the bottom: the bar is as tall as their sum."""
+    rects, bottom = [], float(base)
+    for name, value, fill in series:
+        height = value * scale
+        rects.append(f'<rect class="{name}" x="{x:.1f}" y="{bottom - height:.1f}" width="{width:.1f}" '
+                     f'height="{height:.1f}" fill="{fill}"/>')
+        bottom -= height
+    return "".join(rects)

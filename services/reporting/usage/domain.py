@@ -1,4 +1,5 @@
-"""Credits in and out per day, in the tenant's own days. Pure and synchronous."""
+"""Credits in and out per day, in the tenant's own days: in split into purchased and promotional credits,
+and how much of out expired. Pure and synchronous."""
 
 from __future__ import annotations
 
@@ -10,8 +11,29 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 @dataclass(frozen=True)
 class DailyUsage:
     day: date
+    credits_in: int  # purchased and promotional
+    credits_out: int  # expired included
+    promotional_in: int = 0  # of credits_in, those of promotional lots
+    expired: int = 0  # of credits_out, those whose lot lapsed
+
+    @property
+    def purchased_in(self) -> int:
+        return self.credits_in - self.promotional_in
+
+    @property
+    def out_not_expired(self) -> int:
+        return self.credits_out - self.expired
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """What the store sums per quarter hour (see daily_usage)."""
+
+    start: datetime
     credits_in: int
     credits_out: int
+    promotional_in: int = 0
+    expired: int = 0
 
 
 @dataclass(frozen=True)
@@ -30,14 +52,16 @@ def period(now: datetime, zone: tzinfo, days: int) -> Period:
     return Period([first + timedelta(days=n) for n in range(days)], since)
 
 
-def daily_usage(buckets: Iterable[tuple[datetime, int, int]], zone: tzinfo, wanted: Period) -> list[DailyUsage]:
+def daily_usage(buckets: Iterable[Bucket], zone: tzinfo, wanted: Period) -> list[DailyUsage]:
     """Every day of the period, oldest first, zeros where nothing moved. The store sums the log in
     quarter-hour buckets (every time zone's offset is a whole number of quarter hours), so each bucket
     lies inside one of the tenant's days, whichever zone that is."""
-    totals = {day: [0, 0] for day in wanted.days}
-    for start, credits_in, credits_out in buckets:
-        sums = totals.get(start.astimezone(zone).date())
+    totals = {day: [0, 0, 0, 0] for day in wanted.days}
+    for bucket in buckets:
+        sums = totals.get(bucket.start.astimezone(zone).date())
         if sums is not None:
-            sums[0] += credits_in
-            sums[1] += credits_out
-    return [DailyUsage(day, sums[0], sums[1]) for day, sums in totals.items()]
+            sums[0] += bucket.credits_in
+            sums[1] += bucket.credits_out
+            sums[2] += bucket.promotional_in
+            sums[3] += bucket.expired
+    return [DailyUsage(day, *sums) for day, sums in totals.items()]

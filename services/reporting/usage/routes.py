@@ -40,7 +40,12 @@ async def get_usage(request: web.Request) -> web.Response:
     directory, days = await _usage(request)
     answer = Usage(
         timezone=directory.zone_name,
-        days=[UsageDay(date=d.day, credits_in=d.credits_in, credits_out=d.credits_out) for d in days],
+        days=[
+            UsageDay(date=d.day, credits_in=d.credits_in, credits_out=d.credits_out,
+                     credits_in_purchased=d.purchased_in, credits_in_promotional=d.promotional_in,
+                     credits_expired=d.expired)
+            for d in days
+        ],
     )
     response = json_response(answer)
     response.headers.update(_PRIVATE)

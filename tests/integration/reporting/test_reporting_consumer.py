@@ -56,6 +56,8 @@ async def test_a_posted_transfer_appears_in_the_log_of_both_accounts(reporting: 
             "reference": "TR-1",
             "note": "for the open home",
             "reservation": False,
+            "promotional": 0,
+            "lot_expires_at": None,
         }
     ]
     [alice_entry] = await reporting.entries(TENANT, [ALICE_ID])

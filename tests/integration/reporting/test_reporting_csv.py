@@ -72,6 +72,7 @@ def _expected_row(entry: dict[str, Any], codes: dict[str, str]) -> list[str]:
         entry["reference"] or "",
         note,
         entry["transaction_id"],
+        str(entry["promotional"]),
     ]
 
 
@@ -92,7 +93,7 @@ async def test_the_csv_parsed_back_equals_the_json_rows_in_the_same_order(
     assert status == 200, body
     rows = _parse(body)
     assert rows[0] == ["Date/time", "Account", "Direction", "Quantity", "Kind", "Balance after", "Counterparty",
-                       "By", "Reference", "Note", "Transaction"]
+                       "By", "Reference", "Note", "Transaction", "Promotional"]
     assert rows[1:] == [_expected_row(entry, codes) for entry in entries]
     assert len(rows) == 1 + 11
     today = datetime.now(SYDNEY).strftime("%Y-%m-%d")

@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from common import accounts
+from common.contracts.events import LotChange
 from common.identity import InvalidInternalToken, verify_internal_token
 from tests.conftest import NewDatabase
 from tests.harness import INTERNAL_SECRET as SECRET
@@ -29,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[3]
 TENANT, OTHER = uuid.uuid4(), uuid.uuid4()
 ALICE, BOB = accounts.user_code(uuid.uuid4()), accounts.user_code(uuid.uuid4())
 ROWS = """SELECT id, tenant_id, account_id, account_code, ledger_seq, transaction_id, occurred_at, direction, quantity,
-                 kind, balance_after, counterparty_code, actor_user_id, reference, note, reservation
+                 kind, balance_after, counterparty_code, actor_user_id, reference, note, reservation,
+                 promotional, lot_expires_at
           FROM log_entries ORDER BY id"""
 
 
@@ -170,6 +172,39 @@ async def test_rebuild_in_place_restores_lost_and_drifted_rows_while_readers_kee
     # Readers read the same table throughout: never fewer rows than before the rebuild, only more.
     assert seen and min(seen) >= damaged and seen == sorted(seen)
     assert len(await reporting.scoped(TENANT, "tenant")) == 12
+
+
+def _lot(code: str, lot_id: uuid.UUID, amount: int, expires_at: datetime) -> LotChange:
+    return LotChange(lot_id=lot_id, account_id=accounts.account_id(TENANT, code), account_code=code, amount=amount,
+                     origin="grant", paid=False, expires_at=expires_at)
+
+
+async def test_rebuild_gives_the_same_promotional_figures_and_lapse_dates_and_repairs_drifted_ones(
+    reporting: Reporting, ledger: FakeLedger, stub_ledger: StubLedger, new_database: NewDatabase
+) -> None:
+    granted, start = uuid.uuid4(), datetime.now(UTC) - timedelta(days=2)
+    posted = [
+        await ledger.post(TENANT, "grant", [("promotions", -40, -40), (ALICE, 40, 40)], start, note="Welcome",
+                          lots=[_lot(ALICE, granted, 40, start + timedelta(days=1))]),
+        await ledger.post(TENANT, "transfer", [(ALICE, -10, 30), (BOB, 10, 10)], start + timedelta(hours=1),
+                          lots=[_lot(ALICE, granted, -10, start + timedelta(days=1)),
+                                _lot(BOB, granted, 10, start + timedelta(days=1))]),
+        await ledger.post(TENANT, "lot_expiry", [(ALICE, -30, 0), ("expired", 30, 30)], start + timedelta(days=1),
+                          reference=f"lot:{granted}", lots=[_lot(ALICE, granted, -30, start + timedelta(days=1))]),
+    ]
+    await reporting.wait_applied(*(p.seq for p in posted))
+    live = await _snapshot(reporting.database_url)
+    assert sorted((r["kind"], r["promotional"]) for r in live["rows"]) == [
+        ("grant", 40), ("lot_expiry", 30), ("transfer", 10), ("transfer", 10)]
+    empty = await new_database("rebuild-lots")
+
+    code, output = await _command("rebuild", empty, stub_ledger)
+    await reporting.sql("UPDATE log_entries SET promotional = 0, lot_expires_at = NULL")
+    repaired, repair_output = await _command("rebuild", reporting.database_url, stub_ledger)
+
+    assert (code, repaired) == (0, 0), output + repair_output
+    assert await _snapshot(empty) == live
+    assert await _snapshot(reporting.database_url) == live
 
 
 async def test_reconcile_passes_when_the_log_agrees_with_the_ledger(

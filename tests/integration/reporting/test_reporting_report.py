@@ -40,9 +40,14 @@ async def _history(reporting: Reporting, ledger: FakeLedger, directory: FakeDire
     return ago(7)
 
 
-def _totals(html: str) -> dict[str, tuple[int, int, int, int]]:
+# Per account: opening, purchased in, promotional in, out (expired aside), expired, closing.
+Totals = tuple[int, int, int, int, int, int]
+
+
+def _totals(html: str) -> dict[str, Totals]:
     table = html_tables(html)["totals"]
-    assert table[0] == ["Account", "Opening balance", "Credits in", "Credits out", "Closing balance"]
+    assert table[0] == ["Account", "Opening balance", "Purchased in", "Promotional in", "Credits out",
+                        "Credits expired", "Closing balance"]
     return {row[0]: tuple(int(cell.replace(",", "")) for cell in row[1:]) for row in table[1:]}  # type: ignore[misc]
 
 
@@ -60,13 +65,13 @@ async def test_totals_per_account_add_up_and_close_at_the_balance_after_the_last
     # Independent of the service: the balances the ledger announced last, and before the period.
     announced = ledger.balances(TENANT)
     assert totals == {
-        "System Credits": (70, 50, 0, 120),
-        "Alice Nguyen": (30, 0, 13, 17),  # the hold and its release are not movements
-        "Bob Smith": (0, 10, 0, 10),  # no row before the period: opened at nothing
+        "System Credits": (70, 50, 0, 0, 0, 120),
+        "Alice Nguyen": (30, 0, 0, 13, 0, 17),  # the hold and its release are not movements
+        "Bob Smith": (0, 10, 0, 0, 0, 10),  # no row before the period: opened at nothing
     }
     for code, name in NAMES.items():
-        opening, credits_in, credits_out, closing = totals[name]
-        assert opening + credits_in - credits_out == closing
+        opening, purchased, promotional, credits_out, expired, closing = totals[name]
+        assert opening + purchased + promotional - credits_out - expired == closing
         assert closing == announced[code]
 
 
@@ -119,5 +124,5 @@ async def test_a_report_of_named_accounts_totals_only_those(
 
     _, _, body = await reporting.download("/logs/report", TENANT, [("account", str(bob)), ("days", "7")])
 
-    assert _totals(body.decode()) == {"Bob Smith": (0, 10, 0, 10)}
+    assert _totals(body.decode()) == {"Bob Smith": (0, 10, 0, 0, 0, 10)}
     assert "by Unknown user" in body.decode()

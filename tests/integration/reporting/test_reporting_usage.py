@@ -79,7 +79,9 @@ async def test_daily_totals_follow_the_tenants_days_and_leave_holds_out(
     assert report.status == 200
     assert 'aria-labelledby="report-usage-title report-usage-desc"' in html
     figures = html_tables(html)["usage-figures"]
-    assert [today.isoformat(), "30", "34"] in figures and [yesterday, "100", "0"] in figures
+    # Date, credits in, of them purchased and promotional, credits out, of them expired.
+    assert [today.isoformat(), "30", "30", "0", "34", "0"] in figures
+    assert [yesterday, "100", "100", "0", "0", "0"] in figures
 
 
 async def test_an_empty_period_and_bad_queries(reporting: Reporting) -> None:

@@ -96,6 +96,7 @@ def test_a_row_has_names_local_time_with_offset_and_words() -> None:
         "TR-1",
         "for the open home",
         str(transaction),
+        "0",  # no promotional credits
     ]
 
 
@@ -121,8 +122,8 @@ def test_the_file_starts_with_a_bom_and_a_header_and_quotes_as_rfc_4180() -> Non
     data = csv_export.encode_header() + csv_export.encode_rows([entry(note=awkward)], DIRECTORY)
 
     assert data.startswith(b"\xef\xbb\xbfDate/time,Account,")
-    # The note is followed by the last column, the transaction id, then the line's end.
-    assert re.search(rb'"line one\nline ""two"", with a comma",[0-9a-f-]{36}\r\n', data)
+    # The note is followed by the transaction id and the promotional credits, then the line's end.
+    assert re.search(rb'"line one\nline ""two"", with a comma",[0-9a-f-]{36},0\r\n', data)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert rows[0] == list(csv_export.HEADER)
     assert rows[1][9] == awkward
@@ -156,7 +157,7 @@ def test_a_row_encodes_as_the_csv_module_would_write_its_neutralised_cells(
     expected = io.StringIO()
     cells = [
         "2026-11-26 14:05:09 +11:00", neutralise(name), "In", "30", "Transfer", "130", "System Credits",
-        "Former user", neutralise(reference or ""), neutralise(note or ""), str(row.transaction_id),
+        "Former user", neutralise(reference or ""), neutralise(note or ""), str(row.transaction_id), "0",
     ]
     csv.writer(expected, lineterminator="\r\n").writerow(cells)
 

@@ -17,7 +17,7 @@ ALICE = uuid.uuid4()
 def totals_row(**values: object) -> dict[str, object]:
     row: dict[str, object] = {
         "account_code": "system", "balance_before": None, "first_opening": None,
-        "credits_in": 0, "credits_out": 0, "closing": None,
+        "credits_in": 0, "credits_out": 0, "closing": None, "promotional_in": 0, "credits_expired": 0,
     }
     row.update(values)
     return row

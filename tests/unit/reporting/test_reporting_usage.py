@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.reporting.usage.chart import usage_svg
-from services.reporting.usage.domain import DailyUsage, daily_usage, period
+from services.reporting.usage.domain import Bucket, DailyUsage, daily_usage, period
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -34,11 +34,11 @@ def test_a_bucket_counts_on_the_day_it_fell_in_the_tenants_zone():
     wanted = period(now, KOLKATA, 3)  # UTC+5:30: a half-hour offset
     buckets = [
         # 18:15 UTC on 5 December is 23:45 on the 5th in Kolkata; 18:30 UTC is 00:00 on the 6th.
-        (datetime(2026, 12, 5, 18, 15, tzinfo=UTC), 10, 1),
-        (datetime(2026, 12, 5, 18, 30, tzinfo=UTC), 20, 2),
-        (datetime(2026, 12, 6, 18, 45, tzinfo=UTC), 0, 4),  # 00:15 on the 7th
-        (datetime(2026, 12, 7, 2, 0, tzinfo=UTC), 5, 0),  # 07:30 on the 7th
-        (datetime(2026, 12, 1, 0, 0, tzinfo=UTC), 999, 999),  # before the period: left out
+        Bucket(datetime(2026, 12, 5, 18, 15, tzinfo=UTC), 10, 1),
+        Bucket(datetime(2026, 12, 5, 18, 30, tzinfo=UTC), 20, 2),
+        Bucket(datetime(2026, 12, 6, 18, 45, tzinfo=UTC), 0, 4),  # 00:15 on the 7th
+        Bucket(datetime(2026, 12, 7, 2, 0, tzinfo=UTC), 5, 0),  # 07:30 on the 7th
+        Bucket(datetime(2026, 12, 1, 0, 0, tzinfo=UTC), 999, 999),  # before the period: left out
     ]
     assert daily_usage(buckets, KOLKATA, wanted) == [
         DailyUsage(date(2026, 12, 5), 10, 1),
@@ -87,7 +87,10 @@ def test_the_chart_is_named_for_screen_readers():
     assert root.get("role") == "img"
     assert root.get("aria-labelledby") == "c-title c-desc"
     assert root.findtext(f"{SVG}title") == "Credits in and out per day, last 30 days"
-    assert root.findtext(f"{SVG}desc") == "From 2026-11-08 to 2026-12-07: 90 credits in and 60 credits out."
+    assert root.findtext(f"{SVG}desc") == (
+        "From 2026-11-08 to 2026-12-07: 90 credits in (90 purchased, 0 promotional) and 60 credits out "
+        "(0 of them expired)."
+    )
     assert "<script" not in svg and "href=\"http" not in svg
 
 
