@@ -12,8 +12,11 @@ from common.contracts.ledger import (
     CaptureRequest,
     EventPage,
     EventsQuery,
+    GrantOrder,
+    GrantView,
     HoldRequest,
     HoldView,
+    LotView,
     OpenHolds,
     PostedTransfer,
     TransferOrder,
@@ -33,6 +36,19 @@ class LedgerClient(TypedClient):
         query = AccountsQuery(code=list(codes), as_of=as_of)
         answer = await self._service.call("GET", "/accounts", identity, query=query.params())
         return [Balance.model_validate(b) for b in answer]
+
+    async def lots(self, identity: Identity, code: str) -> list[LotView]:
+        """The account's credits by lot, in spending order."""
+        answer = await self._service.call("GET", "/accounts/lots", identity, query={"code": code})
+        return [LotView.model_validate(lot) for lot in answer]
+
+    async def grant(
+        self, identity: Identity, tenant_id: uuid.UUID, order: GrantOrder, idempotency_key: str
+    ) -> GrantView:
+        answer = await self._service.call("POST", f"/tenants/{tenant_id}/grants", identity,
+                                          body=order.model_dump(mode="json"),
+                                          headers={"Idempotency-Key": idempotency_key})
+        return GrantView.model_validate(answer)
 
     async def transfer(self, identity: Identity, order: TransferOrder, idempotency_key: str) -> PostedTransfer:
         answer = await self._service.call("POST", "/transfers", identity, body=order.model_dump(mode="json"),

@@ -8,8 +8,8 @@ from common.runtime import DB
 from common.web import idempotency_key, json_response, parse_json, parse_query, path_uuid
 from gateway.resources import LEDGER
 from gateway.routes.registry import NOT_MODIFIED, api, caller_of, links_to, no_such
-from gateway.schemas.credits import AccountQuery, AccountView, TransferAnswer, TransferRequest
-from gateway.usecases import accounts, transfers
+from gateway.schemas.credits import AccountQuery, AccountView, LotView, TransferAnswer, TransferRequest
+from gateway.usecases import accounts, lots, transfers
 from gateway.web.caching import with_etag
 from gateway.web.idempotency import idempotent
 
@@ -34,6 +34,15 @@ async def get_account(request: web.Request) -> web.Response:
     wanted = path_uuid(request, not_found=no_such("account"))
     view = await accounts.managed_account(request.app[DB], request.app[LEDGER], caller, tenant, wanted, query.as_of)
     return json_response(view)
+
+
+@api.route("GET", "/accounts/{id}/lots", "An account's credits by lot, in the order they are spent",
+           answer=LotView, answer_is_list=True, tags=("accounts",), errors=(401, 403, 404))
+async def get_account_lots(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    wanted = path_uuid(request, not_found=no_such("account"))
+    held = await lots.account_lots(request.app[DB], request.app[LEDGER], caller, caller.require_tenant(), wanted)
+    return json_response(held)
 
 
 @api.route("POST", "/transfers", "Transfer credits between two accounts", body=TransferRequest,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from common.runtime import DB
-from common.web import json_response, parse_json, path_uuid
+from common.web import idempotency_key, json_response, parse_json, path_uuid
 from gateway.resources import LEDGER
 from gateway.routes.registry import api, caller_of, no_such
-from gateway.schemas.credits import CreditModeRequest, TenantView
+from gateway.schemas.credits import CreditModeRequest, GrantAnswer, GrantRequest, TenantView
+from gateway.usecases import lots
 from gateway.usecases.directory import change_credit_mode
+from gateway.web.idempotency import idempotent
 
 
 @api.route("PUT", "/admin/tenants/{id}/credit-mode", "Switch a tenant's credit mode (operators only)",
@@ -22,3 +24,15 @@ async def credit_mode(request: web.Request) -> web.Response:
     return json_response(
         TenantView(id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode, timezone=tenant.timezone)
     )
+
+
+@api.route("POST", "/admin/tenants/{id}/grants", "Grant promotional credits to one of a tenant's accounts "
+           "(operators only): spent first, never refunded or invoiced", body=GrantRequest, answer=GrantAnswer,
+           status=201, headers=("Idempotency-Key",), tags=("admin",), errors=(400, 401, 403, 404, 409, 422))
+@idempotent
+async def grant(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    tenant_id = path_uuid(request, not_found=no_such("tenant"))
+    body = await parse_json(request, GrantRequest)
+    granted = await lots.grant(request.app[DB], request.app[LEDGER], caller, tenant_id, body, idempotency_key(request))
+    return json_response(granted, status=201)

@@ -18,6 +18,7 @@ from common.contracts import billing, ledger, reporting
 from common.contracts.billing import Quote as Quote
 from common.contracts.ledger import CaptureRequest as CaptureRequest
 from common.contracts.ledger import HoldView as HoldView
+from common.contracts.ledger import LotView as LotView
 
 
 class _Request(BaseModel):
@@ -81,6 +82,8 @@ class AccountView(BaseModel):
     balance: int
     held: int
     available: int
+    expiring_within_30_days: int = Field(default=0, description=(
+        "Credits that lapse within 30 days unless spent first (GET /accounts/{id}/lots tells which and when)"))
 
 
 class UserView(BaseModel):
@@ -188,6 +191,8 @@ class LogEntry(BaseModel):
     reference: str | None
     note: str | None
     reservation: bool = Field(default=False, description="A hold or its release: moves no balance")
+    promotional: int = Field(default=0, description="How many of the row's credits were promotional (unpaid)")
+    lot_expires_at: datetime | None = Field(default=None, description="On a `lot_expiry` row: when the lot lapsed")
 
 
 class LogPage(BaseModel):
@@ -282,3 +287,24 @@ class HoldRequest(ledger.HoldRequest):
 
 class CreditModeRequest(_Request):
     mode: Literal["shared", "individual"]
+
+
+# -- Promotional grants (operators) -------------------------------------------------------------------
+
+
+class GrantRequest(_Request):
+    account_id: uuid.UUID = Field(description="The tenant's account the promotional credits go to")
+    quantity: StrictInt = Field(json_schema_extra=_documented(minimum=1, maximum=1_000_000))
+    expires_at: datetime | None = Field(default=None, description=(
+        "When unspent promotional credits lapse, with a time zone; null or absent: never"))
+    reason: str = Field(min_length=1, max_length=200, description="Why, in words: the log shows it")
+
+
+class GrantAnswer(BaseModel):
+    id: uuid.UUID = Field(description="The grant; its credits are the lot with reference `grant:<id>`")
+    transaction_id: uuid.UUID
+    lot_id: uuid.UUID
+    account: AccountView = Field(description="The account, with its balance after the grant")
+    quantity: int
+    expires_at: datetime | None
+    reason: str

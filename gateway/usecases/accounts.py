@@ -101,6 +101,7 @@ async def account_views(
             balance=by_code[ref.code].balance,
             held=by_code[ref.code].held,
             available=by_code[ref.code].available,
+            expiring_within_30_days=by_code[ref.code].expiring_within_30_days,
         )
         for ref in refs
     ]

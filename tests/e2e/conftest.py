@@ -165,6 +165,8 @@ def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
         PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['gateway']}",
         BILLING_WEBHOOK_URL=f"http://127.0.0.1:{ports['billing']}/webhooks/test",
         LOG_LEVEL="INFO",
+        # A lot lapsing a few seconds from now expires within the test, not half a minute later.
+        LOT_EXPIRY_SECONDS="0.5",
         # Every test signs people in from one address; the limits themselves are tested on their own.
         SIGN_IN_LIMIT_PER_IP="100000/minute",
         SIGN_IN_LIMIT_PER_EMAIL="100000/minute",

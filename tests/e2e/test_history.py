@@ -166,5 +166,5 @@ async def test_log_rows_name_their_transaction_and_transfers_their_reference(acm
                                   headers=master._headers()) as response:
         assert response.status == 200
         rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"), newline="")))
-    assert rows[0][-1] == "Transaction"
-    assert [r[8] for r in rows[1:] if r[-1] == to_ben["id"]] == [f"transfer:{to_ben['id']}"]
+    column = rows[0].index("Transaction")
+    assert [r[8] for r in rows[1:] if r[column] == to_ben["id"]] == [f"transfer:{to_ben['id']}"]

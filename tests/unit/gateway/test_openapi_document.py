@@ -74,7 +74,8 @@ def test_the_log_documents_its_ranges_and_enums():
         days = query_schema("get", path, "days")
         assert (days["minimum"], days["maximum"], days["default"]) == (1, 30, 30)
         assert set(non_null(query_schema("get", path, "kind"))["enum"]) == {
-            "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund"}
+            "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund", "grant",
+            "lot_expiry"}
         assert set(non_null(query_schema("get", path, "direction"))["enum"]) == {"in", "out"}
         assert non_null(query_schema("get", path, "consistency_token"))["minimum"] == 1
 
