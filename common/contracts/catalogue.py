@@ -13,10 +13,12 @@ from pydantic import BaseModel
 
 from common.contracts.events import (
     BALANCE_LOW,
+    BALANCE_RECOVERED,
     CREDIT_MODE_CHANGED,
     HOLD_EXPIRED,
     MESSAGE_QUEUED,
     MESSAGE_SETTLED,
+    MESSAGE_UNDELIVERED,
     PURCHASE_FAILED,
     PURCHASE_PAID,
     REFUND_COMPLETED,
@@ -30,10 +32,12 @@ from common.contracts.events import (
     TRANSACTION_POSTED,
     USER_CHANGED,
     BalanceLow,
+    BalanceRecovered,
     CreditModeChanged,
     HoldExpired,
     MessageQueued,
     MessageSettled,
+    MessageUndelivered,
     PurchaseFailed,
     PurchasePaid,
     RefundCompleted,
@@ -118,5 +122,10 @@ CATALOGUE: dict[str, EventSpec] = {
               "Messaging accepted a message for sending."),
         _spec(MESSAGE_SETTLED, MessageSettled, "tenants/{tenant_id}/messages/{message_id}",
               "The carrier answered for every part of a message: its credits are captured.", "public"),
+        _spec(MESSAGE_UNDELIVERED, MessageUndelivered, "tenants/{tenant_id}/messages/{message_id}",
+              "One recipient's message will not arrive (undeliverable, rejected, or no receipt in time): its "
+              "credits are given back where the tenant's policy says so.", "public"),
+        _spec(BALANCE_RECOVERED, BalanceRecovered, ACCOUNT,
+              "An account's available balance is back at or above an alert level it had fallen below.", "public"),
     )
 }

@@ -20,11 +20,13 @@ from common.contracts import events
 from common.contracts.catalogue import CATALOGUE
 from common.contracts.events import (
     BalanceLow,
+    BalanceRecovered,
     CreditModeChanged,
     Event,
     HoldExpired,
     MessageQueued,
     MessageSettled,
+    MessageUndelivered,
     Posting,
     PurchaseFailed,
     PurchasePaid,
@@ -128,6 +130,14 @@ PAYLOADS: dict[str, BaseModel] = {
     events.MESSAGE_SETTLED: MessageSettled(
         message_id=MESSAGE, tenant_id=TENANT, hold_id=HOLD, account_code=USER_CODE, segments=2, recipients=3,
         accepted_recipients=3, captured_credits=6, sender_user_id=USER,
+    ),
+    events.MESSAGE_UNDELIVERED: MessageUndelivered(
+        message_id=MESSAGE, tenant_id=TENANT, hold_id=HOLD, part_id=uuid.UUID("5d0e4c9a-0b7e-4c61-9a43-6f2d8e1b7c55"),
+        account_code=USER_CODE, recipient="+614123456••", status="undeliverable", credits=2, sender_user_id=USER,
+    ),
+    events.BALANCE_RECOVERED: BalanceRecovered(
+        tenant_id=TENANT, account_id=USER_ACCOUNT, account_code=USER_CODE, available=250, threshold=100,
+        alert_id=uuid.UUID("0f3c8a51-9d2e-4b7a-8c16-5e9f2a4d3b70"), level="Low",
     ),
 }
 

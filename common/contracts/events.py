@@ -71,11 +71,13 @@ REFUND_RESTORED = _type("ledger.refund.restored")
 TOP_UP_FAILED = _type("billing.topup.failed")
 MESSAGE_QUEUED = _type("messaging.message.queued")
 MESSAGE_SETTLED = _type("messaging.message.settled")
+MESSAGE_UNDELIVERED = _type("messaging.message.undelivered")
+BALANCE_RECOVERED = _type("ledger.balance.recovered")
 
 TYPES = frozenset({
     PURCHASE_PAID, PURCHASE_FAILED, TRANSACTION_POSTED, BALANCE_LOW, HOLD_EXPIRED, CREDIT_MODE_CHANGED, TENANT_CHANGED,
     USER_CHANGED, REFUND_REQUESTED, REFUND_COMPLETED, REFUND_FAILED, REFUND_DEBITED, REFUND_REJECTED, REFUND_RESTORED,
-    TOP_UP_FAILED, MESSAGE_QUEUED, MESSAGE_SETTLED,
+    TOP_UP_FAILED, MESSAGE_QUEUED, MESSAGE_SETTLED, MESSAGE_UNDELIVERED, BALANCE_RECOVERED,
 })
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
@@ -245,6 +247,21 @@ class BalanceLow(_Payload):
     account_code: str
     available: int
     threshold: int
+    # Added in 1.1: the account's alert level that was crossed (none: the tenant's single threshold).
+    alert_id: uuid.UUID | None = None
+    level: str | None = None  # the alert's name ("Low", "Critical")
+
+
+class BalanceRecovered(_Payload):
+    """An account's available balance is back at or above an alert level it had fallen below."""
+
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    available: int
+    threshold: int
+    alert_id: uuid.UUID | None = None  # none: the tenant's single threshold
+    level: str | None = None
 
 
 class HoldExpired(_Payload):
@@ -272,6 +289,8 @@ class TenantChanged(_Payload):
     timezone: str
     low_balance_threshold: int
     version: int
+    # Added in 1.1: an undeliverable, rejected or expired message gives its credits back (the tenant's policy).
+    refund_undelivered: bool = True
 
 
 class UserChanged(_Payload):
@@ -398,3 +417,19 @@ class MessageSettled(_Payload):
     accepted_recipients: int
     captured_credits: int = Field(ge=0)
     sender_user_id: uuid.UUID | None = None  # who sent it (added later: absent from older events)
+
+
+class MessageUndelivered(_Payload):
+    """One recipient's message will not arrive (the carrier said undeliverable or rejected, or no receipt
+    came within the message's validity) after its credits were captured: the ledger gives them back as a
+    `delivery_refund`, once per recipient, where the tenant's policy says so."""
+
+    message_id: uuid.UUID
+    tenant_id: uuid.UUID
+    hold_id: uuid.UUID
+    part_id: uuid.UUID  # the recipient's part of the message: one refund each
+    account_code: str
+    recipient: str  # masked: +6141234••78
+    status: Literal["undeliverable", "rejected", "expired"]
+    credits: int = Field(gt=0)  # what the recipient's accepted segments cost
+    sender_user_id: uuid.UUID | None = None

@@ -241,3 +241,44 @@ class EventPage(BaseModel):
     events: list[dict[str, Any]]
     next_after_sequence: int | None
     last_sequence: int
+
+
+# -- Spending limits: GET and PUT /users/{id}/limits --------------------------------------------------------
+# Reach the public API unchanged (GET/PUT /api/v1/users/{id}/limits): descriptions, no docstrings.
+
+
+class UserLimitRequest(_Request):
+    monthly_credit_limit: StrictInt | None = Field(description=(
+        "Credits the user may spend (hold for SMS) per calendar month in the tenant's time zone; null: no limit"))
+
+
+class UserLimitView(BaseModel):
+    user_id: uuid.UUID
+    monthly_credit_limit: int | None
+    used_this_month: int = Field(description="Credits held or spent for this user's messages this month")
+    remaining: int | None = Field(description="What the limit leaves this month; null without a limit")
+    resets_at: datetime = Field(description="The start of next month in the tenant's time zone")
+
+
+# -- Balance alerts: GET and PUT /accounts/alerts?code=... ------------------------------------------------
+# Reach the public API unchanged (GET/PUT /api/v1/accounts/{id}/alerts).
+
+
+class AlertLevel(_Request):
+    name: str = Field(min_length=1, max_length=40, description="What the level is called: \"Low\", \"Critical\"")
+    kind: Literal["absolute", "percent"] = Field(description=(
+        "`absolute`: `value` credits; `percent`: `value` per cent of the account's last purchase"))
+    value: StrictInt = Field(description="Credits (absolute, at least 1) or a percentage (1 to 100)")
+
+
+class AlertLevels(_Request):
+    levels: list[AlertLevel] = Field(max_length=5, description="At most five; an empty list turns alerts off")
+
+
+class AlertView(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: Literal["absolute", "percent"]
+    value: int
+    threshold: int = Field(description="The level in credits now (a percentage follows the last purchase)")
+    below: bool = Field(description="The available balance is below this level (an alert was sent)")

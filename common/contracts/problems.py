@@ -140,3 +140,9 @@ CREDIT_MODE_UNCHANGED = _problem("credit-mode-unchanged", "The tenant already us
 
 # Lots and promotional grants (the ledger).
 GRANT_INVALID = _problem("grant-invalid", "The grant is not valid")
+
+# Spending limits (the ledger enforces them on a hold) and balance alerts.
+MONTHLY_LIMIT_REACHED = _problem("monthly-limit-reached", "The monthly credit limit is reached")
+LIMIT_INVALID = _problem("limit-invalid", "The limit is not valid")
+ALERT_INVALID = _problem("alert-invalid", "The alert is not valid")
+ALERT_NOT_FOUND = _problem("alert-not-found", "No such alert")

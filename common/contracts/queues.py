@@ -37,7 +37,7 @@ LEDGER_DIRECTORY = QueueSpec(
     "ledger.directory", (events.TENANT_CHANGED, events.USER_CHANGED, events.CREDIT_MODE_CHANGED)
 )
 LEDGER_REFUNDS = QueueSpec("ledger.refunds", (events.REFUND_REQUESTED, events.REFUND_FAILED))
-LEDGER_SPENDING = QueueSpec("ledger.spending", (events.MESSAGE_SETTLED,))
+LEDGER_SPENDING = QueueSpec("ledger.spending", (events.MESSAGE_SETTLED, events.MESSAGE_UNDELIVERED))
 
 # Billing: marks purchases credited, follows refunds through the ledger, keeps billing profiles current.
 BILLING_LEDGER_EVENTS = QueueSpec("billing.ledger-events", (events.TRANSACTION_POSTED,))
@@ -52,6 +52,9 @@ REPORTING_DIRECTORY = QueueSpec("reporting.directory", (events.TENANT_CHANGED, e
 
 # Messaging: hands queued messages to the carrier.
 MESSAGING_OUTGOING = QueueSpec("messaging.outgoing", (events.MESSAGE_QUEUED,))
+
+# The gateway: emails the account holder and the master when an account crosses an alert level.
+GATEWAY_ALERTS = QueueSpec("gateway.alerts", (events.BALANCE_LOW, events.BALANCE_RECOVERED))
 
 # Webhooks: every public event, for the outside systems a tenant subscribed. Deliveries keep the order
 # events arrive in, so with several webhooks processes only one consumes at a time.
@@ -71,5 +74,6 @@ TOPOLOGY: tuple[QueueSpec, ...] = (
     BILLING_DIRECTORY,
     MESSAGING_OUTGOING,
     LEDGER_SPENDING,
+    GATEWAY_ALERTS,
     WEBHOOKS_EVENTS,
 )
