@@ -46,3 +46,17 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError(f"no free port in {low}-{low + size - 1}")
+
+
+# The SMSC simulator's test numbers (fakes/smsc/simulator.py): what a number ends in decides its fate.
+REJECTED_AT_SUBMIT, NEVER_RECEIPTED, UNDELIVERABLE = "97", "98", "99"
+
+
+def mobile_number(ending: str = "") -> str:
+    """A random valid Australian mobile number in E.164, ending in `ending` if given (one of the
+    simulator's test endings); without one, never ending in a test ending, so it is simply delivered."""
+    while True:
+        digits = f"{random.randint(100_000, 999_999)}"
+        number = "+61412" + (digits[: 6 - len(ending)] + ending if ending else digits)
+        if ending or number[-2:] not in (REJECTED_AT_SUBMIT, NEVER_RECEIPTED, UNDELIVERABLE):
+            return number

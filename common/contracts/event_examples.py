@@ -133,7 +133,7 @@ PAYLOADS: dict[str, BaseModel] = {
     ),
     events.MESSAGE_UNDELIVERED: MessageUndelivered(
         message_id=MESSAGE, tenant_id=TENANT, hold_id=HOLD, part_id=uuid.UUID("5d0e4c9a-0b7e-4c61-9a43-6f2d8e1b7c55"),
-        account_code=USER_CODE, recipient="+614123456••", status="undeliverable", credits=2, sender_user_id=USER,
+        account_code=USER_CODE, recipient="+61*******78", status="undeliverable", credits=2, sender_user_id=USER,
     ),
     events.BALANCE_RECOVERED: BalanceRecovered(
         tenant_id=TENANT, account_id=USER_ACCOUNT, account_code=USER_CODE, available=250, threshold=100,

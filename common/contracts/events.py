@@ -429,7 +429,7 @@ class MessageUndelivered(_Payload):
     hold_id: uuid.UUID
     part_id: uuid.UUID  # the recipient's part of the message: one refund each
     account_code: str
-    recipient: str  # masked: +6141234••78
+    recipient: str  # masked: +61*******78
     status: Literal["undeliverable", "rejected", "expired"]
     credits: int = Field(gt=0)  # what the recipient's accepted segments cost
     sender_user_id: uuid.UUID | None = None

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 MessageStatus = Literal["queued", "submitted", "delivered", "failed"]
+Delivery = Literal["pending", "delivered", "undeliverable", "expired", "rejected"]
 
 
 class MessageOrder(BaseModel):
@@ -31,12 +32,21 @@ class MessageOrder(BaseModel):
     body: str = Field(max_length=5000)
     segments: StrictInt
     credits: StrictInt
+    # What one segment costs to each recipient, in their order (destination pricing); absent: 1 each.
+    credits_per_segment: list[StrictInt] | None = Field(default=None, max_length=1000)
 
 
 class RecipientView(BaseModel):
     to: str
     status: MessageStatus
     error_code: int | None = Field(description="The carrier's SMPP status when it refused the message")
+    delivery: Delivery = Field(default="pending", description=(
+        "pending until the carrier's delivery receipt: delivered, undeliverable, expired (no receipt in time, or "
+        "the carrier gave up), rejected (refused at submission, or by the carrier later)"))
+    credits: int = Field(default=0, description="What this recipient was charged: accepted segments x its rate")
+    credits_returned: int = Field(default=0, description=(
+        "Given back because the message did not arrive (the ledger returns them unless the tenant's policy "
+        "keeps undelivered messages charged)"))
 
 
 class Message(BaseModel):

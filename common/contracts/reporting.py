@@ -23,7 +23,8 @@ Direction = Literal["in", "out"]
 # `expiry`: a hold lapsed (moves no credits); `lot_expiry`: credits of one lot lapsed; `grant`: promotional
 # credits an operator gave.
 Kind = Literal[
-    "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund", "grant", "lot_expiry"
+    "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund", "grant", "lot_expiry",
+    "delivery_refund"
 ]
 
 

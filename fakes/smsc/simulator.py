@@ -1,8 +1,12 @@
 """A local SMSC to send to without a carrier account: `python -m fakes.smsc`.
 
-It binds any ESME (smpp34's server), accepts each submit_sm, except for destinations matching
-SMSC_SIMULATOR_REJECT, which it refuses with ESME_RINVDSTADR; then sends a delivery receipt
-(deliver_sm), DELIVRD, or UNDELIV for destinations matching SMSC_SIMULATOR_UNDELIVERABLE.
+It binds any ESME (smpp34's server) and answers by the documented test numbers:
+
+- a number ending in `97` is rejected at submission (ESME_RINVDSTADR; SMSC_SIMULATOR_REJECT);
+- a number ending in `99` is accepted, then its receipt says UNDELIV (SMSC_SIMULATOR_UNDELIVERABLE);
+- a number ending in `98` is accepted and never gets a receipt, so it expires (SMSC_SIMULATOR_SILENT);
+- any other number is accepted and delivered: DELIVRD after a short random delay (around
+  SMSC_SIMULATOR_RECEIPT_SECONDS, from half of it to one and a half times it).
 
 Like a carrier that de-duplicates, it recognises a segment submitted again with the same reference
 (the optional parameter SMPP_REFERENCE_TLV) and answers with the first message id, sending nothing.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -41,8 +46,9 @@ class SimulatorSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias="SMSC_SIMULATOR_HOST")
     port: int = Field(default=2775, validation_alias="SMSC_SIMULATOR_PORT")
     http_port: int = Field(default=8085, validation_alias="SMSC_SIMULATOR_HTTP_PORT")
-    reject: str = Field(default="9999$", validation_alias="SMSC_SIMULATOR_REJECT")
-    undeliverable: str = Field(default="8888$", validation_alias="SMSC_SIMULATOR_UNDELIVERABLE")
+    reject: str = Field(default="97$", validation_alias="SMSC_SIMULATOR_REJECT")
+    undeliverable: str = Field(default="99$", validation_alias="SMSC_SIMULATOR_UNDELIVERABLE")
+    silent: str = Field(default="98$", validation_alias="SMSC_SIMULATOR_SILENT")
     receipt_seconds: float = Field(default=0.5, validation_alias="SMSC_SIMULATOR_RECEIPT_SECONDS", ge=0)
     latency_seconds: float = Field(default=0.0, validation_alias="SMSC_SIMULATOR_LATENCY_SECONDS", ge=0)
     reference_tlv: int = Field(default=0x1400, validation_alias="SMPP_REFERENCE_TLV")
@@ -108,11 +114,11 @@ class Smsc:
         if reference is not None:
             self._by_reference[reference] = submission
         event.accept(message_id=submission.message_id)
-        if event.registered_delivery & 0x03:
+        if event.registered_delivery & 0x03 and not re.search(self.settings.silent, destination):
             self._spawn(self._receipt(event, submission))
 
     async def _receipt(self, event: smpp34.SubmitSmEvent, submission: Submission) -> None:
-        await asyncio.sleep(self.settings.receipt_seconds)
+        await asyncio.sleep(self.settings.receipt_seconds * random.uniform(0.5, 1.5))  # noqa: S311 - not secret
         stat = "UNDELIV" if re.search(self.settings.undeliverable, submission.destination) else "DELIVRD"
         stamp = datetime.now(UTC).strftime("%y%m%d%H%M")
         text = (f"id:{submission.message_id} sub:001 dlvrd:{'001' if stat == 'DELIVRD' else '000'} "

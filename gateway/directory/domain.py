@@ -28,6 +28,7 @@ class Tenant:
     credit_mode: CreditMode
     timezone: str
     low_balance_threshold: int = 100
+    refund_undelivered: bool = True  # an undelivered message's credits come back
 
 
 @dataclass(frozen=True)

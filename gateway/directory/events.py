@@ -25,7 +25,7 @@ SOURCE = events.source("gateway")
 def tenant_event(tenant: Tenant, version: int) -> Event:
     payload = TenantChanged(tenant_id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode,
                             timezone=tenant.timezone, low_balance_threshold=tenant.low_balance_threshold,
-                            version=version)
+                            version=version, refund_undelivered=tenant.refund_undelivered)
     return Event.new(type=events.TENANT_CHANGED, source=SOURCE, subject=events.tenant_subject(tenant.id), data=payload)
 
 

@@ -10,7 +10,7 @@ from gateway.directory.domain import Person, Tenant
 from gateway.directory.onboarding import PasswordLink
 
 _PERSON = "id, tenant_id, email, name, role, team, active, send_sms, manage_credits"
-_TENANT = "id, name, legal_name, abn, credit_mode, timezone, low_balance_threshold"
+_TENANT = "id, name, legal_name, abn, credit_mode, timezone, low_balance_threshold, refund_undelivered"
 _PERSON_FIELDS = tuple(_PERSON.split(", "))
 _TENANT_FIELDS = tuple(_TENANT.split(", "))
 
@@ -140,6 +140,18 @@ async def set_credit_mode(conn: asyncpg.Connection, tenant_id: uuid.UUID, mode: 
     row = await conn.fetchrow(
         f"UPDATE tenants SET credit_mode = $2, version = version + 1 WHERE id = $1 RETURNING {_TENANT}, version",  # noqa: S608
         tenant_id, mode,
+    )
+    assert row is not None
+    data = dict(row)
+    version = data.pop("version")
+    return Tenant(**data), version
+
+
+async def set_refund_policy(conn: asyncpg.Connection, tenant_id: uuid.UUID, refund: bool) -> tuple[Tenant, int]:
+    row = await conn.fetchrow(
+        f"""UPDATE tenants SET refund_undelivered = $2, version = version + 1 WHERE id = $1
+            RETURNING {_TENANT}, version""",  # noqa: S608
+        tenant_id, refund,
     )
     assert row is not None
     data = dict(row)

@@ -8,9 +8,9 @@ from common.runtime import DB
 from common.web import idempotency_key, json_response, parse_json, path_uuid
 from gateway.resources import LEDGER
 from gateway.routes.registry import api, caller_of, no_such
-from gateway.schemas.credits import CreditModeRequest, GrantAnswer, GrantRequest, TenantView
+from gateway.schemas.credits import CreditModeRequest, GrantAnswer, GrantRequest, TenantPolicies, TenantView
 from gateway.usecases import lots
-from gateway.usecases.directory import change_credit_mode
+from gateway.usecases.directory import change_credit_mode, set_tenant_policies
 from gateway.web.idempotency import idempotent
 
 
@@ -22,7 +22,8 @@ async def credit_mode(request: web.Request) -> web.Response:
     body = await parse_json(request, CreditModeRequest)
     tenant = await change_credit_mode(request.app[DB], request.app[LEDGER], caller, tenant_id, body.mode)
     return json_response(
-        TenantView(id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode, timezone=tenant.timezone)
+        TenantView(id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode, timezone=tenant.timezone,
+                   refund_undelivered=tenant.refund_undelivered)
     )
 
 
@@ -36,3 +37,15 @@ async def grant(request: web.Request) -> web.Response:
     body = await parse_json(request, GrantRequest)
     granted = await lots.grant(request.app[DB], request.app[LEDGER], caller, tenant_id, body, idempotency_key(request))
     return json_response(granted, status=201)
+
+
+@api.route("PUT", "/admin/tenants/{id}/policies", "Set a tenant's policies (operators only): whether undelivered "
+           "messages give their credits back", body=TenantPolicies, answer=TenantView, tags=("admin",),
+           errors=(400, 401, 403, 404))
+async def tenant_policies(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    tenant_id = path_uuid(request, not_found=no_such("tenant"))
+    body = await parse_json(request, TenantPolicies)
+    tenant = await set_tenant_policies(request.app[DB], caller, tenant_id, body.refund_undelivered)
+    return json_response(TenantView(id=tenant.id, name=tenant.name, credit_mode=tenant.credit_mode,
+                                    timezone=tenant.timezone, refund_undelivered=tenant.refund_undelivered))

@@ -27,7 +27,8 @@ async def me(request: web.Request) -> web.Response:
         MeView(
             id=p.id, name=p.name, email=p.email, role=p.role, team=p.team, send_sms=p.send_sms,
             manage_credits=p.manage_credits,
-            tenant=TenantView(id=t.id, name=t.name, credit_mode=t.credit_mode, timezone=t.timezone) if t else None,
+            tenant=TenantView(id=t.id, name=t.name, credit_mode=t.credit_mode, timezone=t.timezone,
+                              refund_undelivered=t.refund_undelivered) if t else None,
         )
     )
 

@@ -50,6 +50,14 @@ class TenantView(BaseModel):
     name: str
     credit_mode: Literal["shared", "individual"]
     timezone: str | None = Field(default=None, description="IANA time zone the tenant's reports use")
+    refund_undelivered: bool = Field(default=True, description=(
+        "Whether a message that does not arrive (undeliverable, rejected, no receipt in time) gives its credits back"))
+
+
+class TenantPolicies(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refund_undelivered: StrictBool = Field(description="Give back the credits of messages that do not arrive")
 
 
 class TermsView(BaseModel):

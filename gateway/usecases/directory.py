@@ -81,6 +81,22 @@ async def tenant_for_operator(pool: asyncpg.Pool, tenant_id: uuid.UUID) -> Tenan
     return tenant
 
 
+async def set_tenant_policies(
+    pool: asyncpg.Pool, caller: Caller, tenant_id: uuid.UUID, refund_undelivered: bool
+) -> Tenant:
+    """An operator sets a tenant's policy on undelivered messages; the ledger hears it as TenantChanged."""
+    require_operator(caller, "Only platform operators change a tenant's policies.")
+    async with pool.acquire() as conn, conn.transaction():
+        current = await store.lock_tenant(conn, tenant_id)
+        if current is None:
+            raise NotFound("No such tenant.")
+        if current.refund_undelivered == refund_undelivered:
+            return current
+        tenant, version = await store.set_refund_policy(conn, tenant_id, refund_undelivered)
+        await outbox.enqueue(conn, tenant_event(tenant, version))
+        return tenant
+
+
 async def change_credit_mode(
     pool: asyncpg.Pool, ledger: LedgerClient, caller: Caller, tenant_id: uuid.UUID,
     mode: Literal["shared", "individual"],

@@ -39,6 +39,7 @@ def create_app(settings: MessagingSettings) -> web.Application:
             carrier_ctx(settings),
             consumer_ctx(queues.MESSAGING_OUTGOING, outgoing_handler),
             periodic("expiry-sweeper", jobs.sweep_interval, jobs.expire_overdue),
+            periodic("receipt-sweeper", jobs.receipt_sweep_interval, jobs.expire_unreceipted),
         ]
     )
     return app

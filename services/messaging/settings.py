@@ -28,3 +28,7 @@ class MessagingSettings(ServiceSettings):
     # No segment is submitted later than this before its hold expires.
     hold_margin_seconds: float = Field(default=60.0, validation_alias="HOLD_MARGIN_SECONDS", ge=0)
     expiry_sweep_seconds: float = Field(default=5.0, validation_alias="EXPIRY_SWEEP_SECONDS", gt=0)
+    # A recipient whose delivery receipt has not come this long after the carrier accepted the message is
+    # `expired` (carriers keep trying for up to 48 hours), and its credits come back.
+    receipt_validity_seconds: float = Field(default=48 * 3600, validation_alias="RECEIPT_VALIDITY_SECONDS", gt=0)
+    receipt_sweep_seconds: float = Field(default=60.0, validation_alias="RECEIPT_SWEEP_SECONDS", gt=0)

@@ -167,6 +167,9 @@ def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
         LOG_LEVEL="INFO",
         # A lot lapsing a few seconds from now expires within the test, not half a minute later.
         LOT_EXPIRY_SECONDS="0.5",
+        # A recipient with no receipt (the simulator's numbers ending in 98) expires in seconds, not 48 hours.
+        RECEIPT_VALIDITY_SECONDS="4",
+        RECEIPT_SWEEP_SECONDS="0.5",
         # Every test signs people in from one address; the limits themselves are tested on their own.
         SIGN_IN_LIMIT_PER_IP="100000/minute",
         SIGN_IN_LIMIT_PER_EMAIL="100000/minute",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import re
 import signal
 import uuid
@@ -19,13 +18,12 @@ from common.sms import e164
 from tests.e2e.browser_helpers import browsing, shot, sign_in_page
 from tests.e2e.conftest import Client, System
 from tests.e2e.test_purchase_flow import GOOD_CARD, own_account, pay, start_purchase
-from tests.support import eventually
+from tests.support import NEVER_RECEIPTED, REJECTED_AT_SUBMIT, UNDELIVERABLE, eventually, mobile_number
 
 
 def number(ending: str = "") -> str:
     """A random valid Australian mobile number (optionally ending as the simulator's rules want)."""
-    digits = f"{random.randint(100_000, 999_999)}"
-    return e164("+61412" + (digits[: 6 - len(ending)] + ending if ending else digits))
+    return e164(mobile_number(ending))
 
 
 async def fund(client: Client, http: aiohttp.ClientSession, quantity: int) -> dict[str, Any]:
@@ -72,30 +70,44 @@ async def log_entries(client: Client, account_id: str) -> list[dict[str, Any]]:
     return list(page["entries"])
 
 
-async def test_one_rejected_recipient_of_three_captures_two_thirds_and_returns_the_rest(
+async def test_each_test_number_settles_as_documented_and_undelivered_recipients_get_their_credits_back(
     sign_in: Any, http: aiohttp.ClientSession, system: System
 ):
     ben = await sign_in("ben@acme.test")
     before = await fund(ben, http, 100)
-    delivered, rejected, undeliverable = number(), number("9999"), number("8888")
+    delivered, rejected, undeliverable, silent = (number(), number(REJECTED_AT_SUBMIT), number(UNDELIVERABLE),
+                                                  number(NEVER_RECEIPTED))
     body = "Open home this Saturday 10am at 4 Smith St. Reply STOP to opt out. " * 3  # 207 chars: 2 segments
-    status, sent = await send(ben, [delivered, rejected, undeliverable], body)
+    status, sent = await send(ben, [delivered, rejected, undeliverable, silent], body)
     assert status == 202, sent
-    assert (sent["segments"], sent["recipients"], sent["credits"], sent["encoding"]) == (2, 3, 6, "gsm7")
+    assert (sent["segments"], sent["recipients"], sent["credits"], sent["encoding"]) == (2, 4, 8, "gsm7")
     assert sent["from_account"] == before["id"]
 
     message = await settled(ben, sent["id"])
-    assert message["captured_credits"] == 4  # the carrier accepted two recipients' two segments
-    assert {r["to"]: r["status"] for r in message["recipients"]} == {
-        delivered: "delivered", rejected: "failed", undeliverable: "failed"}
-    assert message["status"] == "delivered"
+    assert message["captured_credits"] == 6  # the carrier accepted three recipients' two segments
 
-    async def released() -> bool:
-        return (await own_account(ben))["held"] == before["held"]
+    async def receipted() -> bool:
+        _, found = await ben.get(f"/api/v1/messages/{sent['id']}")
+        return all(r["delivery"] != "pending" for r in found["recipients"])
 
-    await eventually(released, timeout=10)
-    after = await own_account(ben)
-    assert after["balance"] == before["balance"] - 4
+    await eventually(receipted, timeout=15)  # the silent one expires after RECEIPT_VALIDITY_SECONDS
+    _, message = await ben.get(f"/api/v1/messages/{sent['id']}")
+    assert {r["to"]: (r["status"], r["delivery"], r["credits"], r["credits_returned"])
+            for r in message["recipients"]} == {
+        delivered: ("delivered", "delivered", 2, 0), rejected: ("failed", "rejected", 0, 0),
+        undeliverable: ("failed", "undeliverable", 2, 2), silent: ("failed", "expired", 2, 2)}
+
+    async def given_back() -> bool:
+        after = await own_account(ben)
+        return bool(after["held"] == before["held"] and after["balance"] == before["balance"] - 2)
+
+    await eventually(given_back, timeout=10)  # 6 captured, 4 of them given back: only the delivered one paid
+
+    async def refunds_logged() -> bool:
+        return len([e for e in await log_entries(ben, before["id"]) if e["kind"] == "delivery_refund"
+                    and e["reference"] == f"message:{sent['id']}"]) == 2
+
+    await eventually(refunds_logged, timeout=10)
 
     async def logged() -> bool:
         return any(e["kind"] == "capture" for e in await log_entries(ben, before["id"])
@@ -104,7 +116,7 @@ async def test_one_rejected_recipient_of_three_captures_two_thirds_and_returns_t
     await eventually(logged, timeout=10)
     [capture] = [e for e in await log_entries(ben, before["id"])
                  if e["kind"] == "capture" and e["reference"] == f"message:{sent['id']}"]
-    assert (capture["direction"], capture["quantity"]) == ("out", 4)
+    assert (capture["direction"], capture["quantity"]) == ("out", 6)
 
 
 async def test_sending_with_too_few_credits_is_422_and_nothing_is_sent(sign_in: Any, system: System):

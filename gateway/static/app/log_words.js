@@ -6,7 +6,7 @@ import { credits, dateTime, el, plural } from "./ui.js";
 export const KINDS = {
   purchase: "Purchase", transfer: "Transfer", hold: "Sending", capture: "Sent",
   void: "Released (not sent)", expiry: "Reservation expired", mode_change: "Credit mode change", refund: "Refund",
-  grant: "Promotional grant", lot_expiry: "Credits expired",
+  grant: "Promotional grant", lot_expiry: "Credits expired", delivery_refund: "Undelivered SMS refund",
 };
 export const NO_MATCH = "No entries match these filters.";
 export const NOTHING = "No credits came in or went out in the last 30 days.";
@@ -44,6 +44,9 @@ export function description(entry) {
     // An operator's gift: the note is their reason ("Welcome bonus").
     case "grant":
       return [entry.note ? `Promotional credits: ${entry.note}` : "Promotional credits"];
+    // Credits back for a recipient the message did not reach; the note names them (masked) and why.
+    case "delivery_refund":
+      return [entry.note || "SMS not delivered: credits back"];
     case "lot_expiry":
       return [entry.lot_expires_at ? `Credits expired on ${dateTime(entry.lot_expires_at)}` : "Credits expired"];
     default:

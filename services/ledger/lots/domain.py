@@ -217,12 +217,13 @@ def _give(
         if pool[0][1] == 0:
             pool.pop(0)
     if quantity and rules.refill:
-        if sum(amount for _, amount in rules.refill) != quantity:
-            raise UnbalancedTransaction("a restore must refill exactly the credits it brings back")
+        refilled = sum(amount for _, amount in rules.refill)
+        if refilled > quantity:
+            raise UnbalancedTransaction("a restore refills more credits than it brings back")
         given.extend(rules.refill)
-        quantity = 0
+        quantity -= refilled
     if quantity:
-        if rules.new_lot is None:
+        if rules.new_lot is None:  # (what a restore does not refill needs a lot of its own)
             raise UnbalancedTransaction(f"{quantity} credits enter {code} from outside without a lot")
         spec = rules.new_lot
         lot = Lot(spec.id, spec.origin, spec.paid, now, spec.expires_at, spec.reference)
@@ -266,3 +267,19 @@ def expiry_note(holding: Holding) -> str:
     """The log's words for a lot's expiry."""
     lapsed_at = f" on {holding.lot.expires_at:%Y-%m-%d}" if holding.lot.expires_at else ""
     return f"Expired{lapsed_at}: unspent {_ORIGIN_WORDS.get(holding.lot.origin, 'credits')}"
+
+
+def refill_for(
+    taken: Sequence[tuple[Lot, int]], refilled: Mapping[uuid.UUID, int], quantity: int
+) -> list[tuple[Lot, int]]:
+    """Which lots `quantity` credits given back after a capture go into: the lots the capture took them
+    from, less what earlier give-backs of the same capture refilled, the last in spending order first (a
+    capture spends promotional and soon-expiring credits first; what comes back is what it spent last).
+    Answers at most `quantity`: credits the capture took from no lot (before lots existed) are not here."""
+    refill = []
+    for lot, amount in sorted(taken, key=lambda t: spending_order(Holding(t[0], t[1])), reverse=True):
+        left = min(amount - refilled.get(lot.id, 0), quantity)
+        if left > 0:
+            refill.append((lot, left))
+            quantity -= left
+    return refill

@@ -145,3 +145,13 @@ async def lapsed_holdings(conn: asyncpg.Connection, now: datetime, limit: int) -
 
 async def account_lots(conn: asyncpg.Connection, account_id: uuid.UUID) -> list[Holding]:
     return (await holdings(conn, [account_id])).get(account_id, [])
+
+
+async def refilled_by(conn: asyncpg.Connection, transaction_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """What the transactions put back into each lot (earlier give-backs of one capture)."""
+    rows = await conn.fetch(
+        """SELECT lot_id, sum(amount) AS quantity FROM lot_movements
+           WHERE transaction_id = ANY($1::uuid[]) AND amount > 0 GROUP BY lot_id""",
+        list(transaction_ids),
+    )
+    return {r["lot_id"]: int(r["quantity"]) for r in rows}

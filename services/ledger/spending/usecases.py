@@ -10,11 +10,17 @@ import asyncpg
 
 from common.bus import PoisonEvent
 from common.contracts import queues
-from common.contracts.events import MessageSettled
+from common.contracts.events import MessageSettled, MessageUndelivered
 from common.inbox import first_delivery
 from common.logs import get_logger
 from common.problems import DomainError
+from services.ledger.holds import store as holds_store
 from services.ledger.holds import usecases as holds
+from services.ledger.lots import domain as lots_domain
+from services.ledger.lots import store as lots_store
+from services.ledger.postings import store as postings_store
+from services.ledger.postings.usecases import post
+from services.ledger.spending import domain, store
 
 log = get_logger(__name__)
 
@@ -35,3 +41,28 @@ async def settle_message(pool: asyncpg.Pool, event_id: uuid.UUID, settled: Messa
     log.info("message_credits_captured" if applied else "message_already_settled",
              message_id=str(settled.message_id), captured=settled.captured_credits)
     return applied
+
+
+async def give_back_undelivered(pool: asyncpg.Pool, event_id: uuid.UUID, undelivered: MessageUndelivered) -> bool:
+    """Give back an undelivered recipient's captured credits, once, where the tenant's policy says so:
+    one transaction with the inbox row. True when they came back now."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await first_delivery(conn, queues.LEDGER_SPENDING.name, event_id):
+            return False
+        hold = await holds_store.hold(conn, undelivered.hold_id, lock=True)  # holds before accounts, as always
+        if hold is None or hold["tenant_id"] != undelivered.tenant_id:
+            raise PoisonEvent(f"message {undelivered.message_id}: no such hold {undelivered.hold_id}")
+        if not await store.refunds_undelivered(conn, undelivered.tenant_id):
+            log.info("undelivered_kept_charged", message_id=str(undelivered.message_id), refund_undelivered=False)
+            return False
+        earlier, given = await store.given_back(conn, undelivered.hold_id)
+        if not domain.check_give_back(hold["status"], hold["captured"], given, undelivered.credits):
+            return False
+        key = f"hold:{undelivered.hold_id}:capture"
+        capture = await postings_store.find_transaction(conn, undelivered.tenant_id, key)
+        taken = await lots_store.taken_by(conn, capture.id) if capture else []
+        refill = lots_domain.refill_for(taken, await lots_store.refilled_by(conn, earlier), undelivered.credits)
+        posted = await post(conn, domain.delivery_refund(undelivered, hold["code"], hold["reference"], refill))
+    log.info("undelivered_credits_given_back", message_id=str(undelivered.message_id), credits=undelivered.credits,
+             status=undelivered.status, replayed=posted.replayed)
+    return not posted.replayed

@@ -18,7 +18,12 @@ SOURCE = events.source("messaging")
 
 PartState = Literal["queued", "submitting", "accepted", "rejected", "expired"]
 Status = Literal["queued", "submitted", "delivered", "failed"]
+# A recipient's message after the carrier accepted it: on its way (pending) until a receipt (or the lack of
+# one within the validity period) settles it.
+Delivery = Literal["pending", "delivered", "undeliverable", "expired", "rejected"]
 UNANSWERED: tuple[PartState, ...] = ("queued", "submitting")
+# What gives a captured recipient's credits back.
+REFUNDABLE: frozenset[str] = frozenset({"undeliverable", "expired", "rejected"})
 
 DELIVERED_STATS = frozenset({"DELIVRD"})
 FAILED_STATS = frozenset({"UNDELIV", "REJECTD", "EXPIRED", "DELETED", "UNKNOWN"})
@@ -83,6 +88,40 @@ class PartView:
     state: PartState
     carrier_ids: tuple[str, ...]
     error_code: int | None
+    credits_per_segment: int = 1
+    delivery: str | None = None  # final delivery once known: delivered | undeliverable | expired | rejected
+    refund_announced: bool = False
+
+    @property
+    def captured_credits(self) -> int:
+        """What the recipient was charged: each segment the carrier accepted, at the destination's rate."""
+        return len(self.carrier_ids) * self.credits_per_segment
+
+
+def final_delivery(stats: Sequence[str | None], segments: int) -> str | None:
+    """A part's delivery from its segments' receipt states (SMPP 3.4 appendix B), or None while it is
+    still on its way. One segment that fails fails the recipient's message: a handset shows nothing of
+    a concatenated message missing a part. `REJECTD` and `EXPIRED` keep their names."""
+    if "REJECTD" in stats:
+        return "rejected"
+    if "EXPIRED" in stats:
+        return "expired"
+    if any(stat in FAILED_STATS for stat in stats):
+        return "undeliverable"
+    if len(stats) == segments and all(stat in DELIVERED_STATS for stat in stats):
+        return "delivered"
+    return None
+
+
+def delivery_of(part: PartView) -> Delivery:
+    """What a recipient's message became, as the API shows it."""
+    if part.state == "rejected":
+        return "rejected"  # refused at submission: never charged
+    if part.state == "expired":
+        return "expired"  # its hold ran out before it went: never charged
+    if part.state != "accepted" or part.delivery is None:
+        return "pending"
+    return part.delivery  # type: ignore[return-value]
 
 
 def part_status(part: PartView, segments: int, receipts: Mapping[str, str]) -> Status:
@@ -90,8 +129,8 @@ def part_status(part: PartView, segments: int, receipts: Mapping[str, str]) -> S
     so; delivered when every segment's receipt says delivered; submitted in between."""
     if part.state in UNANSWERED:
         return "queued"
-    if part.state != "accepted":
-        return "failed"
+    if part.state != "accepted" or part.delivery in REFUNDABLE:
+        return "failed"  # refused, out of time, or settled as not arriving (no receipt within its validity)
     stats = [receipts.get(carrier_id) for carrier_id in part.carrier_ids]
     if any(stat in FAILED_STATS for stat in stats):
         return "failed"

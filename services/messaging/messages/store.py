@@ -42,14 +42,24 @@ async def message(conn: asyncpg.Connection, message_id: uuid.UUID, *, lock: bool
 
 async def parts(conn: asyncpg.Connection, message_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT id, recipient, state, next_segment, carrier_ids, error_code FROM parts
+        """SELECT id, recipient, state, next_segment, carrier_ids, error_code, credits_per_segment, delivery,
+                  refund_announced_at FROM parts
            WHERE message_id = $1 ORDER BY position""",
         message_id,
     )
 
 
 def part_view(row: asyncpg.Record) -> PartView:
-    return PartView(row["recipient"], row["state"], tuple(row["carrier_ids"]), row["error_code"])
+    return PartView(row["recipient"], row["state"], tuple(row["carrier_ids"]), row["error_code"],
+                    row["credits_per_segment"], row["delivery"], row["refund_announced_at"] is not None)
+
+
+async def part(conn: asyncpg.Connection, part_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT id, message_id, recipient, state, next_segment, carrier_ids, error_code, credits_per_segment,
+                  delivery, refund_announced_at FROM parts WHERE id = $1""",
+        part_id,
+    )
 
 
 async def receipts_for(conn: asyncpg.Connection, carrier_ids: Sequence[str]) -> dict[str, str]:

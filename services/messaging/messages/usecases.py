@@ -22,6 +22,9 @@ class RecipientStatus:
     to: str
     status: domain.Status
     error_code: int | None
+    delivery: domain.Delivery
+    credits: int
+    credits_returned: int
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,11 @@ async def _view(conn: asyncpg.Connection, message_id: uuid.UUID) -> MessageView:
     assert row is not None
     parts = [store.part_view(p) for p in await store.parts(conn, message_id)]
     receipts = await store.receipts_for(conn, [i for p in parts for i in p.carrier_ids])
-    recipients = [RecipientStatus(p.recipient, domain.part_status(p, row["segments"], receipts), p.error_code)
-                  for p in parts]
+    recipients = [
+        RecipientStatus(p.recipient, domain.part_status(p, row["segments"], receipts), p.error_code,
+                        domain.delivery_of(p), p.captured_credits, p.captured_credits if p.refund_announced else 0)
+        for p in parts
+    ]
     return MessageView(
         id=row["id"], status=domain.message_status([r.status for r in recipients]), encoding=row["encoding"],
         segments=row["segments"], credits=row["credits"], captured_credits=row["captured_credits"],

@@ -84,5 +84,5 @@ def parse_receipt(text: bytes, receipted_id: str | None = None) -> Receipt | Non
 
 
 def captured_credits(parts: Iterable[PartView]) -> int:
-    """One credit per segment the carrier accepted, per recipient: exactly what was sent."""
-    return sum(len(part.carrier_ids) for part in parts)
+    """Each segment the carrier accepted, per recipient, at its destination's rate: exactly what was sent."""
+    return sum(part.captured_credits for part in parts)

@@ -18,3 +18,12 @@ async def expire_overdue(app: web.Application) -> None:
 
 def sweep_interval(app: web.Application) -> float:
     return app[SETTINGS].expiry_sweep_seconds
+
+
+async def expire_unreceipted(app: web.Application) -> None:
+    """Recipients with no receipt within the validity period: `expired`, their credits given back."""
+    await usecases.expire_unreceipted(app[DB], app[SETTINGS].receipt_validity_seconds)
+
+
+def receipt_sweep_interval(app: web.Application) -> float:
+    return app[SETTINGS].receipt_sweep_seconds

@@ -23,10 +23,17 @@ async def begin_segment(conn: asyncpg.Connection, part_id: uuid.UUID, seq: int) 
 async def record_accepted(
     conn: asyncpg.Connection, part_id: uuid.UUID, seq: int, carrier_id: str, last: bool
 ) -> bool:
+    # The carrier's id is also filed under its part, so that a receipt (which names only that id) finds it.
     updated = await conn.fetchval(
-        """UPDATE parts SET carrier_ids = array_append(carrier_ids, $3), next_segment = $2 + 1,
-                            state = CASE WHEN $4 THEN 'accepted' ELSE 'submitting' END, updated_at = now()
-           WHERE id = $1 AND next_segment = $2 AND state IN ('queued', 'submitting') RETURNING true""",
+        """WITH part AS (
+               UPDATE parts SET carrier_ids = array_append(carrier_ids, $3), next_segment = $2 + 1,
+                                state = CASE WHEN $4 THEN 'accepted' ELSE 'submitting' END,
+                                accepted_at = CASE WHEN $4 THEN now() END, updated_at = now()
+               WHERE id = $1 AND next_segment = $2 AND state IN ('queued', 'submitting') RETURNING id
+           ), filed AS (
+               INSERT INTO segments (carrier_id, part_id) SELECT $3, id FROM part ON CONFLICT DO NOTHING
+           )
+           SELECT true FROM part""",
         part_id, seq, carrier_id, last,
     )
     return bool(updated)
@@ -73,6 +80,51 @@ async def overdue_messages(conn: asyncpg.Connection, margin_seconds: float, limi
         margin_seconds, limit,
     )
     return [r["id"] for r in rows]
+
+
+async def part_of_segment(conn: asyncpg.Connection, carrier_id: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(message, part) of the segment the carrier calls `carrier_id`; None before we recorded its answer."""
+    row = await conn.fetchrow(
+        "SELECT p.message_id, p.id FROM segments s JOIN parts p ON p.id = s.part_id WHERE s.carrier_id = $1",
+        carrier_id,
+    )
+    return (row["message_id"], row["id"]) if row else None
+
+
+async def settle_delivery(conn: asyncpg.Connection, part_id: uuid.UUID, delivery: str) -> bool:
+    """Record the part's final delivery; False when it had one already (a repeated receipt)."""
+    return bool(await conn.fetchval(
+        """UPDATE parts SET delivery = $2, delivered_at = now(), updated_at = now()
+           WHERE id = $1 AND state = 'accepted' AND delivery IS NULL RETURNING true""",
+        part_id, delivery,
+    ))
+
+
+async def parts_owing_refund(conn: asyncpg.Connection, message_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Accepted parts that will not arrive and have not been announced yet."""
+    return await conn.fetch(
+        """SELECT id, recipient, delivery, carrier_ids, credits_per_segment FROM parts
+           WHERE message_id = $1 AND state = 'accepted'
+             AND delivery IN ('undeliverable', 'expired', 'rejected') AND refund_announced_at IS NULL
+           ORDER BY position""",
+        message_id,
+    )
+
+
+async def mark_refunds_announced(conn: asyncpg.Connection, part_ids: list[uuid.UUID]) -> None:
+    await conn.execute("UPDATE parts SET refund_announced_at = now() WHERE id = ANY($1::uuid[])", part_ids)
+
+
+async def parts_past_validity(
+    conn: asyncpg.Connection, validity_seconds: float, limit: int = 500
+) -> list[asyncpg.Record]:
+    """Accepted parts whose receipt never came within the validity period."""
+    return await conn.fetch(
+        """SELECT message_id, id FROM parts
+           WHERE state = 'accepted' AND delivery IS NULL AND accepted_at <= now() - make_interval(secs => $1)
+           ORDER BY accepted_at LIMIT $2""",
+        validity_seconds, limit,
+    )
 
 
 async def insert_receipt(conn: asyncpg.Connection, receipt: Receipt) -> None:

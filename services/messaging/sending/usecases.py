@@ -8,12 +8,12 @@ import uuid
 
 import asyncpg
 
-from common import outbox
+from common import outbox, sms
 from common.contracts import events
-from common.contracts.events import Event, MessageSettled
+from common.contracts.events import Event, MessageSettled, MessageUndelivered
 from common.logs import get_logger
 from services.messaging.messages import store as messages_store
-from services.messaging.messages.domain import SOURCE
+from services.messaging.messages.domain import SOURCE, final_delivery
 from services.messaging.sending import domain, store
 from services.messaging.sending.domain import Receipt
 
@@ -31,6 +31,8 @@ async def segment_accepted(
     async with pool.acquire() as conn, conn.transaction():
         if await store.record_accepted(conn, part_id, seq, carrier_id, last) and last:
             await _settle_if_answered(conn, message_id)
+            # Its receipts may have come before this answer was recorded: they settle its delivery now.
+            await _settle_delivery(conn, message_id, part_id)
 
 
 async def part_ended(
@@ -76,8 +78,69 @@ async def _settle_if_answered(conn: asyncpg.Connection, message_id: uuid.UUID) -
     await outbox.enqueue(conn, Event.new(type=events.MESSAGE_SETTLED, source=SOURCE, subject=subject, data=settled,
                                          request_id=message["request_id"]))
     log.info("message_settled", message_id=str(message_id), captured_credits=captured, credits=message["credits"])
+    # Recipients already known not to arrive get their credits back right after the capture.
+    await _announce_refunds(conn, message)
 
 
 async def record_receipt(pool: asyncpg.Pool, receipt: Receipt) -> None:
-    async with pool.acquire() as conn:
+    """Keep the receipt and, once its part is known, settle that recipient's delivery: one transaction,
+    so a repeated receipt (or one that overtook the carrier's answer) settles it once."""
+    async with pool.acquire() as conn, conn.transaction():
         await store.insert_receipt(conn, receipt)
+        found = await store.part_of_segment(conn, receipt.carrier_id)
+        if found is not None:
+            await _settle_delivery(conn, *found)
+
+
+async def expire_unreceipted(pool: asyncpg.Pool, validity_seconds: float) -> int:
+    """Recipients whose receipt never came within the validity period are `expired`: not delivered, so
+    their credits come back like an undeliverable one's. Answers how many."""
+    async with pool.acquire() as conn:
+        overdue = await store.parts_past_validity(conn, validity_seconds)
+    expired = 0
+    for row in overdue:
+        async with pool.acquire() as conn, conn.transaction():
+            message = await messages_store.message(conn, row["message_id"], lock=True)
+            assert message is not None
+            if await store.settle_delivery(conn, row["id"], "expired"):
+                expired += 1
+                if message["settled_at"] is not None:
+                    await _announce_refunds(conn, message)
+    if expired:
+        log.info("receipts_expired", parts=expired)
+    return expired
+
+
+async def _settle_delivery(conn: asyncpg.Connection, message_id: uuid.UUID, part_id: uuid.UUID) -> None:
+    # The message row first, as every writer of its parts does: settlement and deliveries take turns.
+    message = await messages_store.message(conn, message_id, lock=True)
+    part = await messages_store.part(conn, part_id)
+    if message is None or part is None or part["state"] != "accepted" or part["delivery"] is not None:
+        return
+    receipts = await messages_store.receipts_for(conn, list(part["carrier_ids"]))
+    final = final_delivery([receipts.get(carrier_id) for carrier_id in part["carrier_ids"]], message["segments"])
+    if final is None or not await store.settle_delivery(conn, part_id, final):
+        return
+    log.info("recipient_delivery_settled", message_id=str(message_id), to=sms.mask(part["recipient"]), delivery=final)
+    if message["settled_at"] is not None:
+        await _announce_refunds(conn, message)
+
+
+async def _announce_refunds(conn: asyncpg.Connection, message: asyncpg.Record) -> None:
+    """One `messaging.message.undelivered` per accepted recipient that will not arrive, in the same
+    transaction that marks it announced: the ledger gives the credits back (where the tenant's policy
+    says so), keyed by the part, so even a repeated event refunds once."""
+    owing = await store.parts_owing_refund(conn, message["id"])
+    if not owing:
+        return
+    subject = events.subject_in(message["tenant_id"], "messages", message["id"])
+    for part in owing:
+        undelivered = MessageUndelivered(
+            message_id=message["id"], tenant_id=message["tenant_id"], hold_id=message["hold_id"], part_id=part["id"],
+            account_code=message["account_code"], recipient=sms.mask(part["recipient"]), status=part["delivery"],
+            credits=len(part["carrier_ids"]) * part["credits_per_segment"], sender_user_id=message["sender_user_id"],
+        )
+        await outbox.enqueue(conn, Event.new(type=events.MESSAGE_UNDELIVERED, source=SOURCE, subject=subject,
+                                             data=undelivered, request_id=message["request_id"]))
+    await store.mark_refunds_announced(conn, [p["id"] for p in owing])
+    log.info("undelivered_announced", message_id=str(message["id"]), recipients=len(owing))

@@ -16,7 +16,8 @@ Direction = Literal["in", "out"]
 # makes it readable). `expiry` is a hold that lapsed (it moves no credits); `lot_expiry` is credits of one
 # lot that lapsed (account -> expired); `grant` is promotional credits an operator gave (promotions -> account).
 Kind = Literal[
-    "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund", "grant", "lot_expiry"
+    "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund", "grant", "lot_expiry",
+    "delivery_refund"
 ]
 
 # Any constant works; changing it would give already-recorded postings new ids, so it never changes.

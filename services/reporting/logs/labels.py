@@ -16,6 +16,7 @@ _KIND_LABELS = {
     "refund": "Refund",
     "grant": "Promotional grant",
     "lot_expiry": "Credits expired",
+    "delivery_refund": "Undelivered SMS refund",
 }
 _DIRECTION_LABELS = {"in": "In", "out": "Out"}
 

@@ -23,14 +23,13 @@ from services.messaging.sending.smpp import CarrierLink
 from services.messaging.settings import MessagingSettings
 from tests.conftest import StartService
 from tests.harness import bearer, internal_token
-from tests.support import eventually, free_port
+from tests.support import eventually, free_port, mobile_number
 
 
-def number() -> str:
-    """A random valid Australian mobile number, so tests never share a recipient."""
-    import random
-
-    return sms.e164(f"+61412{random.randint(100_000, 999_999)}")
+def number(ending: str = "") -> str:
+    """A random valid Australian mobile number, so tests never share a recipient (delivered by the
+    simulator unless `ending` is one of its test endings)."""
+    return sms.e164(mobile_number(ending))
 
 
 @dataclass

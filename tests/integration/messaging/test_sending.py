@@ -14,7 +14,7 @@ from services.messaging.messages import domain, usecases
 from services.messaging.sending import domain as sending
 from services.messaging.sending import usecases as sending_usecases
 from tests.integration.messaging.conftest import MessagingHarness, number
-from tests.support import eventually
+from tests.support import REJECTED_AT_SUBMIT, UNDELIVERABLE, eventually
 
 
 async def _status(messaging: MessagingHarness, message_id: str, tenant: uuid.UUID, user: uuid.UUID) -> dict[str, Any]:
@@ -24,7 +24,7 @@ async def _status(messaging: MessagingHarness, message_id: str, tenant: uuid.UUI
 
 
 async def test_a_rejected_recipient_of_three_is_not_charged_and_the_other_two_are(messaging: MessagingHarness):
-    good, rejected = [number(), number()], number()[:-4] + "9999"
+    good, rejected = [number(), number()], number(REJECTED_AT_SUBMIT)
     order = messaging.order([good[0], rejected, good[1]], body="x" * 200)  # 2 segments each
     status, accepted = await messaging.hand_over(order)
     assert status == 201 and accepted["status"] == "queued" and accepted["credits"] == 6
@@ -80,7 +80,7 @@ async def test_gsm_text_goes_as_default_alphabet_septets_with_escapes(messaging:
 
 async def test_delivery_receipts_mark_recipients_delivered_or_failed(messaging: MessagingHarness):
     tenant, user = uuid.uuid4(), uuid.uuid4()
-    delivered, undeliverable = number(), number()[:-4] + "8888"
+    delivered, undeliverable = number(), number(UNDELIVERABLE)
     order = messaging.order([delivered, undeliverable])
     await messaging.hand_over(order, tenant, user)
 

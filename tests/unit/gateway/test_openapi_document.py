@@ -75,7 +75,7 @@ def test_the_log_documents_its_ranges_and_enums():
         assert (days["minimum"], days["maximum"], days["default"]) == (1, 30, 30)
         assert set(non_null(query_schema("get", path, "kind"))["enum"]) == {
             "purchase", "transfer", "hold", "capture", "void", "expiry", "mode_change", "refund", "grant",
-            "lot_expiry"}
+            "lot_expiry", "delivery_refund"}
         assert set(non_null(query_schema("get", path, "direction"))["enum"]) == {"in", "out"}
         assert non_null(query_schema("get", path, "consistency_token"))["minimum"] == 1
 
