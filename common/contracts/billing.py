@@ -210,6 +210,8 @@ class AutoTopUpSettings(_Request):
     threshold: StrictInt
     quantity: StrictInt
     daily_cap: StrictInt
+    monthly_cap_cents: StrictInt | None = Field(default=None, description=(
+        "At most this many cents (with tax) charged by auto top-up per calendar month; null: no cap"))
 
 
 class CardView(BaseModel):
@@ -226,6 +228,8 @@ class AutoTopUpView(BaseModel):
     suspended_reason: str | None
     payer_user_id: uuid.UUID = Field(description="Whose saved card pays")
     card: CardView | None
+    monthly_cap_cents: int | None = Field(default=None, description=(
+        "At most this many cents (with tax) charged by auto top-up per calendar month; null: no cap"))
 
 
 class SavedBillingDetails(BaseModel):

@@ -26,6 +26,9 @@ class AutoTopUpRequest(_Request):
     threshold: StrictInt = Field(description="Top up when the available credits fall below this")
     quantity: StrictInt = Field(description="Credits bought by each top-up")
     daily_cap: StrictInt = Field(description="At most this many credits bought by auto top-up per day")
+    monthly_cap_cents: StrictInt | None = Field(default=None, description=(
+        "At most this many cents (with tax) charged by auto top-up per calendar month; null or absent: no "
+        "cap. A top-up that would pass it is not charged: auto top-up is suspended as after a declined card"))
 
 
 class PriceListRequest(billing.PriceListRequest):

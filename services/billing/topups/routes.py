@@ -18,7 +18,8 @@ async def put_auto_top_up(request: web.Request) -> web.Response:
     identity = identity_of(request)
     account_id = path_uuid(request, "account_id")
     body = await parse_json(request, AutoTopUpSettings)
-    wanted = TopUpRequest(account_id, body.account_code, body.threshold, body.quantity, body.daily_cap)
+    wanted = TopUpRequest(account_id, body.account_code, body.threshold, body.quantity, body.daily_cap,
+                          body.monthly_cap_cents)
     config, card = await usecases.configure(request.app[DB], identity, request.app[PROVIDER].name, wanted)
     return json_response(auto_top_up_answer(config, card))
 

@@ -12,5 +12,5 @@ def auto_top_up_answer(config: AutoTopUp, card: SavedCard | None) -> AutoTopUpVi
     return AutoTopUpView(
         account_id=config.account_id, status=config.status, threshold=config.threshold,
         quantity=config.quantity, daily_cap=config.daily_cap, suspended_reason=config.suspended_reason,
-        payer_user_id=config.payer_user_id, card=card_answer(card),
+        payer_user_id=config.payer_user_id, card=card_answer(card), monthly_cap_cents=config.monthly_cap_cents,
     )

@@ -11,7 +11,7 @@ from services.billing.topups.domain import AutoTopUp
 
 _COLUMNS = (
     "account_id, tenant_id, account_code, payer_user_id, threshold, quantity, daily_cap, status, "
-    "suspended_reason, topped_up_through_seq"
+    "suspended_reason, topped_up_through_seq, monthly_cap_cents"
 )
 
 
@@ -22,14 +22,14 @@ def _config(row: asyncpg.Record) -> AutoTopUp:
 async def save_config(conn: asyncpg.Connection, config: AutoTopUp) -> AutoTopUp:
     """New settings switch auto top-up on again (a suspension ends when someone sets it anew)."""
     row = await conn.fetchrow(
-        f"""INSERT INTO auto_top_ups ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', NULL, 0)
+        f"""INSERT INTO auto_top_ups ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', NULL, 0, $8)
            ON CONFLICT (account_id) DO UPDATE
            SET payer_user_id = excluded.payer_user_id, threshold = excluded.threshold,
                quantity = excluded.quantity, daily_cap = excluded.daily_cap, status = 'active',
-               suspended_reason = NULL, updated_at = now()
+               suspended_reason = NULL, monthly_cap_cents = excluded.monthly_cap_cents, updated_at = now()
            RETURNING {_COLUMNS}""",  # noqa: S608 - fixed column list
         config.account_id, config.tenant_id, config.account_code, config.payer_user_id, config.threshold,
-        config.quantity, config.daily_cap,
+        config.quantity, config.daily_cap, config.monthly_cap_cents,
     )
     return _config(row)
 
@@ -123,3 +123,21 @@ async def stalled(conn: asyncpg.Connection, older_than_seconds: float) -> list[a
            ORDER BY t.created_at LIMIT 100""",
         older_than_seconds,
     )
+
+
+async def charged_between(
+    conn: asyncpg.Connection, account_id: uuid.UUID, first: date, before: date, other_than: uuid.UUID
+) -> int:
+    """Cents (with tax) of the account's top-ups on local days [first, before) that are paid or still
+    charging, other than the top-up of purchase `other_than` (the one about to be charged)."""
+    value = await conn.fetchval(
+        """SELECT coalesce(sum(p.total_cents), 0) FROM top_ups t JOIN purchases p ON p.id = t.purchase_id
+           WHERE t.account_id = $1 AND t.local_day >= $2 AND t.local_day < $3
+             AND t.status IN ('charging', 'succeeded') AND t.purchase_id <> $4""",
+        account_id, first, before, other_than,
+    )
+    return int(value)
+
+
+async def top_up_of(conn: asyncpg.Connection, purchase_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT account_id, local_day FROM top_ups WHERE purchase_id = $1", purchase_id)

@@ -47,7 +47,8 @@ async def configure(
     check_account(tenant_id, wanted.account_id, wanted.account_code)
     async with pool.acquire() as conn, conn.transaction():
         price_list = await price_lists.load_price_list(conn, tenant_id)
-        domain.check_settings(wanted.threshold, wanted.quantity, wanted.daily_cap, price_list)
+        domain.check_settings(wanted.threshold, wanted.quantity, wanted.daily_cap, price_list,
+                              wanted.monthly_cap_cents)
         card = await profiles.saved_card_of(conn, tenant_id, payer, provider_name)
         if card is None or await profiles.billing_details_of(conn, tenant_id, payer) is None:
             raise domain.NoSavedCard(
@@ -55,7 +56,7 @@ async def configure(
             )
         saved = await store.save_config(
             conn, AutoTopUp(wanted.account_id, tenant_id, wanted.account_code, payer, wanted.threshold,
-                            wanted.quantity, wanted.daily_cap)
+                            wanted.quantity, wanted.daily_cap, monthly_cap_cents=wanted.monthly_cap_cents)
         )
     log.info("auto_top_up_set", account_id=str(saved.account_id), threshold=saved.threshold,
              quantity=saved.quantity, daily_cap=saved.daily_cap)
@@ -146,6 +147,12 @@ async def charge(pool: asyncpg.Pool, provider: PaymentProvider, purchase_id: uui
         return
     if card is None:
         notice = PaymentNotice(f"no-card:{purchase.id}", purchase.id, None, False, None, "no_saved_card")
+    elif not await _within_monthly_cap(pool, purchase):
+        # Not charged: failed as a decline is (recorded, `billing.topup.failed`, the payer emailed, auto
+        # top-up suspended until set again), so the next low balance does not try and email again.
+        log.warning("top_up_monthly_cap_reached", account_id=str(purchase.account_id), purchase_id=str(purchase.id))
+        notice = PaymentNotice(f"monthly-cap:{purchase.id}", purchase.id, None, False, None,
+                               domain.MONTHLY_CAP_REACHED)
     else:
         order = checkout_order(purchase.id, _order_of(purchase), purchase.quote)
         try:
@@ -157,6 +164,20 @@ async def charge(pool: asyncpg.Pool, provider: PaymentProvider, purchase_id: uui
             return  # the outcome comes by webhook
         notice = found
     await payments.record_payment(pool, provider, notice, seller)
+
+
+async def _within_monthly_cap(pool: asyncpg.Pool, purchase: Purchase) -> bool:
+    """Whether this top-up's total fits under its account's monthly cap, with the month's others (in the
+    zone its local day was counted in, as the daily cap). Only one top-up of an account is ever charging
+    (a unique index), so the others are settled and cannot change under this check."""
+    async with pool.acquire() as conn:
+        config = await store.get_config(conn, purchase.tenant_id, purchase.account_id)
+        top_up = await store.top_up_of(conn, purchase.id)
+        if config is None or config.monthly_cap_cents is None or top_up is None:
+            return True
+        first, following = domain.month_of(top_up["local_day"])
+        charged = await store.charged_between(conn, purchase.account_id, first, following, purchase.id)
+    return domain.within_monthly_cap(config.monthly_cap_cents, charged, purchase.quote.total_cents)
 
 
 async def _card_for(conn: asyncpg.Connection, purchase: Purchase, provider_name: str) -> SavedCard | None:

@@ -87,6 +87,13 @@ def require_sending_account(identity: Identity, code: str, mode: str | None) -> 
                                    "in individual mode, System Credits in shared mode.")
 
 
+def limited_sender(identity: Identity) -> uuid.UUID | None:
+    """The person whose monthly credit limit a hold counts against: whoever sends (the gateway places a
+    message's hold with the sender's identity). A hold an internal system places for itself is no one's
+    message, and no person's limit applies to it."""
+    return identity.user_id if identity.role in ("master", "user") else None
+
+
 def check_hold_account(identity: Identity, account: Account, mode: str | None) -> None:
     """Whether `account` may be held on, in the tenant's credit `mode` as read under the posting's locks."""
     require_sending_account(identity, account.code, mode or identity.credit_mode)

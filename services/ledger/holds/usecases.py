@@ -17,6 +17,7 @@ from services.ledger.accounts import store as accounts_store
 from services.ledger.directory import store as directory_store
 from services.ledger.holds import domain, store
 from services.ledger.holds.domain import HoldView
+from services.ledger.limits import usecases as limits
 from services.ledger.lots import store as lots_store
 from services.ledger.lots.rules import LotRules
 from services.ledger.postings import store as postings_store
@@ -64,6 +65,10 @@ async def _place(
         async def check(c: asyncpg.Connection, _: dict[str, Account], facts: postings_store.PostingFacts) -> None:
             # Read after the tenant and account locks: a mode switch cannot slip in before we commit.
             domain.check_hold_account(identity, account, facts.credit_mode)
+            sender = domain.limited_sender(identity)
+            if sender is not None:
+                # On the locked account: a person's concurrent holds queue here (limits.usecases says why).
+                await limits.check_hold(c, hold_id, account.tenant_id, sender, quantity, facts.now)
             await store.insert_hold(c, hold_id=hold_id, tenant_id=account.tenant_id, account=account.id,
                                     quantity=quantity, reference=reference, note=note, expires_in=expires_in,
                                     key=key,
