@@ -7,10 +7,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from common.runtime import DB, broker_ctx, database_ctx, periodic, readiness_checks, relay_ctx
+from common.contracts import queues
+from common.runtime import DB, broker_ctx, consumer_ctx, database_ctx, periodic, readiness_checks, relay_ctx
 from common.web import ReadinessCheck, health_routes, observability_middleware
+from gateway.alerts import consumers as alerts
+from gateway.alerts import emails
 from gateway.clients import TypedClient
-from gateway.directory import emails
 from gateway.live import feed as live
 from gateway.resources import (
     BILLING,
@@ -89,7 +91,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
             live.live_ctx(settings.live_buffer_size, settings.live_max_streams),
             relay_ctx(settings.database_url),
             service_clients_ctx(settings),
-            emails.sender_ctx(settings),
+            emails.sender_ctx(settings),  # the alerts' and the directory's emails
+            consumer_ctx(queues.GATEWAY_ALERTS, alerts.alerts_handler),
             periodic("session-purge", SESSION_PURGE_SECONDS, lambda app: auth.purge_ended_sessions(app[DB])),
             periodic("idempotency-purge", idempotency.PURGE_SECONDS, idempotency.purge),
         ]

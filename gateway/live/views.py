@@ -38,7 +38,7 @@ class Concerns:
 class LiveMessage:
     """One SSE message before it has an id: its `event:` name and its `data:` object."""
 
-    name: str  # balance | hold | message | purchase | low_balance | credit_mode
+    name: str  # balance | hold | message | purchase | low_balance | balance_recovered | credit_mode
     data: dict[str, Any]
     concerns: Concerns = field(compare=False)
 
@@ -143,8 +143,16 @@ def _failed(event: Event) -> list[LiveMessage]:
 
 def _low(event: Event) -> list[LiveMessage]:
     low = event.payload(events.BalanceLow)
-    data = {"account_id": str(low.account_id), "available": low.available, "threshold": low.threshold}
+    data = {"account_id": str(low.account_id), "available": low.available, "threshold": low.threshold,
+            "level": low.level}
     return [LiveMessage("low_balance", data, Concerns(low.tenant_id, low.account_id, low.account_code))]
+
+
+def _recovered(event: Event) -> list[LiveMessage]:
+    up = event.payload(events.BalanceRecovered)
+    data = {"account_id": str(up.account_id), "available": up.available, "threshold": up.threshold,
+            "level": up.level}
+    return [LiveMessage("balance_recovered", data, Concerns(up.tenant_id, up.account_id, up.account_code))]
 
 
 def _mode(event: Event) -> list[LiveMessage]:
@@ -160,6 +168,7 @@ _SHAPES: dict[str, Callable[[Event], list[LiveMessage]]] = {
     events.PURCHASE_PAID: _paid,
     events.PURCHASE_FAILED: _failed,
     events.BALANCE_LOW: _low,
+    events.BALANCE_RECOVERED: _recovered,
     events.CREDIT_MODE_CHANGED: _mode,
 }
 # What the stream shows: the feed binds only these types' routing keys.

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-LiveEventName = Literal["balance", "hold", "message", "purchase", "low_balance", "credit_mode", "reset",
-                        "token_expired"]
+LiveEventName = Literal["balance", "hold", "message", "purchase", "low_balance", "balance_recovered", "credit_mode",
+                        "reset", "token_expired"]
 
 
 class LiveEvent(BaseModel):

@@ -31,6 +31,7 @@ from prometheus_client import Histogram
 from common.accounts import owner_of
 from common.logs import current_request_id, get_logger
 from common.problems import DependencyUnavailable, DomainError
+from services.ledger.alerts.domain import AccountAlerts
 from services.ledger.lots import store as lots_store
 from services.ledger.lots.domain import Holding
 from services.ledger.postings import domain, store
@@ -169,10 +170,11 @@ class GroupCommit:
             if not fresh:
                 return outcomes
             owners = {owner for w in group for code in w.request.codes if (owner := owner_of(code))}
+            facing = [a.id for a in locked.values() if a.user_facing]
             facts = await store.directory_facts(
-                conn, sorted({w.request.tenant_id for w in group}), sorted(owners), len(fresh)
+                conn, sorted({w.request.tenant_id for w in group}), sorted(owners), len(fresh), facing
             )
-            holdings = await lots_store.holdings(conn, [a.id for a in locked.values() if a.user_facing])
+            holdings = await lots_store.holdings(conn, facing)
             prepared = await _plan_in_turn(conn, group, fresh, locked, facts, holdings, outcomes)
             if prepared:
                 await write(conn, prepared)
@@ -189,11 +191,12 @@ async def _plan_in_turn(
     balances = dict(locked)  # as each transfer leaves them for the next
     lots = {account: {h.lot.id: h for h in held} for account, held in holdings.items()}  # likewise
     streams = dict(facts.last_sequences)  # each tenant's last event number, as each transfer leaves it
+    alerts = dict(facts.alerts)  # each account's alert levels and their flags, likewise
     planned = []
     for n, i in enumerate(fresh):
         waiting = group[i]
         request = waiting.request
-        own_facts = _facts_of(request.tenant_id, facts, n, streams.get(request.tenant_id, 0))
+        own_facts = _facts_of(request.tenant_id, facts, n, streams.get(request.tenant_id, 0), alerts)
         accounts = {code: balances[(request.tenant_id, code)] for code in request.codes}
         own_lots = {code: list(lots.get(a.id, {}).values()) for code, a in accounts.items()}
         try:
@@ -209,6 +212,7 @@ async def _plan_in_turn(
                 lots.get(account_id, {}).pop(lot_id, None)
             else:
                 lots.setdefault(account_id, {})[lot_id] = holding
+        alerts.update(prepared.write.alerts)
         planned.append(prepared)
         streams[request.tenant_id] = prepared.write.last_sequence
         outcomes[i] = prepared.result
@@ -218,7 +222,10 @@ async def _plan_in_turn(
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _facts_of(tenant_id: uuid.UUID, facts: store.DirectoryFacts, n: int, last_sequence: int) -> store.PostingFacts:
+def _facts_of(
+    tenant_id: uuid.UUID, facts: store.DirectoryFacts, n: int, last_sequence: int,
+    alerts: dict[uuid.UUID, AccountAlerts],
+) -> store.PostingFacts:
     """The facts one transfer of the group sees: its tenant's, its own sequence number, and its own
     moment. Moments within a group step by a microsecond so that, per account, times still follow the
     order in which the balances changed; the next group on the same accounts reads its moment after
@@ -227,5 +234,5 @@ def _facts_of(tenant_id: uuid.UUID, facts: store.DirectoryFacts, n: int, last_se
     users = {user: found for user, (tenant, found) in facts.users.items() if tenant == tenant_id}
     return store.PostingFacts(
         existing=None, credit_mode=mode, low_balance_threshold=threshold, users=users, seq=facts.seqs[n],
-        now=facts.now + _MICROSECOND * n, last_sequence=last_sequence,
+        now=facts.now + _MICROSECOND * n, last_sequence=last_sequence, alerts=alerts,
     )

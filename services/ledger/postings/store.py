@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 
 from common.accounts import account_id, kind_of
 from common.contracts.events import Event
+from services.ledger.alerts import store as alerts_store
+from services.ledger.alerts.domain import AccountAlerts
 from services.ledger.postings.domain import Account, PlannedPosting
 
 ACCOUNT_COLUMNS = "id, tenant_id, code, kind, balance, held, low_balance_alerted"
@@ -94,11 +96,14 @@ class PostingFacts:
     seq: int | None
     now: datetime
     last_sequence: int = 0  # the tenant's event stream before this posting (its row is locked)
+    alerts: dict[uuid.UUID, AccountAlerts] = field(default_factory=dict)  # accounts with alert levels
 
 
 async def posting_facts(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, idempotency_key: str, user_ids: Sequence[uuid.UUID]
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, idempotency_key: str, user_ids: Sequence[uuid.UUID],
+    account_ids: Sequence[uuid.UUID] = (),
 ) -> PostingFacts:
+    """`account_ids`: the user-facing accounts locked, whose alert levels are read with the rest."""
     row = await conn.fetchrow(
         """SELECT tx.id, tx.seq, tx.kind, tx.request_hash, tx.created_at,
                   tn.credit_mode, coalesce(tn.low_balance_threshold, 0) AS threshold,
@@ -112,11 +117,12 @@ async def posting_facts(
                   CASE WHEN tx.id IS NULL THEN nextval(pg_get_serial_sequence('transactions', 'seq')) END
                       AS next_seq,
                   clock_timestamp() AS now,
-                  (SELECT last_sequence FROM event_streams WHERE tenant_id = $1) AS last_sequence
+                  (SELECT last_sequence FROM event_streams WHERE tenant_id = $1) AS last_sequence,
+                  """ + alerts_store.facts_subquery("$4") + """ AS alerts
            FROM (SELECT 1) AS one
            LEFT JOIN transactions tx ON tx.tenant_id = $1 AND tx.idempotency_key = $2
-           LEFT JOIN tenants tn ON tn.id = $1""",
-        tenant_id, idempotency_key, list(user_ids),
+           LEFT JOIN tenants tn ON tn.id = $1""",  # noqa: S608 (a constant subquery)
+        tenant_id, idempotency_key, list(user_ids), list(account_ids),
     )
     assert row is not None
     existing = None
@@ -127,7 +133,7 @@ async def posting_facts(
         for user_id, team, can_receive in zip(row["user_ids"], row["user_teams"], row["user_can_receive"], strict=True)
     }
     return PostingFacts(existing, row["credit_mode"], int(row["threshold"]), users, row["next_seq"], row["now"],
-                        row["last_sequence"] or 0)
+                        row["last_sequence"] or 0, alerts_store.decode(row["alerts"]))
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,10 @@ class PostingWrite:
     postings: Sequence[PlannedPosting]
     journal_payload: str
     events: Sequence[Event]
+    # The alert levels of the accounts that have some, as they are to be stored (their flags), and each
+    # account a purchase credited, with its quantity and moment (the last purchase a percent level follows).
+    alerts: dict[uuid.UUID, AccountAlerts] = field(default_factory=dict)
+    purchases: Sequence[tuple[uuid.UUID, int, datetime]] = ()
 
     @property
     def last_sequence(self) -> int:
@@ -162,7 +172,8 @@ class PostingWrite:
 
 
 async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite], accounts: Sequence[Account]) -> None:
-    """The transaction rows, their postings, the accounts as they are now, the journal entries and the
+    """The transaction rows, their postings, the accounts as they are now (with their alert levels' flags
+    and, for a purchase, its quantity as the account's last), the journal entries and the
     outbox rows: one statement, one round trip, for one transaction or a group committed together. The
     sub-statements cannot see each other's rows, and need not: the postings' reference to their
     transaction is checked at the end of the statement, and the balance check at commit."""
@@ -171,6 +182,9 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
     logged = [(w.transaction.tenant_id, e) for w in writes for e in w.events]
     envelopes = [e.model_dump_json(exclude_none=True) for _, e in logged]  # serialised once, for both tables
     streams = {w.transaction.tenant_id: w.last_sequence for w in writes}  # in order: the last one wins
+    # Like the accounts, levels and purchases several transactions of a group touched are stored as the last left them.
+    level_ids, level_flags = alerts_store.flag_rows({a: al for w in writes for a, al in w.alerts.items()}.values())
+    bought = {account: (quantity, at) for w in writes for account, quantity, at in w.purchases}
     await conn.execute(
         """WITH tx AS (
                INSERT INTO transactions (id, seq, tenant_id, kind, idempotency_key, request_hash,
@@ -197,6 +211,14 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
                SELECT l.tenant_id, l.sequence, l.id, l.type, l.envelope::jsonb
                FROM unnest($28::uuid[], $29::bigint[], $23::uuid[], $30::text[], $25::text[])
                    AS l(tenant_id, sequence, id, type, envelope)
+           ), alert_flags AS (
+               UPDATE alert_levels AS l SET below = f.below
+               FROM unnest($31::uuid[], $32::boolean[]) AS f(id, below) WHERE l.id = f.id AND l.below <> f.below
+           ), bought AS (
+               INSERT INTO alert_purchases AS p (account_id, quantity, granted_at)
+               SELECT * FROM unnest($33::uuid[], $34::bigint[], $35::timestamptz[])
+               ON CONFLICT (account_id) DO UPDATE SET quantity = EXCLUDED.quantity, granted_at = EXCLUDED.granted_at
+               WHERE p.granted_at <= EXCLUDED.granted_at
            )
            INSERT INTO outbox (event_id, routing_key, envelope)
            SELECT e.id, e.key, e.envelope::jsonb
@@ -213,6 +235,7 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
         [e.id for _, e in logged], [e.routing_key for _, e in logged], envelopes,
         list(streams), list(streams.values()),
         [tenant for tenant, _ in logged], [e.sequence_number for _, e in logged], [e.type for _, e in logged],
+        level_ids, level_flags, list(bought), [q for q, _ in bought.values()], [at for _, at in bought.values()],
     )
 
 
@@ -270,10 +293,12 @@ class DirectoryFacts:
     seqs: list[int]  # sequence numbers drawn for the transactions to come
     now: datetime
     last_sequences: dict[uuid.UUID, int]  # each tenant's event stream before the group (rows locked)
+    alerts: dict[uuid.UUID, AccountAlerts] = field(default_factory=dict)  # accounts with alert levels
 
 
 async def directory_facts(
-    conn: asyncpg.Connection, tenant_ids: Sequence[uuid.UUID], user_ids: Sequence[uuid.UUID], transactions: int
+    conn: asyncpg.Connection, tenant_ids: Sequence[uuid.UUID], user_ids: Sequence[uuid.UUID], transactions: int,
+    account_ids: Sequence[uuid.UUID] = (),
 ) -> DirectoryFacts:
     row = await conn.fetchrow(
         """SELECT ARRAY(SELECT id FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id) AS tenant_ids,
@@ -290,8 +315,9 @@ async def directory_facts(
                   ARRAY(SELECT tenant_id FROM event_streams WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id)
                       AS stream_tenants,
                   ARRAY(SELECT last_sequence FROM event_streams WHERE tenant_id = ANY($1::uuid[])
-                        ORDER BY tenant_id) AS stream_positions""",
-        list(tenant_ids), list(user_ids), transactions,
+                        ORDER BY tenant_id) AS stream_positions,
+                  """ + alerts_store.facts_subquery("$4") + """ AS alerts""",  # noqa: S608 (a constant subquery)
+        list(tenant_ids), list(user_ids), transactions, list(account_ids),
     )
     assert row is not None
     tenants = {t: (m, int(h)) for t, m, h in zip(row["tenant_ids"], row["modes"], row["thresholds"], strict=True)}
@@ -300,7 +326,7 @@ async def directory_facts(
         for u, t, team, receive in zip(row["user_ids"], row["user_tenants"], row["teams"], row["receive"], strict=True)
     }
     streams = dict(zip(row["stream_tenants"], row["stream_positions"], strict=True))
-    return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"], streams)
+    return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"], streams, alerts_store.decode(row["alerts"]))
 
 
 async def lock_accounts(

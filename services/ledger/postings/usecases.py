@@ -1,20 +1,23 @@
 """The posting engine: one double-entry transaction applied inside a database transaction, with its
-postings, its `ledger.transaction.posted` event and any low-balance alert committing together or not at
-all. Every feature that moves credits (purchases, transfers, holds, refunds, the directory) posts here.
+postings, its `ledger.transaction.posted` event and any balance alert (low, recovered) committing together
+or not at all. Every feature that moves credits (purchases, transfers, holds, refunds, the directory) posts here.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import asyncpg
 
 from common.accounts import owner_of
 from common.contracts import events
-from common.contracts.events import BalanceLow, Event, TransactionPosted
+from common.contracts.events import BalanceLow, BalanceRecovered, Event, TransactionPosted
+from services.ledger.alerts import domain as alerts_domain
+from services.ledger.alerts.domain import AccountAlerts
 from services.ledger.lots import domain as lots_domain
 from services.ledger.lots import store as lots_store
 from services.ledger.lots.clock import CLOCK
@@ -38,7 +41,8 @@ async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check |
     """
     accounts = await store.lock_for_posting(conn, request.tenant_id, request.codes)
     owners = [owner for code in request.codes if (owner := owner_of(code)) is not None]
-    facts = await store.posting_facts(conn, request.tenant_id, request.idempotency_key, owners)
+    facing = [a.id for a in accounts.values() if a.user_facing]
+    facts = await store.posting_facts(conn, request.tenant_id, request.idempotency_key, owners, facing)
     if facts.existing is not None:
         return await _replay(conn, facts.existing, request)
     if check is not None:
@@ -104,23 +108,76 @@ def prepare(
         actor_user_id=request.actor_user_id, reference=request.reference, note=request.note,
         terms_version=request.terms_version, hold_id=request.hold_id, created_at=facts.now,
     )
-    changed, alerts_raised = low_balance_alerts(
-        request.tenant_id, planned.accounts_after.values(), facts.low_balance_threshold, request.request_id
+    ids = {code: account.id for code, account in accounts.items()}
+    purchases = _purchases(lot_plan, ids)
+    # A purchase's own crediting already counts as the last purchase for the levels it is evaluated on.
+    alerts = {**facts.alerts, **{account: replace(facts.alerts[account], last_purchase=quantity)
+                                 for account, quantity, _ in purchases if account in facts.alerts}}
+    changed, alerts_raised, alerts_after = balance_alerts(
+        request.tenant_id, planned.accounts_after.values(), facts.low_balance_threshold, alerts, request.request_id
     )
     event = _posted_event(request, stored, planned, lot_plan)
     # Numbered in the tenant's stream, after what the facts (read under the stream's lock) say came last.
     numbered = [e.with_sequence(facts.last_sequence + n) for n, e in enumerate((event, *alerts_raised), 1)]
-    write = store.PostingWrite(stored, planned.postings, json.dumps(event.data), numbered)
+    write = store.PostingWrite(stored, planned.postings, json.dumps(event.data), numbered, alerts_after, purchases)
     result = PostedTransaction(
         id=stored.id, seq=stored.seq, replayed=False,
         balances={code: (a.balance, a.held) for code, a in planned.accounts_after.items()},
     )
-    ids = {code: account.id for code, account in accounts.items()}
     lot_write = lots_store.LotWrite(stored.id, request.tenant_id, lot_plan.new_lots,
                                     [(ids[m.code], m) for m in lot_plan.moves])
     kept = {(code, h.lot.id): h for code, held in lot_plan.holdings_after.items() for h in held}
     holdings_after = {(ids[m.code], m.lot.id): kept.get((m.code, m.lot.id)) for m in lot_plan.moves}
     return Prepared(write, changed, result, lot_write, holdings_after)
+
+
+def _purchases(lot_plan: lots_domain.LotPlan, ids: Mapping[str, uuid.UUID]) -> list[tuple[uuid.UUID, int, datetime]]:
+    """(account, quantity, moment) of each purchase lot this transaction started in an account."""
+    started = {lot.id: quantity for lot, quantity in lot_plan.new_lots if lot.origin == "purchase"}
+    return [(ids[m.code], started[m.lot.id], m.lot.granted_at) for m in lot_plan.moves
+            if m.lot.id in started and m.amount > 0]
+
+
+def balance_alerts(
+    tenant_id: uuid.UUID, changed: Iterable[domain.Account], threshold: int,
+    alerts: Mapping[uuid.UUID, AccountAlerts], request_id: str | None = None,
+) -> tuple[list[domain.Account], list[Event], dict[uuid.UUID, AccountAlerts]]:
+    """Every alert the change raises, account by account in the order given: an account with levels of its
+    own (`alerts`, read with the account locks) by those levels, any other by the tenant's threshold as
+    before. Answers the accounts as they are to be stored, the events, and the levels with their flags.
+
+    An account with levels still tracks the tenant's threshold, silently: if its levels are removed, that
+    threshold takes over from where the balance is, without an alert for a crossing long past."""
+    accounts: list[domain.Account] = []
+    raised: list[Event] = []
+    after: dict[uuid.UUID, AccountAlerts] = {}
+    for account in changed:
+        own = alerts.get(account.id)
+        if not account.user_facing or own is None or not own.levels:
+            kept, low = low_balance_alerts(tenant_id, [account], threshold, request_id)
+            accounts += kept
+            raised += low
+            continue
+        accounts.append(replace(account, low_balance_alerted=domain.low_balance_alert(
+            account.available, threshold, account.low_balance_alerted)[1]))
+        after[account.id], crossings = alerts_domain.evaluate(own, account.available)
+        raised += [_alert_event(tenant_id, account, crossing, request_id) for crossing in crossings]
+    return accounts, raised, after
+
+
+def _alert_event(
+    tenant_id: uuid.UUID, account: domain.Account, crossing: alerts_domain.Crossing, request_id: str | None
+) -> Event:
+    level, subject = crossing.level, events.account_subject(tenant_id, account.id)
+    if crossing.recovered:
+        recovered = BalanceRecovered(tenant_id=tenant_id, account_id=account.id, account_code=account.code,
+                                     available=account.available, threshold=crossing.threshold,
+                                     alert_id=level.id, level=level.name)
+        return Event.new(type=events.BALANCE_RECOVERED, source=SOURCE, request_id=request_id, subject=subject,
+                         data=recovered)
+    low = BalanceLow(tenant_id=tenant_id, account_id=account.id, account_code=account.code,
+                     available=account.available, threshold=crossing.threshold, alert_id=level.id, level=level.name)
+    return Event.new(type=events.BALANCE_LOW, source=SOURCE, request_id=request_id, subject=subject, data=low)
 
 
 def low_balance_alerts(

@@ -1,0 +1,1 @@
+"""Balance alerts: an account's levels, evaluated by every posting that changes the account."""
