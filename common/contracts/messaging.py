@@ -64,3 +64,15 @@ class Message(BaseModel):
     sender_user_id: uuid.UUID
     account_code: str
     recipients: list[RecipientView]
+
+
+# -- Destination pricing: GET and PUT /destination-rates --------------------------------------------------
+# Reaches the public API unchanged (GET /api/v1/destination-rates, PUT /api/v1/admin/destination-rates).
+
+
+class DestinationRates(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rates: dict[str, StrictInt] = Field(description=(
+        "Credits per SMS segment by destination country (ISO 3166 alpha-2, as phonenumbers names it: AU, NZ, "
+        "GB); `*` is every other country"))

@@ -146,3 +146,5 @@ MONTHLY_LIMIT_REACHED = _problem("monthly-limit-reached", "The monthly credit li
 LIMIT_INVALID = _problem("limit-invalid", "The limit is not valid")
 ALERT_INVALID = _problem("alert-invalid", "The alert is not valid")
 ALERT_NOT_FOUND = _problem("alert-not-found", "No such alert")
+DESTINATION_RATES_INVALID = _problem("destination-rates-invalid", "The destination rates are not valid")
+PRICES_CHANGED = _problem("prices-changed", "The destination prices changed: send it again")

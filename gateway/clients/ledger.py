@@ -8,6 +8,8 @@ from datetime import datetime
 
 from common.contracts.ledger import (
     AccountsQuery,
+    AlertLevels,
+    AlertView,
     Balance,
     CaptureRequest,
     EventPage,
@@ -23,6 +25,8 @@ from common.contracts.ledger import (
     TransferPage,
     TransferRecord,
     TransfersQuery,
+    UserLimitRequest,
+    UserLimitView,
 )
 from common.identity import Identity
 from gateway.clients.base import TypedClient
@@ -90,3 +94,23 @@ class LedgerClient(TypedClient):
         answer = await self._service.call("GET", "/events", identity,
                                           query=query.model_dump(mode="json", exclude_none=True))
         return EventPage.model_validate(answer)
+
+    async def alert_levels(self, identity: Identity, code: str) -> list[AlertView]:
+        """The account's balance alert levels, in the order they were set."""
+        answer = await self._service.call("GET", "/accounts/alerts", identity, query={"code": code})
+        return [AlertView.model_validate(a) for a in answer]
+
+    async def set_alert_levels(self, identity: Identity, code: str, levels: AlertLevels) -> list[AlertView]:
+        """Replace the account's balance alert levels (the ledger checks the rules of a level)."""
+        answer = await self._service.call("PUT", "/accounts/alerts", identity, query={"code": code},
+                                          body=levels.model_dump(mode="json"))
+        return [AlertView.model_validate(a) for a in answer]
+
+    async def user_limit(self, identity: Identity, user_id: uuid.UUID) -> UserLimitView:
+        """A person's monthly credit limit and what is left of it this month (the ledger checks who asks)."""
+        return UserLimitView.model_validate(await self._service.call("GET", f"/users/{user_id}/limits", identity))
+
+    async def set_user_limit(self, identity: Identity, user_id: uuid.UUID, wanted: UserLimitRequest) -> UserLimitView:
+        answer = await self._service.call("PUT", f"/users/{user_id}/limits", identity,
+                                          body=wanted.model_dump(mode="json"))
+        return UserLimitView.model_validate(answer)

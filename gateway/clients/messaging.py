@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from common.contracts.messaging import Message, MessageOrder
+from common.contracts.messaging import DestinationRates, Message, MessageOrder
 from common.identity import Identity
 from gateway.clients.base import TypedClient
 
@@ -16,3 +16,11 @@ class MessagingClient(TypedClient):
 
     async def message(self, identity: Identity, message_id: uuid.UUID | str) -> Message:
         return Message.model_validate(await self._service.call("GET", f"/messages/{message_id}", identity))
+
+    async def destination_rates(self, identity: Identity) -> dict[str, int]:
+        """Credits per segment by destination country, `*` for every other one."""
+        return DestinationRates.model_validate(await self._service.call("GET", "/destination-rates", identity)).rates
+
+    async def set_destination_rates(self, identity: Identity, rates: DestinationRates) -> DestinationRates:
+        answer = await self._service.call("PUT", "/destination-rates", identity, body=rates.model_dump())
+        return DestinationRates.model_validate(answer)

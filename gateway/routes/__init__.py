@@ -3,6 +3,8 @@
 from gateway.routes import (  # noqa: F401
     accounts,
     admin,
+    admin_accounts,
+    alerts,
     auth,
     auto_top_up,
     billing_admin,
@@ -10,6 +12,7 @@ from gateway.routes import (  # noqa: F401
     events,
     history,
     holds,
+    limits,
     logs,
     messages,
     mode_requests,

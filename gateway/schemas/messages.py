@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
+from common.contracts.messaging import DestinationRates as DestinationRates
 from common.contracts.messaging import MessageStatus as MessageStatus
 from common.contracts.messaging import RecipientView as RecipientView
 from gateway.schemas.credits import _Request
@@ -29,7 +30,7 @@ class MessageAccepted(BaseModel):
     encoding: Literal["gsm7", "ucs2"]
     segments: int = Field(description="Segments of the body; each recipient costs this many credits")
     recipients: int
-    credits: int = Field(description="Reserved now: segments x recipients")
+    credits: int = Field(description="Reserved now: segments x each recipient's credits per segment (by destination)")
 
 
 class MessageView(BaseModel):
@@ -47,7 +48,17 @@ class MessageView(BaseModel):
 
 class PreviewRequest(_Request):
     body: str = Field(max_length=5000)
-    recipients: StrictInt = Field(default=1, ge=0, le=1000, description="How many recipients, to price it")
+    recipients: StrictInt = Field(default=1, ge=0, le=1000, description=(
+        "How many recipients, to price it at the home rate (1 credit a segment) when `to` is not given"))
+    to: list[str] | None = Field(default=None, max_length=1000, description=(
+        "The recipients themselves (E.164): priced by their destination; numbers not (yet) valid are left out"))
+
+
+class DestinationCost(BaseModel):
+    region: str = Field(description="The destination country (ISO 3166 alpha-2)")
+    recipients: int
+    credits_per_segment: int
+    credits: int = Field(description="segments x credits per segment x recipients")
 
 
 class PreviewView(BaseModel):
@@ -60,3 +71,5 @@ class PreviewView(BaseModel):
     max_segments: int
     recipients: int
     credits: int
+    destinations: list[DestinationCost] = Field(default=[], description=(
+        "What the message costs to each destination country, when the recipients were given (`to`)"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from common import sms
+from common import destinations, sms
 from common.accounts import SYSTEM, account_id, user_code
 from common.contracts import problems
 from common.contracts.ledger import HoldRequest, HoldView
@@ -22,7 +22,7 @@ from gateway.clients.base import ServiceNotReached, UpstreamProblem
 from gateway.clients.ledger import LedgerClient
 from gateway.clients.messaging import MessagingClient
 from gateway.directory import domain
-from gateway.schemas.messages import MessageAccepted, MessageView, PreviewView, SendMessageRequest
+from gateway.schemas.messages import DestinationCost, MessageAccepted, MessageView, PreviewView, SendMessageRequest
 from gateway.settings import GatewaySettings
 from gateway.usecases.accounts import accounts_named
 from gateway.usecases.identity import identity_for, tenant_service
@@ -57,14 +57,34 @@ class MessageLimits:
         return cls(settings.max_message_recipients, settings.max_message_segments, settings.message_hold_seconds)
 
 
-def preview(body: str, recipients: int, max_segments: int) -> PreviewView:
-    """Segments and credits a message would take (the live counter)."""
+def preview(
+    body: str, recipients: int, max_segments: int, to: list[str] | None = None, rates: dict[str, int] | None = None
+) -> PreviewView:
+    """Segments and credits a message would take (the live counter): with the recipients themselves
+    (`to`) and the destination rates, priced by destination, each country on a line of its own."""
     counted = sms.segment(body)
+    lines: list[DestinationCost] = []
+    credits = counted.segments * recipients
+    if to is not None and rates is not None:
+        valid = list(dict.fromkeys(n for n in (_e164_or_none(t) for t in to) if n))
+        by_region: dict[str, list[int]] = {}
+        for number, rate in zip(valid, destinations.price(valid, rates), strict=True):
+            by_region.setdefault(destinations.region_of(number), []).append(rate)
+        lines = [DestinationCost(region=region, recipients=len(found), credits_per_segment=found[0],
+                                 credits=counted.segments * sum(found)) for region, found in sorted(by_region.items())]
+        recipients, credits = len(valid), sum(line.credits for line in lines)
     return PreviewView(
         encoding=counted.encoding, characters=len(body), units=counted.units, segments=counted.segments,
         per_segment=counted.per_segment, remaining=counted.remaining, max_segments=max_segments,
-        recipients=recipients, credits=counted.segments * recipients,
+        recipients=recipients, credits=credits, destinations=lines,
     )
+
+
+def _e164_or_none(number: str) -> str | None:
+    try:
+        return sms.e164(number)
+    except sms.InvalidNumber:
+        return None
 
 
 async def send(
@@ -77,11 +97,14 @@ async def send(
     recipients = valid_recipients(request.to, limits.max_recipients)
     counted = segments(request.body, limits.max_segments)
     message_id = uuid.uuid5(_MESSAGE_IDS, f"{caller.person.id}/{idempotency_key}")
-    credits = counted.segments * len(recipients)
+    # Priced by destination: messaging checks the same table when the message is handed over.
+    priced = destinations.price(recipients, await messaging.destination_rates(identity_for(caller)))
+    credits = counted.segments * sum(priced)
     hold = await _reserve(ledger, caller, account, message_id, credits, limits.hold_seconds,
                           hold_note(len(recipients)))
     order = MessageOrder(id=message_id, hold_id=hold.id, hold_expires_at=hold.expires_at, account_code=account.code,
-                         recipients=recipients, body=request.body, segments=counted.segments, credits=credits)
+                         recipients=recipients, body=request.body, segments=counted.segments, credits=credits,
+                         credits_per_segment=priced)
     message = await _hand_over(ledger, messaging, caller, hold, order)
     log.info("message_handed_over", message_id=str(message_id), recipients=len(recipients), credits=credits)
     return MessageAccepted(
@@ -177,4 +200,9 @@ async def _hand_over(
     except ServiceNotReached:
         # Messaging never got the message: release its credits now rather than at the hold's expiry.
         await ledger.void_hold(tenant_service(caller), hold.id)
+        raise
+    except UpstreamProblem as exc:
+        if (400 <= exc.status < 500 and exc.status != 409) or exc.slug == "prices-changed":
+            # Messaging refused it (it stored nothing): nothing will be sent, so nothing stays reserved.
+            await ledger.void_hold(tenant_service(caller), hold.id)
         raise

@@ -11,11 +11,13 @@ from common.contracts import queues
 from common.runtime import broker_ctx, consumer_ctx, database_ctx, periodic, readiness_checks, relay_ctx
 from common.web import health_routes, internal_auth_middleware, observability_middleware
 from services.ledger.accounts import routes as accounts_routes
+from services.ledger.alerts import routes as alerts_routes
 from services.ledger.directory.consumers import directory_handler
 from services.ledger.events import routes as events_routes
 from services.ledger.holds import routes as holds_routes
 from services.ledger.holds.jobs import sweep_expired_holds
 from services.ledger.invariants.jobs import check_invariants
+from services.ledger.limits import routes as limits_routes
 from services.ledger.lots import routes as lots_routes
 from services.ledger.lots.jobs import expire_lapsed_lots
 from services.ledger.postings import routes as journal_routes
@@ -40,6 +42,8 @@ def create_app(settings: LedgerSettings) -> web.Application:
     app[SETTINGS] = settings
     for feature in (accounts_routes, transfers_routes, holds_routes, lots_routes, journal_routes, events_routes):
         app.add_routes(feature.routes)
+    app.add_routes(limits_routes.routes)
+    app.add_routes(alerts_routes.routes)
     app.add_routes(health_routes(readiness_checks(app)))
     app.cleanup_ctx.extend(
         [

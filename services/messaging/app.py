@@ -11,6 +11,7 @@ from common.contracts import queues
 from common.runtime import broker_ctx, consumer_ctx, database_ctx, periodic, readiness_checks, relay_ctx
 from common.web import health_routes, internal_auth_middleware, observability_middleware
 from services.messaging.messages.routes import routes as message_routes
+from services.messaging.pricing.routes import routes as pricing_routes
 from services.messaging.resources import SETTINGS, carrier_ctx
 from services.messaging.sending import jobs
 from services.messaging.sending.consumers import outgoing_handler
@@ -29,6 +30,7 @@ def create_app(settings: MessagingSettings) -> web.Application:
     )
     app[SETTINGS] = settings
     app.add_routes(message_routes)
+    app.add_routes(pricing_routes)
     # Ready without the carrier: messages are accepted and wait in the queue until it is back.
     app.add_routes(health_routes(readiness_checks(app)))
     app.cleanup_ctx.extend(

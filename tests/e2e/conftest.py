@@ -230,6 +230,10 @@ class Client:
         async with self.session.post(self.base + path, json=body, headers=self._headers(headers)) as r:
             return r.status, await r.json(content_type=None)
 
+    async def put(self, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        async with self.session.put(self.base + path, json=body, headers=self._headers(headers)) as r:
+            return r.status, await r.json(content_type=None)
+
     async def get_bytes(self, path: str) -> tuple[int, bytes, str]:
         async with self.session.get(self.base + path, headers=self._headers()) as r:
             return r.status, await r.read(), r.content_type

@@ -1,14 +1,16 @@
-// The "Manage SMS Credits" box: the accounts the person manages with their balances, and from each
-// account's Actions menu the purchase and transfer forms (in the box) or the log (a page).
+// The "Manage SMS Credits" box: the accounts the person manages with their balances (and the credits of
+// each that lapse soon), and from each account's Actions menu the purchase and transfer forms and its
+// credits by expiry (in the box) or the log (a page).
 
 import { getJson } from "./api.js";
 import { onLive } from "./live.js";
+import { expiringText, lotsPanel } from "./lots.js";
 import { modeRequestSection } from "./mode_request.js";
 import { purchaseForm } from "./purchase.js";
 import { transferForm } from "./transfer.js";
 import { $, $$, credits, el, menuButton, modal, show } from "./ui.js";
 
-const PANELS = ["accounts", "purchase", "transfer", "none"];
+const PANELS = ["accounts", "purchase", "transfer", "lots", "none"];
 
 export function creditsBox({ me, navigate }) {
   const dialog = $("#credits-dialog");
@@ -17,6 +19,7 @@ export function creditsBox({ me, navigate }) {
   const purchase = purchaseForm(state, { showPanel, unavailable });
   const transfer = transferForm(state, { showPanel, unavailable, transferred });
   const modeRequest = modeRequestSection(state);
+  const lots = lotsPanel(state, { showPanel, unavailable });
 
   $("#credits-close").addEventListener("click", () => box.close());
   for (const back of $$('[data-command="back"]', dialog)) {
@@ -131,7 +134,7 @@ export function creditsBox({ me, navigate }) {
       el("th", { scope: "col", className: "num", text: "Held", "aria-describedby": "accounts-explained" }),
       el("th", { scope: "col", className: "num", text: "Available", "aria-describedby": "accounts-explained" }),
       el("th", { scope: "col", className: "actions-cell" }, el("span", { className: "visually-hidden", text: "Actions" }))));
-    const body = el("tbody", {}, ...accounts.map(accountRow));
+    const body = el("tbody", {}, ...accounts.flatMap(accountRows));
     return el("table", { className: "stack accounts", "data-kind": accounts[0].kind }, caption, head, body);
   }
 
@@ -155,6 +158,22 @@ export function creditsBox({ me, navigate }) {
     return row;
   }
 
+  // An account with credits lapsing soon says so on a line of its own under its row (its name stays the
+  // row's header alone), with a way to see which.
+  function accountRows(account) {
+    const row = accountRow(account);
+    const expiring = expiringText(account);
+    if (!expiring) return [row];
+    const noteId = `expiring-${account.id}`;
+    row.classList.add("has-note");
+    $(".account-name", row).setAttribute("aria-describedby", noteId);
+    const see = el("button", { type: "button", className: "link-button", text: "See credits by expiry",
+      "aria-label": `See credits by expiry of ${account.name}` });
+    see.addEventListener("click", () => act("lots", account));
+    return [row, el("tr", { className: "account-note", "data-note-for": account.id },
+      el("td", { colspan: "5" }, el("span", { id: noteId, "data-field": "expiring", text: expiring }), " ", see))];
+  }
+
   function actionsFor(account) {
     const actions = [];
     // Credits go only to System Credits or to a person allowed to receive them (active, may send SMS).
@@ -163,6 +182,7 @@ export function creditsBox({ me, navigate }) {
     if (transfer.canReceive(account.id) && transfer.sourcesExcept(account.id).length) {
       actions.push(["transfer-to", "Transfer SMS Credits To this Account"]);
     }
+    actions.push(["lots", "View Credits by Expiry"]);
     actions.push(["logs", "View Last 30 Days Logs"]);
     return actions;
   }
@@ -174,9 +194,11 @@ export function creditsBox({ me, navigate }) {
     if (command === "purchase") navigate.push(`/credits/purchase?account=${id}`);
     if (command === "transfer-from") navigate.push(`/credits/transfer?from=${id}`);
     if (command === "transfer-to") navigate.push(`/credits/transfer?to=${id}`);
+    if (command === "lots") navigate.push(`/credits/lots?account=${id}`);
     if (command === "purchase") purchase.open(account.id);
     if (command === "transfer-from") transfer.open({ from: account.id });
     if (command === "transfer-to") transfer.open({ to: account.id });
+    if (command === "lots") lots.open(account.id);
     if (command === "logs") {
       box.close({ restoreFocus: false });
       navigate.to(`/credits/logs?account=${encodeURIComponent(account.id)}`);
@@ -184,7 +206,7 @@ export function creditsBox({ me, navigate }) {
   }
 
   return {
-    // panel: "accounts" | "purchase" | "transfer"; options: {account} or {from, to}
+    // panel: "accounts" | "purchase" | "transfer" | "lots"; options: {account} or {from, to}
     async open(panel = "accounts", options = {}) {
       show($("#accounts-status"), "");
       showPanel("accounts");
@@ -193,6 +215,7 @@ export function creditsBox({ me, navigate }) {
       await load();
       if (panel === "purchase") purchase.open(options.account);
       else if (panel === "transfer") transfer.open(options);
+      else if (panel === "lots") await lots.open(options.account);
     },
     close: (options) => box.close(options),
     get isOpen() { return box.isOpen; },

@@ -4,6 +4,7 @@
 //   /credits                               home with the Manage SMS Credits box open
 //   /credits/purchase?account=…            … on Purchase SMS Credits
 //   /credits/transfer?from=…&to=…          … on Transfer SMS Credits
+//   /credits/lots?account=…                … on an account's Credits by expiry
 //   /credits/logs?account=…&direction=…&kind=…&consistency_token=…   the 30-day log
 //   /send                                  Send SMS
 // Signing in or out loads the page afresh, so nothing of one person stays in memory for the next. A
@@ -17,7 +18,8 @@ import { sendView } from "./send.js";
 import { $, $$, busy, clearErrors, focusFirstError, generalMessage, menuButton, show, showError, useTimeZone } from "./ui.js";
 
 const VIEWS = ["signin", "home", "logs", "send"];
-const BOX_PATHS = { "/credits": "accounts", "/credits/purchase": "purchase", "/credits/transfer": "transfer" };
+const BOX_PATHS = { "/credits": "accounts", "/credits/purchase": "purchase", "/credits/transfer": "transfer",
+  "/credits/lots": "lots" };
 let box = null;
 let logs = null;
 let send = null;
@@ -115,10 +117,11 @@ function shell(me) {
   $("#user-name").textContent = me.name;
   $("#user-menu").hidden = false;
   $("#home-name").textContent = me.name;
-  // Operators decide the masters' credit mode requests on a page of their own; under `make run` they also
-  // find the emails the system sent (caught on this machine, /dev/mail).
+  // Operators decide the masters' credit mode requests and grant promotional credits on pages of their own;
+  // under `make run` they also find the emails the system sent (caught on this machine, /dev/mail).
   if (me.role === "operator") {
-    const links = [["/admin/credit-mode-requests", "Credit mode requests"]];
+    const links = [["/admin/credit-mode-requests", "Credit mode requests"],
+      ["/admin/promotional-credits", "Grant promotional credits"]];
     if (document.body.dataset.devMail === "on") links.push(["/dev/mail", "Emails sent (caught on this machine)"]);
     for (const [href, textContent] of links.reverse()) {
       const line = document.createElement("p");

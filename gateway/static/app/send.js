@@ -13,6 +13,21 @@ const LIVE_POLL_MS = 5000;
 const POLLS = 60;
 const STATUS = { queued: "Queued", submitted: "Sent, awaiting delivery", delivered: "Delivered", failed: "Not delivered" };
 const ENCODING = { gsm7: "GSM 7-bit", ucs2: "Unicode (UCS-2)" };
+// A recipient's delivery, from the carrier's receipt; a message that does not arrive gives its credits back.
+const DELIVERY = {
+  pending: "On its way", delivered: "Delivered", undeliverable: "Undeliverable",
+  expired: "No delivery receipt in time", rejected: "Rejected by the carrier",
+};
+const COUNTRY = (() => {
+  try { return new Intl.DisplayNames(["en-AU"], { type: "region" }); } catch { return null; }
+})();
+
+// "Australia: 1 credit a segment · New Zealand: 2 credits a segment", shown when a message goes abroad.
+export function destinationCosts(destinations) {
+  if (!destinations?.length || destinations.every((d) => d.credits_per_segment === 1)) return "";
+  return destinations.map((d) => `${COUNTRY?.of(d.region) ?? d.region}: ${plural(d.credits_per_segment, "credit")} a segment`
+    + ` × ${plural(d.recipients, "recipient")}`).join(" · ");
+}
 
 // "+61 412 345 678, +61 400 000 000\n…" -> the distinct numbers typed, as typed.
 export function numbersIn(text) {
@@ -57,7 +72,9 @@ export function sendView({ me }) {
     const { valid, invalid } = recipientsIn(to.value);
     const recipients = valid.length;
     try {
-      const c = await postJson("/messages/preview", { body: body.value, recipients }, { signal: counting.signal });
+      const c = await postJson("/messages/preview", { body: body.value, recipients, to: valid },
+        { signal: counting.signal });
+      const abroad = destinationCosts(c.destinations);
       const left = c.segments ? ` (${c.remaining} left)` : "";
       const over = c.segments > c.max_segments;
       counter.replaceChildren(
@@ -69,6 +86,8 @@ export function sendView({ me }) {
           text: ` (${invalid.length} ${invalid.length === 1 ? "number is" : "numbers are"} not valid: ${invalid.join(", ")})` }) : "",
         " · ",
         el("strong", { "data-credits": c.credits, text: plural(c.credits, "credit") }),
+        abroad ? el("span", { className: "destinations", "data-destinations": c.destinations.length,
+          text: ` (${abroad})` }) : "",
         over ? el("span", { className: "over", text: ` · at most ${c.max_segments} segments` }) : "");
     } catch (problem) {
       if (problem.name !== "AbortError") counter.textContent = "";
@@ -110,7 +129,11 @@ export function sendView({ me }) {
     $("#send-summary").dataset.status = message.status;
     $("#send-recipients").replaceChildren(...message.recipients.map((r) => el("tr", {},
       el("td", { "data-label": "To", text: r.to }),
-      el("td", { "data-label": "Status", "data-status": r.status, text: STATUS[r.status] }))));
+      el("td", { "data-label": "Status", "data-status": r.status, text: STATUS[r.status] }),
+      el("td", { "data-label": "Delivery", "data-delivery": r.delivery ?? "pending", text: DELIVERY[r.delivery ?? "pending"] }),
+      el("td", { "data-label": "Credits", "data-credits-returned": r.credits_returned ?? 0,
+        text: r.credits_returned ? `${credits(r.credits)} · ${plural(r.credits_returned, "credit")} given back`
+          : r.credits === undefined ? "\u2014" : credits(r.credits) }))));
   }
 
   // The message on screen, and how to wake its follower when the stream says it settled.

@@ -24,7 +24,8 @@ async def tenant_changed(pool: asyncpg.Pool, event_id: uuid.UUID, change: Tenant
     async with pool.acquire() as conn, conn.transaction():
         if await first_delivery(conn, queues.LEDGER_DIRECTORY.name, event_id):
             await store.upsert_tenant(
-                conn, change.tenant_id, change.credit_mode, change.low_balance_threshold, change.version
+                conn, change.tenant_id, change.credit_mode, change.low_balance_threshold, change.version,
+                timezone=change.timezone, refund_undelivered=change.refund_undelivered,
             )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from common import sms
+from common import destinations, sms
 from common.contracts import events, problems
 from common.problems import Conflict, Forbidden, NotFound, RuleBroken
 
@@ -59,11 +59,16 @@ class Order:
     body: str
     segments: int
     credits: int
+    credits_per_segment: tuple[int, ...] | None = None  # per recipient; None: priced here, by the table
 
 
-def check_order(order: Order) -> sms.Segmentation:
+class PricesChanged(Conflict):
+    problem = problems.PRICES_CHANGED
+
+
+def check_order(order: Order, rates: Mapping[str, int]) -> tuple[sms.Segmentation, tuple[int, ...]]:
     """The gateway counted the credits it held; count again, so a hold can never pay for less than
-    what would be sent."""
+    what would be sent. Answers the segmentation and each recipient's credits per segment."""
     if not order.recipients:
         raise InvalidMessage("A message needs at least one recipient.")
     normalised = []
@@ -77,9 +82,14 @@ def check_order(order: Order) -> sms.Segmentation:
     segmentation = sms.segment(order.body)
     if segmentation.segments == 0 or segmentation.segments != order.segments:
         raise InvalidMessage(f"The body is {segmentation.segments} segments, not {order.segments}.")
-    if order.credits != order.segments * len(order.recipients):
-        raise InvalidMessage("Credits must be segments times recipients.")
-    return segmentation
+    priced = tuple(destinations.price(order.recipients, rates))
+    if order.credits_per_segment is not None and tuple(order.credits_per_segment) != priced:
+        # The operator changed the table between the gateway's quote and this hand-over.
+        raise PricesChanged("The prices of these destinations changed while the message was on its way: "
+                            "send it again to be charged the new ones.")
+    if order.credits != order.segments * sum(priced):
+        raise InvalidMessage("Credits must be segments times each recipient's credits per segment.")
+    return segmentation, priced
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ async def hand_over(request: web.Request) -> web.Response:
         message_id=body.id, hold_id=body.hold_id, hold_expires_at=body.hold_expires_at, tenant_id=tenant_id,
         sender_user_id=identity.user_id, account_code=body.account_code, recipients=tuple(body.recipients),
         body=body.body, segments=body.segments, credits=body.credits,
+        credits_per_segment=tuple(body.credits_per_segment) if body.credits_per_segment is not None else None,
     )
     message, created = await usecases.accept(request.app[DB], order)
     return json_response(message_answer(message), status=201 if created else 200)

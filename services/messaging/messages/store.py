@@ -28,10 +28,13 @@ async def insert_message(conn: asyncpg.Connection, order: Order, encoding: str, 
     return bool(inserted)
 
 
-async def insert_parts(conn: asyncpg.Connection, message_id: uuid.UUID, recipients: Sequence[str]) -> None:
+async def insert_parts(
+    conn: asyncpg.Connection, message_id: uuid.UUID, recipients: Sequence[str], credits_per_segment: Sequence[int]
+) -> None:
     await conn.executemany(
-        "INSERT INTO parts (id, message_id, position, recipient) VALUES ($1, $2, $3, $4)",
-        [(uuid.uuid4(), message_id, position, number) for position, number in enumerate(recipients)],
+        "INSERT INTO parts (id, message_id, position, recipient, credits_per_segment) VALUES ($1, $2, $3, $4, $5)",
+        [(uuid.uuid4(), message_id, position, number, rate)
+         for position, (number, rate) in enumerate(zip(recipients, credits_per_segment, strict=True))],
     )
 
 

@@ -15,6 +15,7 @@ from common.idempotency import request_fingerprint
 from common.identity import Identity
 from services.messaging.messages import domain, store
 from services.messaging.messages.domain import SOURCE, Order
+from services.messaging.pricing import store as pricing_store
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,13 @@ class MessageView:
 async def accept(pool: asyncpg.Pool, order: Order) -> tuple[MessageView, bool]:
     """Store the message, a part per recipient and its place in the sending queue, together. Handing
     the same message over again answers it as it is now (True: stored now)."""
-    segmentation = domain.check_order(order)
-    fingerprint = request_fingerprint({k: v for k, v in asdict(order).items() if k != "hold_expires_at"})
+    fingerprint = request_fingerprint(
+        {k: v for k, v in asdict(order).items() if k not in ("hold_expires_at", "credits_per_segment")})
     async with pool.acquire() as conn, conn.transaction():
+        segmentation, priced = domain.check_order(order, await pricing_store.rates(conn))
         created = await store.insert_message(conn, order, segmentation.encoding, fingerprint)
         if created:
-            await store.insert_parts(conn, order.message_id, order.recipients)
+            await store.insert_parts(conn, order.message_id, order.recipients, priced)
             queued = MessageQueued(message_id=order.message_id, tenant_id=order.tenant_id)
             subject = events.subject_in(order.tenant_id, "messages", order.message_id)
             await outbox.enqueue(conn, Event.new(type=events.MESSAGE_QUEUED, source=SOURCE, subject=subject,

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from common.bus import PoisonEvent
-from common.contracts.events import MessageSettled, MessageUndelivered
+from common.contracts.events import MessageSettled, MessageUndelivered, TenantChanged
 from common.contracts.ledger import GrantOrder
 from common.identity import Identity
+from services.ledger.directory import usecases as directory
 from services.ledger.lots import usecases as lots
 from services.ledger.spending import usecases as spending
 from services.ledger.spending.domain import NotSettledYet
@@ -113,3 +114,14 @@ async def _lots(ledger: LedgerHarness, tenant: uuid.UUID) -> list[dict[str, Any]
     response = await ledger.client.get("/accounts/lots", params={"code": "system"}, headers=ledger.token(tenant))
     assert response.status == 200
     return list(await response.json())
+
+
+async def test_the_tenants_policy_arrives_with_its_directory_facts(ledger: LedgerHarness) -> None:
+    tenant = await ledger.add_tenant()
+    change = TenantChanged(tenant_id=tenant, name="T", credit_mode="individual", timezone="UTC",
+                           low_balance_threshold=0, version=next(ledger.versions), refund_undelivered=False)
+    await directory.tenant_changed(ledger.pool, uuid.uuid4(), change)
+    assert await ledger.pool.fetchval("SELECT refund_undelivered FROM tenants WHERE id = $1", tenant) is False
+    older = change.model_copy(update={"refund_undelivered": True, "version": change.version - 1})
+    await directory.tenant_changed(ledger.pool, uuid.uuid4(), older)  # late and older: changes nothing
+    assert await ledger.pool.fetchval("SELECT refund_undelivered FROM tenants WHERE id = $1", tenant) is False

@@ -35,7 +35,8 @@ from hypothesis.stateful import (
 )
 
 from common.accounts import SYSTEM, account_id, user_code
-from common.contracts.events import CreditModeChanged, PurchasePaid, TenantChanged, UserChanged
+from common.bus import PoisonEvent
+from common.contracts.events import CreditModeChanged, MessageUndelivered, PurchasePaid, TenantChanged, UserChanged
 from common.contracts.ledger import GrantOrder
 from common.db import create_pool, migrate
 from common.identity import Identity
@@ -44,11 +45,15 @@ from services.ledger.app import MIGRATIONS
 from services.ledger.directory import usecases as directory
 from services.ledger.holds import usecases as holds
 from services.ledger.invariants import usecases as invariants
+from services.ledger.limits import usecases as limits
+from services.ledger.limits.clock import CLOCK as MONTH_CLOCK
 from services.ledger.lots import usecases as lots
 from services.ledger.lots.clock import CLOCK
 from services.ledger.postings.domain import PostedTransaction
 from services.ledger.postings.group_commit import GroupCommit
 from services.ledger.purchases import usecases as purchases
+from services.ledger.spending import usecases as spending
+from services.ledger.spending.domain import NotSettledYet
 from services.ledger.transfers import usecases as transfers
 from tests.conftest import Infra
 
@@ -65,6 +70,14 @@ class ModelHold:
     quantity: int
     status: str = "open"
     captured: int = 0
+    given_back: dict[int, int] = field(default_factory=dict)  # recipient part -> credits it gave back
+    sender: uuid.UUID | None = None  # a person's own hold (for their message) counts toward their limit
+    month: str = ""  # the calendar month it was placed in (the tenant's zone: UTC here)
+
+    @property
+    def counts(self) -> int:
+        """What it uses of its sender's month: all of it while open, what was captured once settled."""
+        return self.quantity if self.status == "open" else self.captured
 
 
 @dataclass(frozen=True)
@@ -144,7 +157,8 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             self.last_transfer: tuple[transfers.TransferOrder, str, uuid.UUID] | None = None
             self.last_hold: tuple[str, int, str, uuid.UUID] | None = None
             self.expired = 0
-            CLOCK.offset = timedelta(0)
+            self.limit: dict[uuid.UUID, int | None] = {}
+            CLOCK.offset = MONTH_CLOCK.offset = timedelta(0)
             run(directory.tenant_changed(pool, uuid.uuid4(), TenantChanged(
                 tenant_id=self.tenant, name="T", credit_mode="individual", timezone="UTC",
                 low_balance_threshold=50, version=1)))
@@ -157,7 +171,13 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             return self.balance[code] - self.held[code]
 
         def teardown(self) -> None:
-            CLOCK.offset = timedelta(0)
+            CLOCK.offset = MONTH_CLOCK.offset = timedelta(0)
+
+        def month(self) -> str:
+            return f"{CLOCK.now():%Y-%m}"
+
+        def used_this_month(self, user: uuid.UUID) -> int:
+            return sum(h.counts for h in self.holds.values() if h.sender == user and h.month == self.month())
 
         def lots(self) -> dict[str, list[HeldLot]]:
             """Every account's lots as the database holds them now."""
@@ -368,8 +388,10 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
 
         @rule(days=st.integers(1, 40), sweep=st.booleans())
         def time_passes(self, days: int, sweep: bool) -> None:
-            """Days go by; the sweeper may come at once, or later (lapsed credits wait, unspendable)."""
+            """Days go by (lots lapse, months turn); the sweeper may come at once, or later (lapsed credits
+            wait, unspendable)."""
             CLOCK.offset += timedelta(days=days)
+            MONTH_CLOCK.offset += timedelta(days=days)
             if sweep:
                 self.sweep_expired_lots()
 
@@ -386,6 +408,88 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
                 self.expired += credits
                 assert not any(lot.lapsed() and lot.free for lot in after[code])
             figures.outcomes["sweep: expired credits" if any(due.values()) else "sweep: nothing lapsed"] += 1
+
+        # --- spending limits ------------------------------------------------------------------------
+
+        @rule(who=st.integers(0, 2), limit=st.none() | st.integers(1, 80))
+        def a_master_sets_a_monthly_limit(self, who: int, limit: int | None) -> None:
+            user = self.users[who]
+            master = Identity(role="master", tenant_id=self.tenant, user_id=self.master, team="A", send_sms=True)
+            view = run(limits.set_limit(pool, master, user, limit))
+            assert (view.monthly_credit_limit, view.used_this_month) == (limit, self.used_this_month(user))
+            self.limit[user] = limit
+            figures.outcomes["limit set" if limit else "limit removed"] += 1
+
+        @rule(target=placed, who=st.integers(0, 2), quantity=st.integers(1, 120))
+        def a_person_sends(self, who: int, quantity: int) -> Any:
+            """A person's own hold for their message: refused beyond their month's limit (what is left is
+            checked on the locked account), then like any hold."""
+            user = self.users[who]
+            code = user_code(user) if self.mode == "individual" else SYSTEM
+            person = Identity(role="user", tenant_id=self.tenant, user_id=user, team="A", send_sms=True,
+                              credit_mode="individual" if self.mode == "individual" else "shared")
+            before = self.lots()
+            view, refused = outcome("person's hold", holds.place(
+                pool, person, account_id(self.tenant, code), quantity, None, 3600, str(uuid.uuid4()), MAX))
+            limit = self.limit.get(user)
+            if code not in self.opened:
+                expected = "insufficient-credits"  # their own account, never used: nothing to spend
+            elif limit is not None and self.used_this_month(user) + quantity > limit:
+                expected = "monthly-limit-reached"
+            elif quantity > self.spendable(before, code):
+                expected = "insufficient-credits"
+            else:
+                expected = None
+            assert refused == expected, (refused, expected, limit, self.used_this_month(user))
+            if view is None:
+                return multiple()
+            self.held[code] += quantity
+            self.holds[view.id] = ModelHold(code, quantity, sender=user, month=self.month())
+            return view.id
+
+        # --- delivery receipts: undelivered recipients' credits back ---------------------------------
+
+        @rule(hold_id=placed, part=st.integers(0, 2), credits=st.integers(1, 10), redeliver=st.booleans())
+        def a_recipient_was_not_delivered(self, hold_id: uuid.UUID, part: int, credits: int, redeliver: bool) -> None:
+            """Messaging announces a recipient its message did not reach: the credits come back once (a
+            repeated announcement, or the broker's redelivery, changes nothing), only from a capture, never
+            more than it took; one that overtakes its capture waits for it."""
+            hold = self.holds[hold_id]
+            credits = hold.given_back.get(part, credits)  # a repeat announces what the first did
+            undelivered = MessageUndelivered(
+                message_id=hold_id, tenant_id=self.tenant, hold_id=hold_id, part_id=uuid.uuid5(hold_id, str(part)),
+                account_code=hold.code, recipient="+61*******99", status="undeliverable", credits=credits)
+            event_id = uuid.uuid4()
+            try:
+                applied = run(spending.give_back_undelivered(pool, event_id, undelivered))
+            except NotSettledYet:
+                assert hold.status == "open"
+                figures.outcomes["give back: before its capture"] += 1
+                return
+            except PoisonEvent:
+                assert part not in hold.given_back and sum(hold.given_back.values()) + credits > hold.captured
+                figures.outcomes["give back: more than captured"] += 1
+                return
+            fresh = hold.status == "captured" and part not in hold.given_back
+            assert applied is fresh, (applied, hold)
+            figures.outcomes[f"give back: {'done' if fresh else 'nothing to do'}"] += 1
+            if fresh:
+                hold.given_back[part] = credits
+                self.balance[hold.code] += credits
+            if redeliver:  # the same event again: its inbox row says it was applied
+                assert not run(spending.give_back_undelivered(pool, event_id, undelivered))
+
+        @rule(target=placed, who=st.integers(0, 3), quantity=st.integers(2, 60), failed=st.integers(1, 3))
+        def a_message_is_captured_and_some_recipients_fail(self, who: int, quantity: int, failed: int) -> Any:
+            """The whole path in one step: a message's hold, its capture, then `failed` recipients (of one
+            credit each) that did not arrive: each gives its credit back, once."""
+            hold_id = self.place_hold(who, quantity)
+            if not isinstance(hold_id, uuid.UUID):
+                return multiple()
+            self.capture(hold_id, None)
+            for part in range(min(failed, quantity)):
+                self.a_recipient_was_not_delivered(hold_id, part, 1, redeliver=part == 0)
+            return hold_id
 
         # --- credit mode --------------------------------------------------------------------------
 
@@ -444,7 +548,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
                        AND envelope -> 'data' ->> 'tenant_id' = $1""", str(self.tenant))
                 journaled = await conn.fetchval("SELECT count(*) FROM journal WHERE tenant_id = $1", self.tenant)
             accounts = {r["code"]: (r["balance"], r["held"]) for r in rows}
-            spent = sum(h.captured for h in self.holds.values())
+            spent = sum(h.captured - sum(h.given_back.values()) for h in self.holds.values())
             expected = {code: (self.balance[code], self.held[code]) for code in self.opened}
             if self.funded:
                 expected["world"] = (-self.funded, 0)

@@ -86,10 +86,14 @@ class FakeMessaging(MessagingClient):
     """Messaging that takes every message, or fails the hand-over with `fail_with`; `known` are the
     messages it already has (a retry reads them)."""
 
-    def __init__(self, *, fail_with: Exception | None = None) -> None:
+    def __init__(self, *, fail_with: Exception | None = None, rates: dict[str, int] | None = None) -> None:
         self.fail_with = fail_with
         self.handed_over: list[MessageOrder] = []
         self.known: dict[uuid.UUID, Message] = {}
+        self.rates = rates or {"AU": 1, "NZ": 2, "*": 3}
+
+    async def destination_rates(self, identity: Identity) -> dict[str, int]:
+        return dict(self.rates)
 
     async def hand_over(self, identity: Identity, order: MessageOrder) -> Message:
         if self.fail_with is not None:

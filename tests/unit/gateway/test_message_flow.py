@@ -10,7 +10,7 @@ import pytest
 
 from common.accounts import SYSTEM
 from common.problems import DependencyUnavailable
-from gateway.clients.base import ServiceNotReached
+from gateway.clients.base import ServiceNotReached, UpstreamProblem
 from gateway.directory.domain import AccountNotFound
 from gateway.schemas.messages import MessageAccepted, SendMessageRequest
 from gateway.usecases import messages
@@ -39,6 +39,36 @@ async def test_a_handed_over_message_keeps_its_hold_for_messaging_to_settle():
     assert ledger.hold_keys == [f"message:{accepted.id}"] and hold.reference == f"message:{accepted.id}"
     assert ledger.hold_notes == ["SMS to 2 recipients"]  # what the log shows: the numbers once each
     assert ledger.voided == []
+
+
+async def test_a_message_abroad_holds_each_destinations_credits_and_tells_messaging_the_prices():
+    ledger, messaging = FakeLedger(), FakeMessaging()
+    abroad = SendMessageRequest(to=["+61412345678", "+6421234567", "+447400123456"], body="x" * 200)  # 2 segments
+    accepted = await messages.send(NO_DATABASE, ledger, messaging, caller(shared_tenant()), abroad, "k2", LIMITS)
+    [order] = messaging.handed_over
+    assert (accepted.credits, order.credits, order.credits_per_segment) == (12, 12, [1, 2, 3])
+    assert [hold.quantity for hold in ledger.holds.values()] == [12]
+
+
+@pytest.mark.parametrize(("status", "slug", "voided"), [
+    (422, "invalid-message", True), (409, "prices-changed", True), (409, "idempotency-key-reused", False),
+])
+async def test_a_hand_over_messaging_refused_releases_the_hold_unless_another_message_has_it(
+    status: int, slug: str, voided: bool,
+):
+    refusal = UpstreamProblem(status, {"type": f"/problems/{slug}", "title": "No", "detail": "No."})
+    ledger, messaging = FakeLedger(), FakeMessaging(fail_with=refusal)
+    with pytest.raises(UpstreamProblem):
+        await _send(ledger, messaging)
+    assert bool(ledger.voided) is voided
+
+
+def test_the_counter_prices_each_destination_on_a_line_of_its_own():
+    counted = messages.preview("x" * 200, 0, 10, ["+61412345678", "+6421234567", "+6421234568", "nonsense"],
+                               {"AU": 1, "NZ": 2, "*": 3})
+    assert (counted.recipients, counted.credits) == (3, 2 * 1 + 2 * 2 * 2)
+    assert [(d.region, d.recipients, d.credits_per_segment, d.credits) for d in counted.destinations] == [
+        ("AU", 1, 1, 2), ("NZ", 2, 2, 8)]
 
 
 def test_a_holds_note_counts_its_recipients_in_words():

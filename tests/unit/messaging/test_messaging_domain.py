@@ -10,6 +10,7 @@ import pytest
 from common import sms
 from services.messaging.messages import domain
 from services.messaging.messages.domain import Order, PartView
+from services.messaging.pricing.domain import RatesInvalid, check_rates
 from services.messaging.sending import domain as sending
 from services.messaging.sending.smpp import TokenBucket
 
@@ -44,13 +45,39 @@ def _order(**changes: object) -> Order:
     return Order(**{**base, **changes})  # type: ignore[arg-type]
 
 
+RATES = {"AU": 1, "NZ": 2, "*": 3}
+NZ, UK = "+6421234567", "+447400123456"
+
+
 def test_an_order_must_pay_for_exactly_what_would_be_sent():
-    assert domain.check_order(_order()).segments == 2
+    segmentation, priced = domain.check_order(_order(), RATES)
+    assert (segmentation.segments, priced) == (2, (1, 1))
     for wrong in ({"credits": 3}, {"segments": 1, "credits": 2}, {"body": "", "segments": 0, "credits": 0},
                   {"recipients": ("+61412345678", "+61412345678")}, {"recipients": ("0412345678", "+61412345679")},
                   {"recipients": ()}):
         with pytest.raises(domain.InvalidMessage):
-            domain.check_order(_order(**wrong))
+            domain.check_order(_order(**wrong), RATES)
+
+
+def test_each_recipient_is_priced_by_destination_and_a_quote_from_an_older_table_is_refused():
+    order = _order(recipients=("+61412345678", NZ, UK), credits=2 * (1 + 2 + 3), credits_per_segment=(1, 2, 3))
+    assert domain.check_order(order, RATES)[1] == (1, 2, 3)
+    with pytest.raises(domain.InvalidMessage):  # priced at home rates: pays for less than is sent
+        domain.check_order(_order(recipients=("+61412345678", NZ, UK), credits=6), RATES)
+    with pytest.raises(domain.PricesChanged):  # the gateway quoted New Zealand at 1; the table says 2 now
+        domain.check_order(_order(recipients=(NZ,), credits=2, credits_per_segment=(1,)), RATES)
+
+
+def test_a_recipients_delivery_reads_from_its_segments_receipts():
+    assert domain.final_delivery(["DELIVRD", "DELIVRD"], 2) == "delivered"
+    assert domain.final_delivery(["DELIVRD", None], 2) is None  # one segment still on its way
+    assert domain.final_delivery(["DELIVRD", "UNDELIV"], 2) == "undeliverable"  # a part missing: not readable
+    assert domain.final_delivery(["REJECTD"], 1) == "rejected"
+    assert domain.final_delivery(["EXPIRED"], 1) == "expired"
+    assert domain.final_delivery(["ENROUTE"], 1) is None
+    accepted = PartView("+61412345678", "accepted", ("a", "b"), None, credits_per_segment=2)
+    assert (domain.delivery_of(accepted), accepted.captured_credits) == ("pending", 4)
+    assert domain.delivery_of(PartView("+61412345678", "rejected", (), 11)) == "rejected"
 
 
 def test_receipts_are_read_from_the_text_or_the_tlv():
@@ -97,3 +124,11 @@ def test_the_token_bucket_allows_a_burst_then_the_rate():
     assert [bucket.wait_for_token() for _ in range(3)] == [0.0, 0.0, pytest.approx(0.1)]
     clock[0] = 0.1
     assert bucket.wait_for_token() == 0.0
+
+
+def test_a_table_needs_known_countries_sane_rates_and_a_default() -> None:
+    assert check_rates({"AU": 1, "*": 2}) == {"AU": 1, "*": 2}
+    for wrong in ({"AU": 1}, {"XX": 1, "*": 2}, {"AU": 0, "*": 1}, {"AU": 101, "*": 1}, {"au": 1, "*": 1}):
+        with pytest.raises(RatesInvalid) as refused:
+            check_rates(wrong)
+        assert refused.value.errors

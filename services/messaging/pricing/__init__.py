@@ -1,0 +1,1 @@
+"""Destination pricing: the operator's table of credits per SMS segment by the recipient's country."""
