@@ -22,7 +22,7 @@ from services.reporting.entries.domain import LogEntry
 from services.reporting.logs.domain import Selection
 from services.reporting.logs.labels import direction_label, kind_label, local_date, local_time
 from services.reporting.usage.chart import usage_svg
-from services.reporting.usage.domain import DailyUsage
+from services.reporting.usage.domain import DailyUsage, InAndOut
 
 _LOADER = jinja2.FileSystemLoader(Path(__file__).parents[1] / "templates")
 _TEMPLATES = jinja2.Environment(
@@ -38,7 +38,7 @@ _PIECE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
-class AccountTotals:
+class AccountTotals(InAndOut):
     account_code: str
     opening: int
     credits_in: int  # every credit in: purchased and promotional
@@ -46,16 +46,6 @@ class AccountTotals:
     closing: int
     promotional_in: int = 0  # of credits_in, those of promotional lots
     expired: int = 0  # of credits_out, those whose lot lapsed
-
-    @property
-    def purchased_in(self) -> int:
-        """Credits in that were paid for (bought here, or moved here by a transfer or a sweep)."""
-        return self.credits_in - self.promotional_in
-
-    @property
-    def out_not_expired(self) -> int:
-        """Credits out other than expired ones (sent, moved away, refunded): the page shows expiry apart."""
-        return self.credits_out - self.expired
 
     @property
     def balanced(self) -> bool:

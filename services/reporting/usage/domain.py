@@ -8,21 +8,33 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
-@dataclass(frozen=True)
-class DailyUsage:
-    day: date
+class InAndOut:
+    """Credits in split into purchased and promotional, credits out into expired and the rest: what a day
+    of the chart and an account's totals in the report both show."""
+
     credits_in: int  # purchased and promotional
     credits_out: int  # expired included
-    promotional_in: int = 0  # of credits_in, those of promotional lots
-    expired: int = 0  # of credits_out, those whose lot lapsed
+    promotional_in: int  # of credits_in, those of promotional lots
+    expired: int  # of credits_out, those whose lot lapsed
 
     @property
     def purchased_in(self) -> int:
+        """Credits in that were paid for (bought here, or moved here by a transfer or a sweep)."""
         return self.credits_in - self.promotional_in
 
     @property
     def out_not_expired(self) -> int:
+        """Credits out other than expired ones (sent, moved away, refunded)."""
         return self.credits_out - self.expired
+
+
+@dataclass(frozen=True)
+class DailyUsage(InAndOut):
+    day: date
+    credits_in: int
+    credits_out: int
+    promotional_in: int = 0
+    expired: int = 0
 
 
 @dataclass(frozen=True)

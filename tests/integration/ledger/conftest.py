@@ -3,10 +3,14 @@ helpers its tests drive it with: directory facts, funding, transfers, holds."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import shutil
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -17,12 +21,13 @@ from common.accounts import account_id
 from common.bus import Broker
 from common.contracts import events
 from common.contracts.events import CreditModeChanged, Event, PurchasePaid, TenantChanged, UserChanged
+from common.db import migrate
 from common.runtime import DB
-from services.ledger.app import create_app
+from services.ledger.app import MIGRATIONS, create_app
 from services.ledger.directory import usecases as directory
 from services.ledger.purchases import usecases as purchases
 from services.ledger.settings import LedgerSettings
-from tests.conftest import StartService
+from tests.conftest import Infra, StartService
 from tests.harness import INTERNAL_SECRET, internal_token
 
 SECRET = INTERNAL_SECRET
@@ -137,3 +142,25 @@ def purchase_paid(tenant_id: uuid.UUID, code: str = "system", quantity: int = 50
 async def ledger(start_service: StartService) -> LedgerHarness:
     service = await start_service("ledger", create_app, LedgerSettings)
     return LedgerHarness(service.client, service.broker, service.dsn)
+
+
+@contextlib.asynccontextmanager
+async def ledger_database_before(infra: Infra, tmp_path: Path, migration: str) -> AsyncIterator[str]:
+    """A ledger database of its own migrated up to just before `migration` (a file name in the ledger's
+    migrations): an installation about to be upgraded, to fill with the data of the day. Answers its DSN;
+    dropped afterwards."""
+    before = tmp_path / "migrations-before"
+    before.mkdir()
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        if path.name < migration:
+            shutil.copy(path, before / path.name)
+    dsn = infra.database_url(f"t_{infra.run_id}_ledger_upgrade_{uuid.uuid4().hex[:6]}")
+    await migrate(dsn, before)
+    try:
+        yield dsn
+    finally:
+        admin = await asyncpg.connect(infra.database_url("postgres"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -5,7 +5,6 @@ carries on from."""
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ import asyncpg
 from common.db import migrate
 from services.ledger.app import MIGRATIONS
 from tests.conftest import Infra
+from tests.integration.ledger.conftest import ledger_database_before
 
 NEW = "0006_event_streams.sql"
 
@@ -25,13 +25,11 @@ def _payload(tenant: uuid.UUID, seq: int) -> str:
 
 
 async def test_history_is_numbered_per_tenant_in_posting_order(infra: Infra, tmp_path: Path):
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in sorted(MIGRATIONS.glob("*.sql")):
-        if path.name < NEW:
-            shutil.copy(path, before / path.name)
-    dsn = infra.database_url(f"t_{infra.run_id}_ledger_upgrade_{uuid.uuid4().hex[:6]}")
-    await migrate(dsn, before)
+    async with ledger_database_before(infra, tmp_path, NEW) as dsn:
+        await _number_the_history(dsn)
+
+
+async def _number_the_history(dsn: str) -> None:
     acme, globex = uuid.uuid4(), uuid.uuid4()
     conn = await asyncpg.connect(dsn)
     try:
@@ -55,8 +53,3 @@ async def test_history_is_numbered_per_tenant_in_posting_order(infra: Infra, tmp
         assert streams == {acme: 3, globex: 2}
     finally:
         await conn.close()
-        admin = await asyncpg.connect(infra.database_url("postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-        finally:
-            await admin.close()

@@ -6,7 +6,6 @@ takes back only its own purchase's credits, and balances held before lots become
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,7 @@ from services.ledger.lots import usecases as lots
 from services.ledger.lots.clock import CLOCK
 from services.ledger.refunds import usecases as refunds
 from tests.conftest import Infra
-from tests.integration.ledger.conftest import LedgerHarness
+from tests.integration.ledger.conftest import LedgerHarness, ledger_database_before
 
 
 @pytest.fixture
@@ -210,14 +209,11 @@ async def test_a_refund_takes_back_only_its_own_purchases_unspent_credits(ledger
 async def test_balances_held_before_lots_become_one_paid_lot_per_account_that_open_holds_reserve(
     infra: Infra, tmp_path: Path,
 ) -> None:
-    new = "0008_lots.sql"
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in sorted(MIGRATIONS.glob("*.sql")):
-        if path.name < new:
-            shutil.copy(path, before / path.name)
-    dsn = infra.database_url(f"t_{infra.run_id}_ledger_lots_{uuid.uuid4().hex[:6]}")
-    await migrate(dsn, before)
+    async with ledger_database_before(infra, tmp_path, "0008_lots.sql") as dsn:
+        await _upgrade_a_ledger_with_balances_and_an_open_hold(dsn)
+
+
+async def _upgrade_a_ledger_with_balances_and_an_open_hold(dsn: str) -> None:
     tenant = uuid.uuid4()
     system, user, world = (account_id(tenant, c) for c in ("system", "user:" + str(uuid.uuid4()), "world"))
     conn = await asyncpg.connect(dsn)
@@ -245,8 +241,3 @@ async def test_balances_held_before_lots_become_one_paid_lot_per_account_that_op
         assert [(p["account_id"], p["amount"], p["reserved"]) for p in pins] == [(system, 0, 40)]
     finally:
         await conn.close()
-        admin = await asyncpg.connect(infra.database_url("postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-        finally:
-            await admin.close()
