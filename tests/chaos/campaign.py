@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from gateway.seed import DEMO_PASSWORD
-from tests.chaos import checks, webhooks
+from tests.chaos import checks, sms, webhooks
 from tests.chaos.checks import Verdict
 from tests.chaos.driver import CARDS, Client, Driver, Operation, Stats, World, sign_in_everyone
 from tests.chaos.faults import Injector
@@ -41,6 +41,7 @@ class Report:
     catch_up_seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # wall-clock seconds of each phase
     verdicts: list[Verdict] = field(default_factory=list)
+    sms: str = ""  # the SMS figures: messages, recipients by delivery, refunds
     workdir: Path | None = None
 
     @property
@@ -70,6 +71,8 @@ class Report:
                      f"no answer {dict(self.stats.transport_errors)}")
         lines.append(f"faults injected ({sum(self.injected.values())}): "
                      + ", ".join(f"{kind} x{n}" for kind, n in sorted(self.injected.items())))
+        if self.sms:
+            lines.append(f"sms: {self.sms}")
         lines.append("timeline: " + ", ".join(f"{at:.0f}s {kind}" for at, kind in self.timeline))
         if self.restarts_after_exit:
             lines.append(f"started again after exiting on their own: {self.restarts_after_exit}")
@@ -105,6 +108,8 @@ async def _prepare(system: ChaosSystem) -> str:
     assert seeded.returncode == 0, seeded.stderr[-2000:]
     created = await asyncio.to_thread(system.command, "gateway", "service-client", SERVICE_CLIENT)
     assert created.returncode == 0, created.stderr[-2000:]
+    system.start("smsc")
+    await system.wait_ready(["smsc"])
     for service in SERVICES:
         system.start(service)
     await system.wait_ready()
@@ -187,6 +192,10 @@ async def _verdicts(system: ChaosSystem, report: Report, world: World, secrets: 
     waiting = {k: v for k, v in report.still_waiting.items() if v}
     verdicts = [Verdict("everything caught up once the faults stopped", not waiting, str(waiting) if waiting else "")]
     verdicts += await checks.command_verdicts(system)
+    sent = await sms.load(system)
+    sms.record_outcomes(report.operations, sent)  # before the balances: what each SMS spent, by messaging
+    report.sms = sms.figures(report.operations, sent)
+    verdicts += sms.verdicts(report.operations, sent)
     verdicts += await checks.ledger_verdicts(system, report.operations, sorted(world.tenants.values()))
     verdicts += await checks.reporting_verdicts(system)
     verdicts += await checks.broker_verdicts(system)

@@ -1,4 +1,4 @@
-"""The load: purchases, transfers and holds through the gateway, as real clients would send them.
+"""The load: purchases, transfers, holds and SMS through the gateway, as real clients would send them.
 
 A fixed number of asyncio workers (not a task per request) each run one operation at a time. Every
 write carries an Idempotency-Key; after a connection error, a timeout or a 5xx the client sends the
@@ -20,11 +20,17 @@ from typing import Any, Literal
 import aiohttp
 
 from gateway.seed import DEMO_PASSWORD
+from tests.support import NEVER_RECEIPTED, REJECTED_AT_SUBMIT, UNDELIVERABLE, mobile_number
 
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
 CARDS = (GOOD_CARD, DECLINED_CARD)
 TIMEOUT = aiohttp.ClientTimeout(total=20)
 State = Literal["accepted", "rejected", "unresolved"]
+# Every SMS goes to one recipient of each of the SMSC simulator's fates (fakes/smsc/simulator.py), named
+# by the delivery it should end with, and the ending of the number that brings it about.
+RECIPIENT_KINDS = {"delivered": "", "rejected": REJECTED_AT_SUBMIT, "expired": NEVER_RECEIPTED,
+                   "undeliverable": UNDELIVERABLE}
+SMS_SENDERS = ("ben", "cleo", "dan")  # Acme is in individual mode: each pays from their own User Credits
 
 
 class Unresolved(Exception):
@@ -33,20 +39,23 @@ class Unresolved(Exception):
 
 @dataclass
 class Operation:
-    kind: Literal["purchase", "transfer", "hold"]
+    kind: Literal["purchase", "transfer", "hold", "sms"]
     key: str
     tenant_id: str
-    account_id: str  # credited (purchase), debited (transfer), held (hold)
-    quantity: int
+    account_id: str  # credited (purchase), debited (transfer), held (hold), paying (sms)
+    quantity: int  # credits; for an SMS, those reserved for it
     state: State = "unresolved"
     status: int | None = None  # the deciding answer's status
     requests: int = 0  # HTTP requests sent for it, retries included
     retries: int = 0
     target_id: str | None = None  # transfer: the account credited
     ledger_id: str | None = None  # transfer id, purchase id or hold id
-    captured: int = 0  # holds: credits finally spent
+    captured: int = 0  # holds: credits finally spent; SMS: captured, as messaging recorded it (checks.py)
     settled_as: str | None = None  # holds: captured, voided or expired
     detail: str | None = None
+    message_id: str | None = None  # SMS: the message the gateway accepted
+    recipients: dict[str, str] = field(default_factory=dict)  # SMS: number -> its kind (RECIPIENT_KINDS)
+    refunded: int = 0  # SMS: credits owed back for recipients it never reached, from messaging (checks.py)
 
 
 @dataclass
@@ -135,8 +144,10 @@ class Driver:
 
     async def _worker(self, stop_at: float) -> None:
         while time.monotonic() < stop_at:
-            kind = self.rng.choices(("purchase", "transfer", "hold"), weights=(2, 6, 3))[0]
-            op = await {"purchase": self.purchase, "transfer": self.transfer, "hold": self.hold}[kind]()
+            # About one in fifty is an SMS: a few dozen messages a campaign, each to four recipients.
+            kind = self.rng.choices(("purchase", "transfer", "hold", "sms"), weights=(2, 6, 3, 0.2))[0]
+            op = await {"purchase": self.purchase, "transfer": self.transfer, "hold": self.hold,
+                        "sms": self.sms}[kind]()
             self.operations.append(op)
 
     def _new(self, kind: Literal["purchase", "transfer"], tenant: str, account: str, quantity: int) -> Operation:
@@ -257,6 +268,27 @@ class Driver:
         else:
             # Expired before it could be settled (a long outage): nothing was spent.
             op.settled_as, op.detail = "expired", hold.get("type")
+
+    # -- SMS ----------------------------------------------------------------------------------------
+
+    async def sms(self) -> Operation:
+        sender = self.rng.choice(SMS_SENDERS)
+        op = Operation("sms", str(uuid.uuid4()), self.world.tenants["acme"], self.world.accounts[f"acme:{sender}"],
+                       len(RECIPIENT_KINDS))  # one segment to each recipient, at one credit (Australia)
+        kinds = list(RECIPIENT_KINDS.items())
+        self.rng.shuffle(kinds)
+        op.recipients = {mobile_number(ending): kind for kind, ending in kinds}
+        return await self._resolving(op, self._sms(op, self.world.people[sender]))
+
+    async def _sms(self, op: Operation, sender: Actor) -> None:
+        body = {"to": list(op.recipients), "body": f"Chaos {op.key[:8]}: open house Saturday 10am."}
+        status, answer = await self.client.send(op, "POST", "/api/v1/messages", sender.token, body, op.key)
+        op.status = status
+        if status == 202:
+            op.state, op.message_id, op.quantity = "accepted", answer["id"], answer["credits"]
+        else:
+            # 422: not enough credits; 409: an attempt cancelled (messaging was unreachable, the hold released).
+            op.state, op.detail = "rejected", answer.get("type")
 
 
 async def sign_in_everyone(client: Client, service_client: tuple[str, str]) -> World:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from tests.chaos.system import SERVICES, ChaosSystem
 
-KINDS = (*(f"kill {s}" for s in SERVICES), "pause ledger", "pause billing", "restart rabbitmq", "kill rabbitmq",
-         "restart postgres", "crash postgres")
+KINDS = (*(f"kill {s}" for s in SERVICES), "pause ledger", "pause billing", "pause messaging", "restart rabbitmq",
+         "kill rabbitmq", "restart postgres", "crash postgres")
 
 
 @dataclass

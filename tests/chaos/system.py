@@ -2,8 +2,9 @@
 process of its own, started the way tests/e2e/conftest.py's System does, with a supervisor that starts
 again whatever died (as systemd or an orchestrator would) and counts it.
 
-Messaging is not started: the campaign spends credits through holds placed by a service client, and
-the gateway's /healthz (not its /readyz, which also asks messaging) says when it answers.
+Messaging sends to the SMSC simulator (`python -m fakes.smsc`), the outside world: it is started beside
+the services, never killed, and its receipts come (or, for the test numbers ending in 98, never come)
+within the run; a recipient without one expires after a few seconds, not 48 hours.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from tests.chaos.infra import OwnPostgres, OwnRabbit, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"ledger": "services.ledger", "billing": "services.billing", "reporting": "services.reporting",
-            "webhooks": "services.webhooks", "gateway": "gateway"}
-DATABASES = {"ledger": "ledger", "billing": "billing", "reporting": "reporting", "webhooks": "webhooks",
-             "gateway": "gateway"}
+            "messaging": "services.messaging", "webhooks": "services.webhooks", "gateway": "gateway"}
+DATABASES = {"ledger": "ledger", "billing": "billing", "reporting": "reporting", "messaging": "messaging",
+             "webhooks": "webhooks", "gateway": "gateway"}
+# Not ours, and not a target: the carrier messaging submits to (its HTTP API on ports["smsc"], its SMPP
+# port ports["smpp"]).
+OUTSIDE = {"smsc": "fakes.smsc"}
 EXCHANGE = "chaos"
 
 
@@ -36,7 +40,7 @@ class ChaosSystem:
     workdir: Path
     postgres: OwnPostgres
     rabbit: OwnRabbit
-    ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
+    ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in [*SERVICES, *OUTSIDE, "smpp"]})
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     restarts_after_exit: dict[str, int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -86,7 +90,18 @@ class ChaosSystem:
             WEBHOOK_ALLOW_PRIVATE="true",
             WEBHOOK_RETRY_SCALE="0.001",
             WEBHOOK_POLL_SECONDS="0.2",
-            MESSAGING_URL=f"http://127.0.0.1:{free_port()}",  # not started: nothing here sends SMS
+            MESSAGING_URL=self.url("messaging"),
+            SMPP_PORT=str(self.ports["smpp"]),
+            SMSC_SIMULATOR_PORT=str(self.ports["smpp"]),
+            SMSC_SIMULATOR_HTTP_PORT=str(self.ports["smsc"]),
+            SMSC_SIMULATOR_RECEIPT_SECONDS="0.2",
+            # A carrier's answer takes a moment: a kill mid-message finds a segment sent but unrecorded.
+            SMSC_SIMULATOR_LATENCY_SECONDS="0.05",
+            SMPP_RECONNECT_SECONDS="0.5",
+            # A recipient with no receipt (ending in 98, or one whose receipt was lost while messaging was
+            # down) expires within the run, and its credits come back.
+            RECEIPT_VALIDITY_SECONDS="5",
+            RECEIPT_SWEEP_SECONDS="0.5",
             LOG_LEVEL="INFO",
             ACCESS_TOKEN_TTL="7200",
             SERVICE_TIMEOUT_SECONDS="5",
@@ -126,10 +141,12 @@ class ChaosSystem:
                               text=True, timeout=timeout, check=False)
 
     def start(self, service: str) -> None:
+        """Start a service, or the outside world's simulator (`smsc`)."""
         self.held_down.discard(service)
         with (self.logs / f"{service}.log").open("ab") as log:  # the child keeps its own descriptor
             self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", SERVICES[service]], cwd=ROOT, env=self.env, stdout=log, stderr=log
+                [sys.executable, "-m", {**SERVICES, **OUTSIDE}[service]], cwd=ROOT, env=self.env, stdout=log,
+                stderr=log,
             )
 
     def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
@@ -178,6 +195,7 @@ class ChaosSystem:
             return False
 
     async def wait_ready(self, services: list[str] | None = None, timeout: float = 120) -> None:
+        """Every service (or those named, `smsc` among them) answers its readiness check."""
         deadline = asyncio.get_running_loop().time() + timeout
         async with aiohttp.ClientSession() as session:
             for service in services or list(SERVICES):

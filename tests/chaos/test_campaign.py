@@ -1,10 +1,11 @@
 """The fault campaign's short form, part of `make test` and CI: about a minute of concurrent purchases,
-transfers and holds while every process, RabbitMQ and Postgres are killed and restarted, then every
+transfers, holds and SMS while every process, RabbitMQ and Postgres are killed and restarted, then every
 promise checked. `make chaos` runs the long form."""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 from tests.chaos.campaign import run_campaign
 from tests.chaos.system import SERVICES
@@ -20,4 +21,5 @@ async def test_no_credit_is_created_lost_or_counted_twice_under_faults():
     assert {"rabbitmq", "postgres"} <= targets, report.injected
     figures = report.figures()["total"]
     assert figures["accepted"] > 500 and figures["rejected"] > 0, figures
+    assert report.figures().get("sms", Counter())["accepted"] > 0, report.sms
     assert report.ok, report.render()

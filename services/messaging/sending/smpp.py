@@ -20,6 +20,9 @@ log = get_logger(__name__)
 
 ReceiptHandler = Callable[[Receipt], Awaitable[None]]
 _DELIVERY_RECEIPT = 0x04  # esm_class bits 2-5: "SMSC delivery receipt"
+# The core acknowledges a receipt to the carrier before we see it: one we cannot store at once (the
+# database restarting) is tried again for this long, in the background, before it is given up on.
+RECEIPT_RETRY_SECONDS, RECEIPT_RETRY_PAUSE = 120.0, 1.0
 _REQUEST_FINAL_RECEIPT = 0x01  # registered_delivery: a receipt on final success or failure
 _TON_INTERNATIONAL, _TON_ALPHANUMERIC, _NPI_ISDN = 1, 5, 1
 TLV_RECEIPTED_MESSAGE_ID, TLV_MESSAGE_STATE = 0x001E, 0x0427  # SMPP 3.4, 5.3.2
@@ -74,6 +77,7 @@ class CarrierLink:
         self._bucket = TokenBucket(settings.smpp_rate_per_second)
         self._smsc: smpp34.Smsc | None = None
         self._bound = asyncio.Event()
+        self._recording: set[asyncio.Task[None]] = set()  # receipts still being stored
 
     @property
     def is_bound(self) -> bool:
@@ -124,9 +128,27 @@ class CarrierLink:
             return
         try:
             await self._on_receipt(receipt)
-        except Exception:
-            # The core has acknowledged it already; the part then stays `submitted`.
-            log.exception("smpp_receipt_not_recorded", carrier_id=receipt.carrier_id)
+        except Exception as exc:
+            # Stored later, beside the session: reading the next PDUs does not wait for the database.
+            log.warning("smpp_receipt_retried", carrier_id=receipt.carrier_id, error=repr(exc))
+            task = asyncio.create_task(self._record_later(receipt))
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
+
+    async def _record_later(self, receipt: Receipt) -> None:
+        deadline = time.monotonic() + RECEIPT_RETRY_SECONDS
+        while True:
+            await asyncio.sleep(RECEIPT_RETRY_PAUSE)
+            try:
+                await self._on_receipt(receipt)
+                log.info("smpp_receipt_recorded_late", carrier_id=receipt.carrier_id)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    # Acknowledged, and gone with this process: the recipient expires at the end of its
+                    # validity and its credits come back (never charged for a delivery we cannot show).
+                    log.exception("smpp_receipt_not_recorded", carrier_id=receipt.carrier_id)
+                    return
 
     async def submit(self, destination: str, pdu: Pdu, reference: str) -> Answer:
         """Submit one segment; answers the carrier's answer or raises CarrierUnavailable."""
