@@ -116,11 +116,14 @@ async def send(
 async def message_of(
     messaging: MessagingClient, caller: Caller, tenant: domain.Tenant, message_id: uuid.UUID
 ) -> MessageView:
-    """A message of the caller's tenant (messaging decides who may see it) and each recipient's status."""
+    """A message of the caller's tenant (messaging decides who may see it) and each recipient's status.
+    Messaging says which recipients it announced as undelivered; whether their credits come back is the
+    tenant's policy (the ledger applies it): a tenant that keeps undelivered messages charged gets none."""
     message = await messaging.message(identity_for(caller), message_id)
-    return MessageView.model_validate(
-        {**message.model_dump(), "from_account": account_id(tenant.id, message.account_code)}
-    )
+    answer = message.model_dump()
+    if not tenant.refund_undelivered:
+        answer["recipients"] = [{**r, "credits_returned": 0} for r in answer["recipients"]]
+    return MessageView.model_validate({**answer, "from_account": account_id(tenant.id, message.account_code)})
 
 
 async def sending_account(pool: asyncpg.Pool, caller: Caller, wanted: uuid.UUID | None) -> domain.AccountRef:

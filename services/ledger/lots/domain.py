@@ -25,7 +25,7 @@ from common.accounts import USER_FACING, kind_of
 from common.contracts import problems
 from common.identity import Identity
 from common.problems import Forbidden, RuleBroken
-from services.ledger.lots.rules import Lot, LotRules
+from services.ledger.lots.rules import Lot, LotRules, Pin
 from services.ledger.postings.domain import InsufficientCredits, Movement, UnbalancedTransaction
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
@@ -171,15 +171,28 @@ def _reserve(book: _Book, held_deltas: Mapping[str, int], now: datetime) -> None
 
 def _take(book: _Book, code: str, quantity: int, rules: LotRules, now: datetime) -> list[tuple[Lot, int]]:
     if rules.pins:
-        # A capture spends what its hold reserved (released above), whatever has lapsed since.
-        pinned = {p.lot_id for p in rules.pins}
-        candidates = [h for h in book.of(code) if h.lot.id in pinned]
-        taken = _allocate(candidates, quantity, now, lapsed_too=True)
+        taken = _from_pins(book, code, quantity, rules.pins)
     else:
         candidates = [h for h in book.of(code) if rules.only_lots is None or h.lot.id in rules.only_lots]
         taken = _allocate(candidates, quantity, now, lapsed_too=rules.include_lapsed)
     for lot, amount in taken:
         book.change(code, lot, -amount)
+    return taken
+
+
+def _from_pins(book: _Book, code: str, quantity: int, pins: Sequence[Pin]) -> list[tuple[Lot, int]]:
+    """A capture spends what its hold reserved (released above), whatever has lapsed since, and nothing
+    else: at most each pin's quantity of its lot, the pins in spending order. A pinned lot may hold more
+    free credits (released by another hold after a lapse, or given back): they are not this hold's."""
+    held = {h.lot.id: h for h in book.of(code)}
+    taken = []
+    for pin in sorted(pins, key=lambda p: spending_order(held[p.lot_id])):
+        amount = min(pin.quantity, quantity)
+        if amount:
+            taken.append((held[pin.lot_id].lot, amount))
+            quantity -= amount
+    if quantity:
+        raise UnbalancedTransaction(f"a capture takes {quantity} more credits than its hold reserved")
     return taken
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.accounts import SPENT
+from common.accounts import SPENT, SYSTEM
 from common.bus import PoisonEvent
 from common.contracts.events import MessageUndelivered
 from common.idempotency import request_fingerprint
@@ -27,6 +27,20 @@ def check_give_back(status: str, captured: int, given_back: int, credits: int) -
     return True
 
 
+def give_back_to(paid_from: str, credit_mode: str | None, can_receive: bool) -> str:
+    """Where an undelivered recipient's credits go: back to the account that paid, unless that is a user's
+    account that can no longer spend them (the tenant switched to shared mode, or the user may no longer
+    send SMS, since the capture): then to System Credits, as the switch's or the user's sweep would have."""
+    if paid_from == SYSTEM:
+        return SYSTEM
+    return paid_from if credit_mode != "shared" and can_receive else SYSTEM
+
+
+def refund_key(undelivered: MessageUndelivered) -> str:
+    """Keyed by the recipient's part: however often it is announced, it comes back once."""
+    return f"delivery-refund:{undelivered.part_id}"
+
+
 def delivery_refund(
     undelivered: MessageUndelivered, account_code: str, reference: str | None, refill: list[tuple[Lot, int]],
 ) -> PostingRequest:
@@ -35,8 +49,7 @@ def delivery_refund(
     before lots existed) comes back as a compensation lot of its own."""
     return PostingRequest(
         tenant_id=undelivered.tenant_id, kind="delivery_refund",
-        # Keyed by the recipient's part: however often it is announced, it comes back once.
-        idempotency_key=f"delivery-refund:{undelivered.part_id}",
+        idempotency_key=refund_key(undelivered),
         request_hash=request_fingerprint([str(undelivered.hold_id), str(undelivered.part_id), undelivered.credits]),
         movements=[Movement(SPENT, -undelivered.credits), Movement(account_code, undelivered.credits)],
         actor_user_id=undelivered.sender_user_id, hold_id=undelivered.hold_id, reference=reference,

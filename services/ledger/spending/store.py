@@ -23,3 +23,18 @@ async def refunds_undelivered(conn: asyncpg.Connection, tenant_id: uuid.UUID) ->
     """The tenant's policy; a tenant the ledger has not heard of yet has the default (give back)."""
     found = await conn.fetchval("SELECT refund_undelivered FROM tenants WHERE id = $1", tenant_id)
     return True if found is None else bool(found)
+
+
+async def receiving_facts(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, user_id: uuid.UUID | None
+) -> tuple[str | None, bool]:
+    """The tenant's credit mode, and whether the user (if any) may still receive credits (active, allowed to
+    send SMS). Read under the tenant's posting lock: a switch cannot change them before we commit."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT credit_mode FROM tenants WHERE id = $1) AS mode,
+                  coalesce((SELECT active AND send_sms FROM users WHERE id = $2 AND tenant_id = $1), false)
+                      AS can_receive""",
+        tenant_id, user_id,
+    )
+    assert row is not None
+    return row["mode"], bool(row["can_receive"])

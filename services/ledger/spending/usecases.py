@@ -8,6 +8,7 @@ import uuid
 
 import asyncpg
 
+from common.accounts import owner_of
 from common.bus import PoisonEvent
 from common.contracts import queues
 from common.contracts.events import MessageSettled, MessageUndelivered
@@ -52,6 +53,8 @@ async def give_back_undelivered(pool: asyncpg.Pool, event_id: uuid.UUID, undeliv
         hold = await holds_store.hold(conn, undelivered.hold_id, lock=True)  # holds before accounts, as always
         if hold is None or hold["tenant_id"] != undelivered.tenant_id:
             raise PoisonEvent(f"message {undelivered.message_id}: no such hold {undelivered.hold_id}")
+        if await postings_store.find_transaction(conn, undelivered.tenant_id, domain.refund_key(undelivered)):
+            return False  # given back already: a repeated announcement
         if not await store.refunds_undelivered(conn, undelivered.tenant_id):
             log.info("undelivered_kept_charged", message_id=str(undelivered.message_id), refund_undelivered=False)
             return False
@@ -62,7 +65,11 @@ async def give_back_undelivered(pool: asyncpg.Pool, event_id: uuid.UUID, undeliv
         capture = await postings_store.find_transaction(conn, undelivered.tenant_id, key)
         taken = await lots_store.taken_by(conn, capture.id) if capture else []
         refill = lots_domain.refill_for(taken, await lots_store.refilled_by(conn, earlier), undelivered.credits)
-        posted = await post(conn, domain.delivery_refund(undelivered, hold["code"], hold["reference"], refill))
+        # The tenant's posting lock before reading where the credits go: a credit-mode switch waits for us.
+        await postings_store.lock_tenant_postings(conn, undelivered.tenant_id)
+        mode, can_receive = await store.receiving_facts(conn, undelivered.tenant_id, owner_of(hold["code"]))
+        target = domain.give_back_to(hold["code"], mode, can_receive)
+        posted = await post(conn, domain.delivery_refund(undelivered, target, hold["reference"], refill))
     log.info("undelivered_credits_given_back", message_id=str(undelivered.message_id), credits=undelivered.credits,
              status=undelivered.status, replayed=posted.replayed)
     return not posted.replayed

@@ -49,6 +49,11 @@ async def accept(pool: asyncpg.Pool, order: Order) -> tuple[MessageView, bool]:
     fingerprint = request_fingerprint(
         {k: v for k, v in asdict(order).items() if k not in ("hold_expires_at", "credits_per_segment")})
     async with pool.acquire() as conn, conn.transaction():
+        if await store.message(conn, order.message_id) is not None:
+            # A retried hand-over is answered as the message is, before any pricing: the prices may have
+            # changed since it was stored, and refusing the retry would have the gateway release the
+            # hold of a message that is being sent.
+            return await _existing(conn, order, fingerprint), False
         segmentation, priced = domain.check_order(order, await pricing_store.rates(conn))
         created = await store.insert_message(conn, order, segmentation.encoding, fingerprint)
         if created:
@@ -57,11 +62,15 @@ async def accept(pool: asyncpg.Pool, order: Order) -> tuple[MessageView, bool]:
             subject = events.subject_in(order.tenant_id, "messages", order.message_id)
             await outbox.enqueue(conn, Event.new(type=events.MESSAGE_QUEUED, source=SOURCE, subject=subject,
                                                  data=queued))
-        else:
-            existing = await store.message(conn, order.message_id)
-            if existing is None or existing["request_hash"] != fingerprint:
-                raise domain.MessageKeyReused("This message id was already used for a different message.")
-        return await _view(conn, order.message_id), created
+            return await _view(conn, order.message_id), True
+        return await _existing(conn, order, fingerprint), False  # a twin stored it meanwhile
+
+
+async def _existing(conn: asyncpg.Connection, order: Order, fingerprint: str) -> MessageView:
+    existing = await store.message(conn, order.message_id)
+    if existing is None or existing["request_hash"] != fingerprint:
+        raise domain.MessageKeyReused("This message id was already used for a different message.")
+    return await _view(conn, order.message_id)
 
 
 async def view(pool: asyncpg.Pool, identity: Identity, message_id: uuid.UUID) -> MessageView:

@@ -24,11 +24,25 @@ INSERT INTO segments (carrier_id, part_id)
 SELECT DISTINCT ON (c.carrier_id) c.carrier_id, p.id FROM parts p, unnest(p.carrier_ids) AS c(carrier_id)
 ON CONFLICT DO NOTHING;
 
--- History keeps what it was: parts answered before this are settled as their receipts say, and none of
--- them is announced for a refund (the policy starts with this release, not retroactively).
-UPDATE parts SET accepted_at = updated_at, refund_announced_at = now() WHERE state = 'accepted';
-UPDATE parts SET delivery = 'rejected', delivered_at = updated_at, refund_announced_at = now()
-WHERE state = 'rejected';
+-- Parts handed over before this release: their delivery reads as their receipts say, and none of them is
+-- expired for want of a receipt or announced for a refund (the policy starts with this release, it does
+-- not rewrite what customers were charged before it).
+ALTER TABLE parts ADD COLUMN legacy boolean NOT NULL DEFAULT false;
+UPDATE parts SET legacy = true, accepted_at = CASE WHEN state = 'accepted' THEN updated_at END;
+UPDATE parts SET delivery = 'rejected', delivered_at = updated_at WHERE state = 'rejected';
+UPDATE parts AS p SET delivery = d.delivery, delivered_at = p.updated_at
+FROM (SELECT p2.id,
+             CASE WHEN bool_or(r.stat = 'REJECTD') THEN 'rejected'
+                  WHEN bool_or(r.stat = 'EXPIRED') THEN 'expired'
+                  WHEN bool_or(r.stat IN ('UNDELIV', 'DELETED', 'UNKNOWN')) THEN 'undeliverable'
+                  WHEN count(r.carrier_id) = cardinality(p2.carrier_ids) AND bool_and(r.stat = 'DELIVRD')
+                      THEN 'delivered'
+             END AS delivery
+      FROM parts p2 CROSS JOIN LATERAL unnest(p2.carrier_ids) AS c(carrier_id)
+      LEFT JOIN receipts r ON r.carrier_id = c.carrier_id
+      WHERE p2.state = 'accepted'
+      GROUP BY p2.id, p2.carrier_ids) AS d
+WHERE p.id = d.id AND d.delivery IS NOT NULL;
 
 -- The receipt sweeper looks only at accepted parts still waiting for their receipt.
-CREATE INDEX parts_awaiting_receipt ON parts (accepted_at) WHERE state = 'accepted' AND delivery IS NULL;
+CREATE INDEX parts_awaiting_receipt ON parts (accepted_at) WHERE state = 'accepted' AND delivery IS NULL AND NOT legacy;

@@ -82,6 +82,16 @@ async def overdue_messages(conn: asyncpg.Connection, margin_seconds: float, limi
     return [r["id"] for r in rows]
 
 
+_SEGMENT_LOCK = 7_342_103  # any constant: it only has to differ from other two-key advisory locks
+
+
+async def lock_segment(conn: asyncpg.Connection, carrier_id: str) -> None:
+    """The carrier's answer for a segment and its receipt meet on this lock: whichever commits second sees
+    the other's row (a receipt recorded while its answer is being recorded would otherwise see no part,
+    and the answer no receipt, and the recipient's delivery would never be settled)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _SEGMENT_LOCK, carrier_id)
+
+
 async def part_of_segment(conn: asyncpg.Connection, carrier_id: str) -> tuple[uuid.UUID, uuid.UUID] | None:
     """(message, part) of the segment the carrier calls `carrier_id`; None before we recorded its answer."""
     row = await conn.fetchrow(
@@ -104,7 +114,7 @@ async def parts_owing_refund(conn: asyncpg.Connection, message_id: uuid.UUID) ->
     """Accepted parts that will not arrive and have not been announced yet."""
     return await conn.fetch(
         """SELECT id, recipient, delivery, carrier_ids, credits_per_segment FROM parts
-           WHERE message_id = $1 AND state = 'accepted'
+           WHERE message_id = $1 AND state = 'accepted' AND NOT legacy
              AND delivery IN ('undeliverable', 'expired', 'rejected') AND refund_announced_at IS NULL
            ORDER BY position""",
         message_id,
@@ -121,7 +131,8 @@ async def parts_past_validity(
     """Accepted parts whose receipt never came within the validity period."""
     return await conn.fetch(
         """SELECT message_id, id FROM parts
-           WHERE state = 'accepted' AND delivery IS NULL AND accepted_at <= now() - make_interval(secs => $1)
+           WHERE state = 'accepted' AND delivery IS NULL AND NOT legacy
+             AND accepted_at <= now() - make_interval(secs => $1)
            ORDER BY accepted_at LIMIT $2""",
         validity_seconds, limit,
     )

@@ -29,6 +29,7 @@ async def segment_accepted(
     pool: asyncpg.Pool, message_id: uuid.UUID, part_id: uuid.UUID, seq: int, carrier_id: str, last: bool
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
+        await store.lock_segment(conn, carrier_id)
         if await store.record_accepted(conn, part_id, seq, carrier_id, last) and last:
             await _settle_if_answered(conn, message_id)
             # Its receipts may have come before this answer was recorded: they settle its delivery now.
@@ -86,6 +87,7 @@ async def record_receipt(pool: asyncpg.Pool, receipt: Receipt) -> None:
     """Keep the receipt and, once its part is known, settle that recipient's delivery: one transaction,
     so a repeated receipt (or one that overtook the carrier's answer) settles it once."""
     async with pool.acquire() as conn, conn.transaction():
+        await store.lock_segment(conn, receipt.carrier_id)
         await store.insert_receipt(conn, receipt)
         found = await store.part_of_segment(conn, receipt.carrier_id)
         if found is not None:
@@ -101,8 +103,13 @@ async def expire_unreceipted(pool: asyncpg.Pool, validity_seconds: float) -> int
     for row in overdue:
         async with pool.acquire() as conn, conn.transaction():
             message = await messages_store.message(conn, row["message_id"], lock=True)
-            assert message is not None
-            if await store.settle_delivery(conn, row["id"], "expired"):
+            part = await messages_store.part(conn, row["id"])
+            assert message is not None and part is not None
+            # A receipt stored without settling the part (it never should be, but receipts are the truth)
+            # decides first; only what no receipt settles is expired.
+            receipts = await messages_store.receipts_for(conn, list(part["carrier_ids"]))
+            final = final_delivery([receipts.get(c) for c in part["carrier_ids"]], message["segments"]) or "expired"
+            if await store.settle_delivery(conn, row["id"], final):
                 expired += 1
                 if message["settled_at"] is not None:
                     await _announce_refunds(conn, message)

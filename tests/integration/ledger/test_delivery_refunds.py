@@ -125,3 +125,26 @@ async def test_the_tenants_policy_arrives_with_its_directory_facts(ledger: Ledge
     older = change.model_copy(update={"refund_undelivered": True, "version": change.version - 1})
     await directory.tenant_changed(ledger.pool, uuid.uuid4(), older)  # late and older: changes nothing
     assert await ledger.pool.fetchval("SELECT refund_undelivered FROM tenants WHERE id = $1", tenant) is False
+
+
+async def test_credits_a_user_can_no_longer_spend_come_back_to_system_credits(ledger: LedgerHarness) -> None:
+    tenant = await ledger.add_tenant()
+    ben = await ledger.add_user(tenant)
+    code = f"user:{ben.user_id}"
+    await ledger.fund(tenant, code, 50)
+    status, hold = await ledger.place_hold(tenant, code, 4)
+    assert status == 201, hold
+    await _capture_for(ledger, tenant, hold, code, 4)
+    await ledger.switch_mode(tenant, "shared", "individual")  # the switch swept Ben's credits; he sends from System now
+
+    assert await spending.give_back_undelivered(ledger.pool, uuid.uuid4(), _undelivered(tenant, hold, 2))
+    balances = await ledger.balances(tenant, code, "system")
+    assert balances == {code: 0, "system": 48}  # 46 swept, 2 given back where they can be spent
+
+
+async def _capture_for(
+    ledger: LedgerHarness, tenant: uuid.UUID, hold: dict[str, Any], code: str, captured: int
+) -> None:
+    settled = MessageSettled(message_id=uuid.uuid4(), tenant_id=tenant, hold_id=hold["id"], account_code=code,
+                             segments=1, recipients=captured, accepted_recipients=captured, captured_credits=captured)
+    assert await spending.settle_message(ledger.pool, uuid.uuid4(), settled)

@@ -5,12 +5,20 @@ even when receipts repeat or arrive before the carrier's answer is recorded."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from common import sms
+from common.db import migrate
+from services.messaging.app import MIGRATIONS
+from services.messaging.sending import store as sending_store
 from services.messaging.sending import usecases as sending
 from services.messaging.sending.domain import Receipt
+from tests.conftest import Infra
 from tests.integration.messaging.conftest import MessagingHarness, number
 from tests.support import NEVER_RECEIPTED, REJECTED_AT_SUBMIT, UNDELIVERABLE, eventually
 
@@ -99,3 +107,78 @@ async def test_a_receipt_that_overtakes_the_carriers_answer_settles_the_recipien
 async def _recipients_carrier_ids(messaging: MessagingHarness, message_id: str) -> list[str]:
     rows = await messaging.pool.fetch("SELECT carrier_ids FROM parts WHERE message_id = $1", uuid.UUID(message_id))
     return [c for r in rows for c in r["carrier_ids"]]
+
+
+async def test_a_receipt_stored_but_never_applied_settles_its_recipient_instead_of_expiry(
+    messaging: MessagingHarness,
+) -> None:
+    tenant, user = uuid.uuid4(), uuid.uuid4()
+    order = messaging.order([number(NEVER_RECEIPTED)])
+    await messaging.hand_over(order, tenant, user)
+    await messaging.settlement(order["id"])
+    [carrier_id] = await _recipients_carrier_ids(messaging, order["id"])
+    # As if the receipt had been stored while nobody could apply it: only the receipts table has it.
+    await messaging.pool.execute("INSERT INTO receipts (carrier_id, stat) VALUES ($1, 'DELIVRD')", carrier_id)
+    assert await sending.expire_unreceipted(messaging.pool, validity_seconds=0) == 1
+    [recipient] = (await _recipients(messaging, order["id"], tenant, user)).values()
+    assert (recipient["delivery"], recipient["credits_returned"]) == ("delivered", 0)
+    assert await _undelivered(messaging, order["id"]) == []
+
+
+async def test_a_retried_hand_over_is_answered_as_stored_even_when_the_prices_changed_since(
+    messaging: MessagingHarness,
+) -> None:
+    tenant, user = uuid.uuid4(), uuid.uuid4()
+    order = {**messaging.order(["+6421234567"]), "credits": 2, "credits_per_segment": [2]}  # New Zealand
+    assert (await messaging.hand_over(order, tenant, user))[0] == 201
+    await messaging.pool.execute("UPDATE destination_rates SET credits_per_segment = 5 WHERE region = 'NZ'")
+    try:
+        status, again = await messaging.hand_over(order, tenant, user)  # the gateway's retry
+        assert (status, again["id"]) == (200, order["id"])  # not 409: the message is being sent
+        fresh = {**order, "id": str(uuid.uuid4()), "hold_id": str(uuid.uuid4())}
+        assert (await messaging.hand_over(fresh, tenant, user))[0] == 409  # a new one: priced anew
+    finally:
+        await messaging.pool.execute("UPDATE destination_rates SET credits_per_segment = 2 WHERE region = 'NZ'")
+
+
+async def test_history_keeps_what_it_was_when_delivery_receipts_start_to_settle_sms(
+    infra: Infra, tmp_path: Path,
+) -> None:
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        if path.name < "0003_delivery.sql":
+            shutil.copy(path, before / path.name)
+    dsn = infra.database_url(f"t_{infra.run_id}_messaging_upgrade_{uuid.uuid4().hex[:6]}")
+    await migrate(dsn, before)
+    conn = await asyncpg.connect(dsn)
+    try:
+        message = uuid.uuid4()
+        await conn.execute(
+            """INSERT INTO messages (id, tenant_id, sender_user_id, account_code, hold_id, hold_expires_at, body,
+                                     encoding, segments, credits, request_hash, settled_at, captured_credits)
+               VALUES ($1, $2, $3, 'system', $4, now(), 'Hi', 'gsm7', 1, 3, 'h', now() - interval '3 days', 2)""",
+            message, uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
+        parts = {name: uuid.uuid4() for name in ("delivered", "unknown", "refused")}
+        history = (("delivered", "accepted", "c-1"), ("unknown", "accepted", "c-2"), ("refused", "rejected", None))
+        for position, (name, state, carrier) in enumerate(history):
+            await conn.execute(
+                """INSERT INTO parts (id, message_id, position, recipient, state, next_segment, carrier_ids, updated_at)
+                   VALUES ($1, $2, $3, '+61412345678', $4, 2, $5, now() - interval '3 days')""",
+                parts[name], message, position, state, [carrier] if carrier else [])
+        await conn.execute("INSERT INTO receipts (carrier_id, stat) VALUES ('c-1', 'DELIVRD')")
+        await migrate(dsn, MIGRATIONS)
+        rows = {r["id"]: (r["delivery"], r["legacy"], r["refund_announced_at"])
+                for r in await conn.fetch("SELECT id, delivery, legacy, refund_announced_at FROM parts")}
+        assert rows == {parts["delivered"]: ("delivered", True, None), parts["unknown"]: (None, True, None),
+                        parts["refused"]: ("rejected", True, None)}
+        # Three days old, no receipt: not expired, not announced (the policy is not retroactive).
+        assert await sending_store.parts_past_validity(conn, 0) == []
+        assert await sending_store.parts_owing_refund(conn, message) == []
+    finally:
+        await conn.close()
+        admin = await asyncpg.connect(infra.database_url("postgres"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -80,6 +80,19 @@ def test_a_hold_reserves_by_lot_and_its_capture_spends_what_it_reserved_even_aft
     assert by_lot(captured.holdings_after[A]) == {forever.id: (9, 0)}  # the lapsed lot spent first, then 1 more
 
 
+def test_a_capture_spends_only_what_its_hold_reserved_even_where_its_lots_hold_more() -> None:
+    promo, lapsing = lot("promo", paid=False), lot("lapsing", expires_in_days=1)
+    # The hold reserved 5 of each; the promotional lot also holds 5 free credits (given back since), and the
+    # lapsing lot 5 free ones another hold released after it lapsed (waiting for the sweeper).
+    holdings = {A: [Holding(promo, 10, 5), Holding(lapsing, 10, 5)]}
+    pins = (Pin(promo.id, 5), Pin(lapsing.id, 5))
+    later = NOW + timedelta(days=2)
+    captured = plan_lots(holdings, [Movement(A, -10), Movement(SPENT, 10)], {A: -10}, LotRules(pins=pins), later)
+    assert by_lot(captured.holdings_after[A]) == {promo.id: (5, 0), lapsing.id: (5, 0)}  # 5 from each, no more
+    part = plan_lots(holdings, [Movement(A, -7), Movement(SPENT, 7)], {A: -10}, LotRules(pins=pins), later)
+    assert by_lot(part.holdings_after[A]) == {promo.id: (5, 0), lapsing.id: (8, 0)}  # the promotional pin first
+
+
 def test_a_release_gives_back_exactly_what_was_reserved_and_nothing_else() -> None:
     one, two = lot("one"), lot("two", expires_in_days=5)
     holdings = {A: [Holding(one, 10, 4), Holding(two, 10, 1)]}
@@ -127,3 +140,12 @@ def test_a_grant_expires_in_the_future_with_a_time_zone() -> None:
         check_grant_expiry(NOW, NOW)
     with pytest.raises(GrantInvalid):
         check_grant_expiry(datetime(2030, 1, 1), NOW)
+
+
+def test_an_undelivered_recipients_credits_go_where_they_can_still_be_spent() -> None:
+    from services.ledger.spending.domain import give_back_to
+
+    assert give_back_to(A, "individual", can_receive=True) == A
+    assert give_back_to(A, "shared", can_receive=True) == "system"  # switched since: users spend from System
+    assert give_back_to(A, "individual", can_receive=False) == "system"  # deactivated since: swept to System
+    assert give_back_to("system", "individual", can_receive=False) == "system"
