@@ -22,8 +22,8 @@ from gateway.web.pages import render
 
 ASSETS = (Path(__file__).parent.parent / "static" / "app").resolve()
 # The addresses the script knows (see static/app/main.js); anything else stays a 404.
-APP_PATHS = ("/", "/signin", "/credits", "/credits/purchase", "/credits/transfer", "/credits/lots", "/credits/logs",
-             "/send")
+APP_PATHS = ("/", "/signin", "/credits", "/credits/purchase", "/credits/transfer", "/credits/lots", "/credits/limit",
+             "/credits/logs", "/send")
 FOREVER = "public, max-age=31536000, immutable"
 
 routes = web.RouteTableDef()

@@ -159,6 +159,10 @@ export async function postJson(path, body, options = {}) {
   return (await request(path, { ...options, method: "POST", body })).json();
 }
 
+export async function putJson(path, body, options = {}) {
+  return (await request(path, { ...options, method: "PUT", body })).json();
+}
+
 // For downloads: the caller reads the body as it needs (Blob, text).
 export function getRaw(path, options) {
   return request(path, { ...options, headers: { Accept: "*/*" } });

@@ -1,16 +1,17 @@
 // The "Manage SMS Credits" box: the accounts the person manages with their balances (and the credits of
-// each that lapse soon), and from each account's Actions menu the purchase and transfer forms and its
-// credits by expiry (in the box) or the log (a page).
+// each that lapse soon), and from each account's Actions menu the purchase and transfer forms, its
+// credits by expiry and a person's monthly limit (in the box), or the log (a page).
 
 import { getJson } from "./api.js";
 import { onLive } from "./live.js";
+import { limitPanel, maySetLimits } from "./limits.js";
 import { expiringText, lotsPanel } from "./lots.js";
 import { modeRequestSection } from "./mode_request.js";
 import { purchaseForm } from "./purchase.js";
 import { transferForm } from "./transfer.js";
 import { $, $$, credits, el, menuButton, modal, show } from "./ui.js";
 
-const PANELS = ["accounts", "purchase", "transfer", "lots", "none"];
+const PANELS = ["accounts", "purchase", "transfer", "lots", "limit", "none"];
 
 export function creditsBox({ me, navigate }) {
   const dialog = $("#credits-dialog");
@@ -20,6 +21,7 @@ export function creditsBox({ me, navigate }) {
   const transfer = transferForm(state, { showPanel, unavailable, transferred });
   const modeRequest = modeRequestSection(state);
   const lots = lotsPanel(state, { showPanel, unavailable });
+  const limit = limitPanel(state, { showPanel, unavailable });
 
   $("#credits-close").addEventListener("click", () => box.close());
   for (const back of $$('[data-command="back"]', dialog)) {
@@ -183,6 +185,7 @@ export function creditsBox({ me, navigate }) {
       actions.push(["transfer-to", "Transfer SMS Credits To this Account"]);
     }
     actions.push(["lots", "View Credits by Expiry"]);
+    if (account.kind === "user" && account.owner && maySetLimits(state.me)) actions.push(["limit", "Monthly Limit"]);
     actions.push(["logs", "View Last 30 Days Logs"]);
     return actions;
   }
@@ -195,10 +198,12 @@ export function creditsBox({ me, navigate }) {
     if (command === "transfer-from") navigate.push(`/credits/transfer?from=${id}`);
     if (command === "transfer-to") navigate.push(`/credits/transfer?to=${id}`);
     if (command === "lots") navigate.push(`/credits/lots?account=${id}`);
+    if (command === "limit") navigate.push(`/credits/limit?account=${id}`);
     if (command === "purchase") purchase.open(account.id);
     if (command === "transfer-from") transfer.open({ from: account.id });
     if (command === "transfer-to") transfer.open({ to: account.id });
     if (command === "lots") lots.open(account.id);
+    if (command === "limit") limit.open(account.id);
     if (command === "logs") {
       box.close({ restoreFocus: false });
       navigate.to(`/credits/logs?account=${encodeURIComponent(account.id)}`);
@@ -206,7 +211,7 @@ export function creditsBox({ me, navigate }) {
   }
 
   return {
-    // panel: "accounts" | "purchase" | "transfer" | "lots"; options: {account} or {from, to}
+    // panel: "accounts" | "purchase" | "transfer" | "lots" | "limit"; options: {account} or {from, to}
     async open(panel = "accounts", options = {}) {
       show($("#accounts-status"), "");
       showPanel("accounts");
@@ -216,6 +221,7 @@ export function creditsBox({ me, navigate }) {
       if (panel === "purchase") purchase.open(options.account);
       else if (panel === "transfer") transfer.open(options);
       else if (panel === "lots") await lots.open(options.account);
+      else if (panel === "limit") await limit.open(options.account);
     },
     close: (options) => box.close(options),
     get isOpen() { return box.isOpen; },

@@ -5,6 +5,7 @@
 //   /credits/purchase?account=…            … on Purchase SMS Credits
 //   /credits/transfer?from=…&to=…          … on Transfer SMS Credits
 //   /credits/lots?account=…                … on an account's Credits by expiry
+//   /credits/limit?account=…               … on a person's Monthly limit
 //   /credits/logs?account=…&direction=…&kind=…&consistency_token=…   the 30-day log
 //   /send                                  Send SMS
 // Signing in or out loads the page afresh, so nothing of one person stays in memory for the next. A
@@ -19,7 +20,7 @@ import { $, $$, busy, clearErrors, focusFirstError, generalMessage, menuButton, 
 
 const VIEWS = ["signin", "home", "logs", "send"];
 const BOX_PATHS = { "/credits": "accounts", "/credits/purchase": "purchase", "/credits/transfer": "transfer",
-  "/credits/lots": "lots" };
+  "/credits/lots": "lots", "/credits/limit": "limit" };
 let box = null;
 let logs = null;
 let send = null;

@@ -3,7 +3,7 @@
 
 import { Attempt, getJson, postJson } from "./api.js";
 import { live, onLive } from "./live.js";
-import { $, busy, clearErrors, credits, el, focusFirstError, generalMessage, plural, show, showError } from "./ui.js";
+import { $, busy, clearErrors, credits, dateOnly, el, focusFirstError, generalMessage, plural, show, showError } from "./ui.js";
 
 const COUNT_DELAY_MS = 150;
 const POLL_MS = 1000;
@@ -111,6 +111,7 @@ export function sendView({ me }) {
   }
 
   function explain(problem) {
+    if (problem.slug === "monthly-limit-reached") return ["form", overLimit(problem)];
     const fieldError = problem.errors.find((e) => e.field === "body" || e.field.startsWith("to"));
     if (fieldError) return [fieldError.field.startsWith("to") ? "to" : "body", problem.errors.map((e) => e.message).join(" ")];
     if (problem.slug === "insufficient-credits") {
@@ -119,6 +120,29 @@ export function sendView({ me }) {
         : `Not enough credits. ${problem.detail}`];
     }
     return ["form", generalMessage(problem, "Pressing Send again is safe: it will not send twice.")];
+  }
+
+  // Over the sender's own monthly limit: the refusal's figures, said to the person it is about (its detail
+  // names them in the third person, for whoever reads the API's answer).
+  function overLimit(problem) {
+    const figures = problem.errors.find((e) => e.monthly_credit_limit !== undefined && e.needed !== undefined);
+    if (!figures) return problem.detail || "This message would go over your monthly credit limit.";
+    const { remaining, needed, monthly_credit_limit: limit } = figures;
+    const left = remaining > 0 ? `only ${credits(remaining)} of your ${plural(limit, "credit")} a month ${remaining === 1 ? "is" : "are"} left`
+      : `none of your ${plural(limit, "credit")} a month is left`;
+    const raise = me.role === "master" ? "raise your limit under Manage SMS Credits" : "ask a master user to raise your limit";
+    return `Over your monthly limit: this message needs ${plural(needed, "credit")} and ${left}. `
+      + `Send a shorter message or to fewer numbers, or ${raise}.`;
+  }
+
+  // When the month (and so the limit) starts afresh: a courtesy, so a failure to read it says nothing.
+  async function limitResets() {
+    try {
+      const view = await getJson(`/users/${encodeURIComponent(me.id)}/limits`);
+      return ` Your limit starts afresh on ${dateOnly(view.resets_at)}.`;
+    } catch {
+      return "";
+    }
   }
 
   function renderMessage(message) {
@@ -214,7 +238,8 @@ export function sendView({ me }) {
     } catch (problem) {
       if (problem.status >= 400 && problem.status < 500 && problem.status !== 429) attempt.reset();
       const [field, message] = explain(problem);
-      showError(form, field, message);
+      const resets = problem.slug === "monthly-limit-reached" ? await limitResets() : "";
+      showError(form, field, message + resets);
       focusFirstError(form);
     } finally {
       busy(submit, false);

@@ -25,15 +25,19 @@ export const plural = (n, one, many = `${one}s`) => `${integer.format(n)} ${n ==
 // Times are shown in the tenant's time zone with its abbreviation ("7 Dec 2026, 5:00 pm AEDT"), as the
 // CSV and the printed report show them, not in whatever zone the PC's clock is set to.
 let when = new Intl.DateTimeFormat("en-AU", { dateStyle: "medium", timeStyle: "short" });
+let day = new Intl.DateTimeFormat("en-AU", { day: "numeric", month: "short", year: "numeric" });
 export function useTimeZone(timeZone) {
   try {
     when = new Intl.DateTimeFormat("en-AU", {
       day: "numeric", month: "short", year: "numeric", hour: "numeric", minute: "2-digit", timeZone,
       timeZoneName: "short",
     });
+    day = new Intl.DateTimeFormat("en-AU", { day: "numeric", month: "short", year: "numeric", timeZone });
   } catch { /* an unknown zone: the browser's own, rather than no times at all */ }
 }
 export const dateTime = (iso) => when.format(new Date(iso));
+// The day alone ("1 Jan 2027"), in the tenant's zone: a month that starts at midnight there is that day.
+export const dateOnly = (iso) => day.format(new Date(iso));
 
 // "200" -> 200; anything but digits (a sign, a decimal point, letters) -> null.
 export function wholeNumber(text) {
