@@ -56,8 +56,7 @@ async def test_an_operators_grant_is_a_promotional_lot_spent_first_and_logged(si
     assert (mine["origin"], mine["paid"], mine["remaining"]) == ("grant", False, 25)
     # Promotional lots come first in the order of spending (other tests may have granted some too).
     assert [lot["paid"] for lot in lots] == sorted(lot["paid"] for lot in lots)
-    lots = [mine]
-    assert datetime.fromisoformat(lots[0]["expires_at"]) == expires
+    assert datetime.fromisoformat(mine["expires_at"]) == expires
     assert sum(lot["remaining"] for lot in lots) == grant["account"]["balance"]
 
     async def logged() -> bool:
