@@ -18,6 +18,7 @@ from services.billing.purchases import store as purchase_store
 from services.billing.purchases.domain import Purchase
 from services.billing.refunds import store as refund_store
 from services.billing.settings import BillingSettings
+from services.billing.topups.domain import MONTHLY_CAP_REACHED
 
 
 async def compose(pool: asyncpg.Pool, row: asyncpg.Record, settings: BillingSettings) -> EmailMessage:
@@ -86,6 +87,8 @@ async def _adjustment_note(pool: asyncpg.Pool, row: asyncpg.Record, settings: Bi
 
 async def _top_up_failed(pool: asyncpg.Pool, row: asyncpg.Record) -> EmailMessage:
     purchase = await _purchase(pool, row, row["subject_id"])
+    if purchase.failure_reason == MONTHLY_CAP_REACHED:
+        return _top_up_over_cap(purchase)
     card = f"{(purchase.card_brand or 'card').title()} ending {purchase.card_last4}" if purchase.card_last4 else "card"
     message = EmailMessage()
     message["Subject"] = "Automatic top-up of SMS credits declined"
@@ -95,5 +98,20 @@ async def _top_up_failed(pool: asyncpg.Pool, row: asyncpg.Record) -> EmailMessag
         f"{' for ' + purchase.account_name if purchase.account_name else ''} was declined by your {card} "
         f"({purchase.failure_reason or 'declined'}). Nothing was charged.\n"
         "Automatic top-up is paused until it is turned on again with a card that works.\n"
+    )
+    return message
+
+
+def _top_up_over_cap(purchase: Purchase) -> EmailMessage:
+    """Nobody's card declined anything: the payer's own monthly cap stopped the top-up."""
+    message = EmailMessage()
+    message["Subject"] = "Automatic top-up of SMS credits skipped: monthly cap reached"
+    message.set_content(
+        f"Hello {purchase.billing.name},\n\n"
+        f"The automatic top-up of {purchase.quote.quantity:,} SMS credits"
+        f"{' for ' + purchase.account_name if purchase.account_name else ''} "
+        f"({purchase.quote.currency} {format_money(purchase.quote.total_cents)}) was not made: with this month's "
+        "other top-ups it would go over the monthly cap you set. Nothing was charged.\n"
+        "Automatic top-up is paused: save its settings again (with a higher cap, or next month) to resume it.\n"
     )
     return message
