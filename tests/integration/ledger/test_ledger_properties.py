@@ -475,7 +475,11 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             figures.outcomes[f"give back: {'done' if fresh else 'nothing to do'}"] += 1
             if fresh:
                 hold.given_back[part] = credits
-                self.balance[hold.code] += credits
+                # A user's credits come back to them, unless the tenant has switched to shared mode since
+                # (then to System Credits, where they can still be spent; these users are always active).
+                target = SYSTEM if self.mode == "shared" else hold.code
+                self.balance[target] += credits
+                self.opened.add(target)
             if redeliver:  # the same event again: its inbox row says it was applied
                 assert not run(spending.give_back_undelivered(pool, event_id, undelivered))
 
