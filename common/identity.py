@@ -38,6 +38,11 @@ class Identity:
             raise Forbidden("This action belongs to a tenant, and the caller has none.")
         return self.tenant_id
 
+    def require_operator(self, refusal: str) -> None:
+        """A platform operator's action: anyone else is refused (403 forbidden) with `refusal`."""
+        if self.role != "operator":
+            raise Forbidden(refusal)
+
 
 class InvalidInternalToken(Exception):
     pass

@@ -11,7 +11,6 @@ import asyncpg
 
 from common.identity import Identity
 from common.logs import get_logger
-from common.problems import Forbidden
 from services.billing.price_lists import domain, store
 from services.billing.price_lists.domain import PriceList, Quote
 
@@ -24,18 +23,13 @@ async def quote_for(pool: asyncpg.Pool, tenant_id: uuid.UUID, quantity: int) -> 
     return domain.quote(price_list, quantity)
 
 
-def _operator(identity: Identity) -> None:
-    if identity.role != "operator":
-        raise Forbidden("Only operators manage price lists.")
-
-
 async def set_for_tenant(
     pool: asyncpg.Pool, identity: Identity, tenant_id: uuid.UUID, price_list: PriceList, keeps_validity: bool = False
 ) -> PriceList:
     """Replace the tenant's price list. `keeps_validity`: the request left the credits' validity out, so the
     validity the tenant buys under now (its own list's, else the default's) carries over: new prices sent
     by a client that knows nothing of expiry must not quietly change how long credits last."""
-    _operator(identity)
+    identity.require_operator("Only operators manage price lists.")
     async with pool.acquire() as conn, conn.transaction():
         if keeps_validity:
             in_force = await store.load_price_list(conn, tenant_id)
@@ -51,6 +45,6 @@ async def of_tenant(pool: asyncpg.Pool, identity: Identity, tenant_id: uuid.UUID
     """The tenant's price list, and whether it is its own (False: the default everyone else pays). An operator
     reads any tenant's; a tenant's people read their own (the prices they are quoted, shown before they buy)."""
     if identity.tenant_id != tenant_id:
-        _operator(identity)
+        identity.require_operator("Only operators manage price lists.")
     async with pool.acquire() as conn:
         return await store.load_price_list(conn, tenant_id), await store.has_own_price_list(conn, tenant_id)

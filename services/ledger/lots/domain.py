@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 
 from common.accounts import USER_FACING, kind_of
 from common.contracts import problems
-from common.identity import Identity
-from common.problems import Forbidden, RuleBroken
+from common.problems import RuleBroken
 from services.ledger.lots.rules import Lot, LotRules, Pin
 from services.ledger.postings.domain import InsufficientCredits, Movement, UnbalancedTransaction
 
@@ -252,15 +251,6 @@ def expiring_by(holdings: Sequence[Holding], until: datetime) -> int:
 
 class GrantInvalid(RuleBroken):
     problem = problems.GRANT_INVALID
-
-
-class GrantsNeedOperator(Forbidden):
-    problem = problems.FORBIDDEN
-
-
-def require_operator(identity: Identity) -> None:
-    if identity.role != "operator":
-        raise GrantsNeedOperator("Only platform operators grant promotional credits.")
 
 
 def check_grant_expiry(expires_at: datetime | None, now: datetime) -> None:

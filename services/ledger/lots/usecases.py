@@ -44,7 +44,7 @@ async def grant(
 ) -> GrantView:
     """Promotional credits from the `promotions` account into one account of the tenant: a lot of their
     own, unpaid (spent first, never refunded or invoiced), lapsing when the operator said."""
-    domain.require_operator(identity)
+    identity.require_operator("Only platform operators grant promotional credits.")
     check_quantity(order.quantity, maximum)
     domain.check_grant_expiry(order.expires_at, CLOCK.now())
     grant_id = uuid.uuid5(uuid.NAMESPACE_URL, f"grant:{tenant_id}:{key}")  # a retry names the same grant

@@ -19,7 +19,7 @@ async def rates(pool: asyncpg.Pool) -> dict[str, int]:
 
 
 async def set_rates(pool: asyncpg.Pool, identity: Identity, table: Mapping[str, int]) -> dict[str, int]:
-    domain.require_operator(identity)
+    identity.require_operator("Only platform operators set the destination rates.")
     checked = domain.check_rates(table)
     async with pool.acquire() as conn, conn.transaction():
         await store.replace_rates(conn, checked)
