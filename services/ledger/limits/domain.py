@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.contracts import problems
 from common.identity import Identity
@@ -45,16 +44,6 @@ class Month:
 
     starts_at: datetime
     resets_at: datetime
-
-
-def zone_of(name: str | None) -> tzinfo:
-    """The tenant's zone; one the directory never named (or this machine does not know) counts in UTC."""
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def month_of(moment: datetime, zone: tzinfo) -> Month:

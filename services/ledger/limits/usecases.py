@@ -18,6 +18,7 @@ import asyncpg
 
 from common.contracts.ledger import UserLimitView
 from common.identity import Identity
+from common.zones import zone_or_utc
 from services.ledger.limits import domain, store
 from services.ledger.limits.clock import CLOCK
 
@@ -66,5 +67,5 @@ async def _view(conn: asyncpg.Connection, tenant_id: uuid.UUID, user_id: uuid.UU
 
 
 def _month(database_now: datetime, timezone: str | None) -> domain.Month:
-    return domain.month_of(CLOCK.at(database_now), domain.zone_of(timezone))
+    return domain.month_of(CLOCK.at(database_now), zone_or_utc(timezone))
 

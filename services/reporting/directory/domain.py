@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import tzinfo
 
 from common import accounts
+from common.zones import zone_or_utc
 
 # Before the directory has announced a tenant (or when it announced a zone this machine does not
 # know), times are shown in UTC: with the offset printed beside every time, never a wrong local time.
@@ -27,7 +27,7 @@ class Directory:
 
     @functools.cached_property
     def zone(self) -> tzinfo:  # looked up once, not once per row of a 200,000-row CSV
-        return zone_of(self.timezone)
+        return zone_or_utc(self.timezone)
 
     @property
     def zone_name(self) -> str:
@@ -52,8 +52,4 @@ class Directory:
         return self.names.get(accounts.user_code(user_id), FORMER_USER)
 
 
-def zone_of(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from common.identity import Identity
+from common.zones import zone_or_utc
 from services.ledger.limits import domain
 from services.ledger.limits.clock import MonthClock
 
@@ -65,9 +66,9 @@ def test_february_in_a_leap_year_ends_after_the_29th() -> None:
 
 
 def test_an_unknown_or_missing_zone_counts_in_utc() -> None:
-    assert domain.zone_of(None) is UTC
-    assert domain.zone_of("Not/AZone") is UTC
-    assert domain.zone_of("Australia/Sydney") == SYDNEY
+    assert zone_or_utc(None) is UTC
+    assert zone_or_utc("Not/AZone") is UTC
+    assert zone_or_utc("Australia/Sydney") == SYDNEY
 
 
 def test_what_is_left_never_goes_below_zero_and_no_limit_leaves_none() -> None:
