@@ -20,7 +20,7 @@ from common.contracts.ledger import UserLimitView
 from common.identity import Identity
 from common.zones import zone_or_utc
 from services.ledger.limits import domain, store
-from services.ledger.limits.clock import CLOCK
+from services.ledger.lots.clock import CLOCK
 
 
 async def check_hold(

@@ -1,5 +1,6 @@
-"""The moment lots lapse against: the database's clock (read with the posting's locks), shifted only by a
-test that needs a year to pass in a second (the ledger's state machine). Production never shifts it."""
+"""The ledger's calendar: the moment lots lapse and spending months turn against. The database's clock (read
+with the posting's locks), shifted only by a test that needs a year to pass in a second (the ledger's state
+machine, the limits' month turning). Production never shifts it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 
 @dataclass
-class LapseClock:
+class LedgerClock:
     offset: timedelta = timedelta(0)
 
     def at(self, database_now: datetime) -> datetime:
@@ -18,4 +19,4 @@ class LapseClock:
         return datetime.now(UTC) + self.offset
 
 
-CLOCK = LapseClock()
+CLOCK = LedgerClock()

@@ -46,7 +46,6 @@ from services.ledger.directory import usecases as directory
 from services.ledger.holds import usecases as holds
 from services.ledger.invariants import usecases as invariants
 from services.ledger.limits import usecases as limits
-from services.ledger.limits.clock import CLOCK as MONTH_CLOCK
 from services.ledger.lots import usecases as lots
 from services.ledger.lots.clock import CLOCK
 from services.ledger.postings.domain import PostedTransaction
@@ -158,7 +157,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             self.last_hold: tuple[str, int, str, uuid.UUID] | None = None
             self.expired = 0
             self.limit: dict[uuid.UUID, int | None] = {}
-            CLOCK.offset = MONTH_CLOCK.offset = timedelta(0)
+            CLOCK.offset = timedelta(0)
             run(directory.tenant_changed(pool, uuid.uuid4(), TenantChanged(
                 tenant_id=self.tenant, name="T", credit_mode="individual", timezone="UTC",
                 low_balance_threshold=50, version=1)))
@@ -171,7 +170,7 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             return self.balance[code] - self.held[code]
 
         def teardown(self) -> None:
-            CLOCK.offset = MONTH_CLOCK.offset = timedelta(0)
+            CLOCK.offset = timedelta(0)
 
         def month(self) -> str:
             return f"{CLOCK.now():%Y-%m}"
@@ -391,7 +390,6 @@ def _machine(loop: asyncio.AbstractEventLoop, pool: asyncpg.Pool, figures: Figur
             """Days go by (lots lapse, months turn); the sweeper may come at once, or later (lapsed credits
             wait, unspendable)."""
             CLOCK.offset += timedelta(days=days)
-            MONTH_CLOCK.offset += timedelta(days=days)
             if sweep:
                 self.sweep_expired_lots()
 

@@ -14,7 +14,7 @@ import pytest
 from common.accounts import SYSTEM, account_id, user_code
 from common.contracts.events import TenantChanged, UserChanged
 from services.ledger.directory import usecases as directory
-from services.ledger.limits.clock import CLOCK
+from services.ledger.lots.clock import CLOCK
 from tests.integration.ledger.conftest import LedgerHarness
 
 

@@ -12,7 +12,7 @@ import pytest
 from common.identity import Identity
 from common.zones import zone_or_utc
 from services.ledger.limits import domain
-from services.ledger.limits.clock import MonthClock
+from services.ledger.lots.clock import LedgerClock
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 
@@ -121,6 +121,6 @@ def test_masters_users_who_manage_credits_and_the_gateway_set_limits_plain_users
 
 
 def test_the_month_clock_shifts_the_moment() -> None:
-    clock = MonthClock(offset=timedelta(days=31))
+    clock = LedgerClock(offset=timedelta(days=31))
     moment = utc(2026, 1, 20)
     assert clock.at(moment) == utc(2026, 2, 20)
