@@ -55,7 +55,24 @@ class Broker:
         # Prefixed by the exchange so that test runs sharing one broker never share queues.
         return f"{self.exchange_name}.{spec_name}"
 
-    async def connect(self, attempts: int = 60) -> None:
+    async def connect(self, attempts: int = 60, declaring_attempts: int = 5) -> None:
+        for declaring in range(1, declaring_attempts + 1):
+            await self._open(attempts)
+            try:
+                await self._declare_topology()
+                return
+            except aio_pika.exceptions.AMQPError as exc:
+                # A busy broker can time out creating a quorum queue and close the whole connection
+                # (541 INTERNAL_ERROR). Declarations are idempotent, so the start-up declares again on a
+                # fresh connection rather than leaving a service that never started.
+                await self._abandon_connection()
+                if declaring == declaring_attempts:
+                    log.error("broker_topology_gave_up", attempts=declaring, error=str(exc))
+                    raise
+                log.warning("broker_topology_retry", attempt=declaring, error=str(exc))
+                await asyncio.sleep(declaring)
+
+    async def _open(self, attempts: int) -> None:
         # One line when the broker does not answer, one when it does or when we give up: not a line a second.
         for attempt in range(1, attempts + 1):
             try:
@@ -70,6 +87,15 @@ class Broker:
                 await asyncio.sleep(1)
         if attempt > 1:
             log.info("broker_connected", after_attempts=attempt)
+
+    async def _abandon_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        self._channel = self._exchange = self._dead_letters = None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _declare_topology(self) -> None:
         assert self._connection is not None
         self._channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await self._channel.declare_exchange(
@@ -80,7 +106,10 @@ class Broker:
         )
         # Each queue on a channel of its own, all at once: a channel waits for each declaration in turn,
         # and creating a quorum queue is the slow part of a service's start (20 of them).
-        await asyncio.gather(*(self._declare(spec) for spec in TOPOLOGY))
+        outcomes = await asyncio.gather(*(self._declare(spec) for spec in TOPOLOGY), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _declare(self, spec: QueueSpec) -> None:
         assert self._connection and self._exchange and self._dead_letters
