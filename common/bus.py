@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import aio_pika
 from aio_pika.abc import (
@@ -130,8 +130,23 @@ class Broker:
                     **({"x-single-active-consumer": True} if spec.single_active else {}),
                 },
             )
+            if not spec.header_filters:
+                for key in spec.routing_keys:
+                    await queue.bind(self._exchange, routing_key=key)
+                return
+            # The spec's events pass through a headers exchange of the queue's own, which lets in only
+            # those whose headers match a filter. A direct binding from before the filter is removed.
+            sieve = await channel.declare_exchange(
+                self.filter_exchange_name(spec.name), aio_pika.ExchangeType.HEADERS, durable=True
+            )
             for key in spec.routing_keys:
-                await queue.bind(self._exchange, routing_key=key)
+                await sieve.bind(self._exchange, routing_key=key)
+                await queue.unbind(self._exchange, routing_key=key)
+            for wanted in spec.header_filters:
+                await queue.bind(sieve, arguments={"x-match": "all", **wanted})
+
+    def filter_exchange_name(self, spec_name: str) -> str:
+        return f"{self.queue_name(spec_name)}.filter"
 
     @property
     def is_connected(self) -> bool:
@@ -139,18 +154,24 @@ class Broker:
             self._channel is not None and not self._channel.is_closed
         )
 
-    async def publish(self, envelope: dict[str, object], routing_key: str) -> None:
+    async def publish(
+        self, envelope: dict[str, object], routing_key: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         """Publish one event and return only once the broker has confirmed it (raises otherwise)."""
-        await self.publish_raw(json.dumps(envelope).encode(), str(envelope["id"]), routing_key)
+        await self.publish_raw(json.dumps(envelope).encode(), str(envelope["id"]), routing_key, headers)
 
-    async def publish_raw(self, body: bytes, message_id: str, routing_key: str) -> None:
-        """The same for an envelope already serialised (the outbox keeps them as JSON)."""
+    async def publish_raw(
+        self, body: bytes, message_id: str, routing_key: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """The same for an envelope already serialised (the outbox keeps them as JSON). `headers`: the
+        AMQP headers some queues filter on (common.contracts.headers)."""
         assert self._exchange is not None, "connect() first"
         message = aio_pika.Message(
             body,
             content_type="application/cloudevents+json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=message_id,
+            headers=dict(headers) if headers else None,
         )
         await self._exchange.publish(message, routing_key=routing_key, timeout=10)
 

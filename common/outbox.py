@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -30,12 +32,13 @@ _POLL_SECONDS = 1.0
 _RETENTION = "7 days"
 
 
-async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
+async def enqueue(conn: asyncpg.Connection, event: Event, headers: Mapping[str, str] | None = None) -> None:
     await conn.execute(
-        "INSERT INTO outbox (event_id, routing_key, envelope) VALUES ($1, $2, $3)",
+        "INSERT INTO outbox (event_id, routing_key, envelope, headers) VALUES ($1, $2, $3, $4)",
         event.id,
         event.routing_key,
         event.model_dump(mode="json", exclude_none=True),
+        dict(headers) if headers else None,
     )
 
 
@@ -84,7 +87,7 @@ class OutboxRelay:
             rows = await conn.fetch(
                 # The envelope as the text Postgres keeps, published as it is: no decoding and
                 # re-encoding of every event in the relay.
-                """SELECT id, event_id, routing_key, envelope::text AS envelope FROM outbox
+                """SELECT id, event_id, routing_key, envelope::text AS envelope, headers::text AS headers FROM outbox
                    WHERE published_at IS NULL ORDER BY id LIMIT $1
                    FOR UPDATE SKIP LOCKED""",
                 self._batch_size,
@@ -94,7 +97,8 @@ class OutboxRelay:
             if not self._broker.is_connected:
                 raise OSError("broker not connected")
             results = await asyncio.gather(
-                *(self._broker.publish_raw(row["envelope"].encode(), str(row["event_id"]), row["routing_key"])
+                *(self._broker.publish_raw(row["envelope"].encode(), str(row["event_id"]), row["routing_key"],
+                                           json.loads(row["headers"]) if row["headers"] else None)
                   for row in rows),
                 return_exceptions=True,
             )

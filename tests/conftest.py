@@ -188,6 +188,9 @@ async def delete_topology(broker_url: str, exchange: str) -> None:
             for spec in TOPOLOGY
             for queue in (f"{exchange}.{spec.name}", f"{exchange}.{spec.name}.dlq")
         ))
+        await asyncio.gather(*(
+            channel.exchange_delete(f"{exchange}.{spec.name}.filter") for spec in TOPOLOGY if spec.header_filters
+        ))
         await channel.exchange_delete(exchange)
         await channel.exchange_delete(f"{exchange}.dlx")
 

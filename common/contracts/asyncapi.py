@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from common.contracts import events
+from common.contracts import events, headers
 from common.contracts.catalogue import CATALOGUE, EventSpec
 from common.contracts.event_examples import example_event
 from common.contracts.queues import TOPOLOGY, QueueSpec
@@ -186,6 +186,7 @@ def _message(spec: EventSpec) -> dict[str, Any]:
                        f"{reach}{sequenced}",
         "contentType": CONTENT_TYPE,
         "payload": {"$ref": f"#/components/schemas/{spec.type}"},
+        **({"headers": amqp_headers} if (amqp_headers := headers.schema_of(spec.type)) else {}),
         "correlationId": {"description": "The API request that caused the event.",
                           "location": "$message.payload#/requestid"},
         "tags": [{"name": spec.publisher}, {"name": spec.audience}],
@@ -223,11 +224,14 @@ def _send(spec: EventSpec) -> dict[str, Any]:
 
 def _receive(spec: EventSpec, queue: QueueSpec, exchange: str) -> dict[str, Any]:
     queue_name = f"{exchange}.{queue.name}"
+    filters = " or ".join(", ".join(f"{k}: {v}" for k, v in wanted.items()) for wanted in queue.header_filters)
     return {
         "action": "receive",
         "title": f"{queue.service} receives {spec.routing_key}",
         "summary": f"{queue.service} consumes {title_of(spec).lower()} from its queue {queue_name}.",
-        "description": f"From the durable quorum queue `{queue_name}`, bound to `{spec.routing_key}`: acknowledged "
+        "description": f"From the durable quorum queue `{queue_name}`, bound to `{spec.routing_key}`"
+                       + (f" through a headers exchange letting in only headers {filters}" if filters else "")
+                       + ": acknowledged "
                        f"once handled, de-duplicated by event id in {queue.service}'s inbox; after repeated "
                        f"failures a message moves to `{queue_name}.dlq`.",
         **_channel_refs(spec),

@@ -38,6 +38,7 @@ from common.contracts.events import (
     RefundRestored,
     TenantChanged,
     TopUpFailed,
+    TopUpWatchChanged,
     TransactionPosted,
     UserChanged,
 )
@@ -125,6 +126,9 @@ PAYLOADS: dict[str, BaseModel] = {
     events.TOP_UP_FAILED: TopUpFailed(
         tenant_id=TENANT, account_id=MASTER_ACCOUNT, account_code=MASTER_CODE, purchase_id=PURCHASE,
         payer_user_id=MASTER, quantity=2000, reason="insufficient_funds",
+    ),
+    events.TOP_UP_WATCH_CHANGED: TopUpWatchChanged(
+        tenant_id=TENANT, account_id=MASTER_ACCOUNT, account_code=MASTER_CODE, watched=True, version=3,
     ),
     events.MESSAGE_QUEUED: MessageQueued(message_id=MESSAGE, tenant_id=TENANT),
     events.MESSAGE_SETTLED: MessageSettled(

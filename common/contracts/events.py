@@ -71,6 +71,7 @@ REFUND_DEBITED = _type("ledger.refund.debited")
 REFUND_REJECTED = _type("ledger.refund.rejected")
 REFUND_RESTORED = _type("ledger.refund.restored")
 TOP_UP_FAILED = _type("billing.topup.failed")
+TOP_UP_WATCH_CHANGED = _type("billing.topup.watch_changed")
 MESSAGE_QUEUED = _type("messaging.message.queued")
 MESSAGE_SETTLED = _type("messaging.message.settled")
 MESSAGE_UNDELIVERED = _type("messaging.message.undelivered")
@@ -79,7 +80,7 @@ BALANCE_RECOVERED = _type("ledger.balance.recovered")
 TYPES = frozenset({
     PURCHASE_PAID, PURCHASE_FAILED, TRANSACTION_POSTED, BALANCE_LOW, HOLD_EXPIRED, CREDIT_MODE_CHANGED, TENANT_CHANGED,
     USER_CHANGED, REFUND_REQUESTED, REFUND_COMPLETED, REFUND_FAILED, REFUND_DEBITED, REFUND_REJECTED, REFUND_RESTORED,
-    TOP_UP_FAILED, MESSAGE_QUEUED, MESSAGE_SETTLED, MESSAGE_UNDELIVERED, BALANCE_RECOVERED,
+    TOP_UP_FAILED, TOP_UP_WATCH_CHANGED, MESSAGE_QUEUED, MESSAGE_SETTLED, MESSAGE_UNDELIVERED, BALANCE_RECOVERED,
 })
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)

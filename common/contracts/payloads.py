@@ -35,6 +35,7 @@ __all__ = [
     "RefundRestored",
     "TenantChanged",
     "TopUpFailed",
+    "TopUpWatchChanged",
     "TransactionPosted",
     "UserChanged",
 ]
@@ -269,6 +270,19 @@ class TopUpFailed(_Payload):
     payer_user_id: uuid.UUID
     quantity: int
     reason: str
+
+
+class TopUpWatchChanged(_Payload):
+    """An account's auto top-up was switched on (watched) or off. The ledger marks the transactions that
+    touch a watched account (the `auto-top-up-watched` header), so billing receives those and purchases
+    only, not every transfer."""
+
+    tenant_id: uuid.UUID
+    account_id: uuid.UUID
+    account_code: str
+    watched: bool
+    version: int = Field(ge=1, description="Grows with each change of the account's setting: an older one "
+                                           "arriving late is ignored.")
 
 
 class MessageQueued(_Payload):

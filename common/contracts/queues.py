@@ -8,9 +8,10 @@ drop the event: a lost credit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.contracts import events
+from common.contracts import events, headers
 from common.contracts.catalogue import CATALOGUE
 
 
@@ -21,6 +22,9 @@ class QueueSpec:
     # One consumer at a time, however many processes consume (the others wait as hot standbys): for a
     # consumer that keeps the queue's order. Fixed when the queue is first declared.
     single_active: bool = False
+    # Narrower than the routing keys: an event of its types reaches the queue only when its AMQP headers
+    # match one of these (every header named, with that value). None: every event of its types.
+    header_filters: tuple[Mapping[str, str], ...] = ()
 
     @property
     def routing_keys(self) -> tuple[str, ...]:
@@ -38,9 +42,15 @@ LEDGER_DIRECTORY = QueueSpec(
 )
 LEDGER_REFUNDS = QueueSpec("ledger.refunds", (events.REFUND_REQUESTED, events.REFUND_FAILED))
 LEDGER_SPENDING = QueueSpec("ledger.spending", (events.MESSAGE_SETTLED, events.MESSAGE_UNDELIVERED))
+LEDGER_TOP_UP_WATCHES = QueueSpec("ledger.top-up-watches", (events.TOP_UP_WATCH_CHANGED,))
 
-# Billing: marks purchases credited, follows refunds through the ledger, keeps billing profiles current.
-BILLING_LEDGER_EVENTS = QueueSpec("billing.ledger-events", (events.TRANSACTION_POSTED,))
+# Billing: marks purchases credited, tops up the accounts it watches, follows refunds through the ledger,
+# keeps billing profiles current. Of the ledger's transactions it takes purchases and those touching an
+# account with auto top-up on: a transfer between other accounts never reaches it.
+BILLING_LEDGER_EVENTS = QueueSpec(
+    "billing.ledger-events", (events.TRANSACTION_POSTED,),
+    header_filters=({headers.KIND: "purchase"}, {headers.TOP_UP_WATCHED: headers.YES}),
+)
 BILLING_REFUND_OUTCOMES = QueueSpec(
     "billing.refund-outcomes", (events.REFUND_DEBITED, events.REFUND_REJECTED, events.REFUND_RESTORED)
 )
@@ -74,6 +84,7 @@ TOPOLOGY: tuple[QueueSpec, ...] = (
     BILLING_DIRECTORY,
     MESSAGING_OUTGOING,
     LEDGER_SPENDING,
+    LEDGER_TOP_UP_WATCHES,
     GATEWAY_ALERTS,
     WEBHOOKS_EVENTS,
 )

@@ -37,6 +37,7 @@ from services.billing.refunds.consumers import refund_outcomes_handler
 from services.billing.resources import PROVIDER, SETTINGS
 from services.billing.settings import BillingSettings
 from services.billing.topups import routes as topups
+from services.billing.topups import watches
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -95,6 +96,8 @@ def create_app(settings: BillingSettings) -> web.Application:
             consumer_ctx(queues.BILLING_DIRECTORY, directory_handler),
             sender_ctx(settings),
             periodic("billing-sweeper", sweeper.sweep_interval, sweeper.sweep_once, first_wait=True),
+            # Once after an upgrade there is something to announce; later rounds find nothing (one query).
+            periodic("top-up-watches", 300, watches.announce_unannounced),
         ]
     )
     return app

@@ -26,6 +26,7 @@ from services.ledger.refunds.consumers import refunds_handler
 from services.ledger.resources import SETTINGS, group_commit_ctx
 from services.ledger.settings import LedgerSettings
 from services.ledger.spending.consumers import spending_handler
+from services.ledger.top_ups.consumers import watches_handler
 from services.ledger.transfers import routes as transfers_routes
 
 SERVICE = "ledger"
@@ -56,6 +57,7 @@ def create_app(settings: LedgerSettings) -> web.Application:
             consumer_ctx(queues.LEDGER_DIRECTORY, directory_handler),
             consumer_ctx(queues.LEDGER_REFUNDS, refunds_handler),
             consumer_ctx(queues.LEDGER_SPENDING, spending_handler),
+            consumer_ctx(queues.LEDGER_TOP_UP_WATCHES, watches_handler),
             periodic("hold-sweeper", settings.hold_sweep_seconds, sweep_expired_holds),
             periodic("lot-expiry", settings.lot_expiry_seconds, expire_lapsed_lots),
             periodic("invariant-check", settings.invariant_check_seconds, check_invariants),

@@ -162,16 +162,18 @@ async def test_reporting_stopped_for_10000_transfers_catches_up_without_error_in
         verdicts = await checks.reporting_verdicts(system) + await checks.broker_verdicts(system)
         failing = [v for v in verdicts if not v.held and "no message sits" not in v.name]
         assert not failing, failing
-        # Billing was never started: its queues still hold every ledger event (and the directory's), and
-        # nothing else waits or is unacknowledged anywhere.
+        # Billing was never started: its queues still hold the ledger's purchases (no account has auto
+        # top-up on, so not one transfer: they never reach billing) and the directory's events, and nothing
+        # else waits or is unacknowledged anywhere.
         queues = await asyncio.to_thread(system.rabbit.queues)
         waiting = {name: q for name, q in queues.items() if q["ready"] or q["unacked"]}
         for_billing = {name: waiting.pop(name)["ready"] for name in list(waiting)
                        if name.startswith(BILLING_QUEUES) and not waiting[name]["unacked"]}
         print(f"left for billing (never started): {for_billing}, {ledger_total} ledger transactions; "
               f"anything else waiting: {waiting or 'nothing'}")
-        assert not waiting and for_billing.get(f"{BILLING_QUEUES}ledger-events", 0) >= ledger_total, (
-            for_billing, ledger_total, waiting)
+        purchases = await _count(system, "ledger", "SELECT count(*) FROM transactions WHERE kind = 'purchase'")
+        assert not waiting and purchases <= for_billing.get(f"{BILLING_QUEUES}ledger-events", 0) < ledger_total, (
+            for_billing, purchases, ledger_total, waiting)
         passed = True
     finally:
         await asyncio.to_thread(system.stop_all)

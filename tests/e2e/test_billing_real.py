@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import aiohttp
+import asyncpg
 from pypdf import PdfReader
 
 from tests.e2e.conftest import ROOT, Client, System
@@ -55,6 +56,21 @@ async def put(client: Client, path: str, body: Any) -> tuple[int, Any]:
 async def delete(client: Client, path: str) -> tuple[int, Any]:
     async with client.session.delete(client.base + path, headers={"Authorization": f"Bearer {client.token}"}) as r:
         return r.status, await r.json(content_type=None)
+
+
+async def heard_by_the_ledger(system: System, account_id: str, watched: bool) -> None:
+    """Auto top-up takes effect once the ledger has heard of the switch (one event's latency): from then
+    on it marks the account's transactions for billing."""
+    conn = await asyncpg.connect(system.database_url("ledger"))
+    try:
+        async def heard() -> bool:
+            found = await conn.fetchval("SELECT watched FROM top_up_watches WHERE account_id = $1",
+                                        uuid.UUID(account_id))
+            return found is watched
+
+        await eventually(heard, timeout=10)
+    finally:
+        await conn.close()
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -182,6 +198,7 @@ async def test_a_burst_of_parallel_spending_across_the_threshold_tops_up_exactly
     status, config = await put(ava, f"/api/v1/accounts/{mine['id']}/auto-top-up",
                                         {"threshold": available - 500, "quantity": 1000, "daily_cap": 10000})
     assert status == 200 and config["status"] == "active", config
+    await heard_by_the_ledger(system, mine["id"], watched=True)
     service = await service_client(system, http)
 
     holds = await asyncio.gather(*(hold(service, mine["id"], 50) for _ in range(20)))  # 1,000 credits
@@ -196,6 +213,7 @@ async def test_a_burst_of_parallel_spending_across_the_threshold_tops_up_exactly
     for placed in holds:
         await service.post(f"/api/v1/holds/{placed['id']}/void", {})
     await delete(ava, f"/api/v1/accounts/{mine['id']}/auto-top-up")
+    await heard_by_the_ledger(system, mine["id"], watched=False)
 
 
 async def test_a_declined_saved_card_is_tried_once_and_auto_top_up_is_suspended(
@@ -208,6 +226,7 @@ async def test_a_declined_saved_card_is_tried_once_and_auto_top_up_is_suspended(
     status, _ = await put(dan, f"/api/v1/accounts/{mine['id']}/auto-top-up",
                                    {"threshold": before["available"] + 1, "quantity": 500, "daily_cap": 5000})
     assert status == 200
+    await heard_by_the_ledger(system, mine["id"], watched=True)
     service = await service_client(system, http)
     placed = [await hold(service, mine["id"], 1) for _ in range(3)]
 

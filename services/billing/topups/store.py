@@ -141,3 +141,23 @@ async def charged_between(
 
 async def top_up_of(conn: asyncpg.Connection, purchase_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT account_id, local_day FROM top_ups WHERE purchase_id = $1", purchase_id)
+
+
+async def next_watch_version(conn: asyncpg.Connection, account_id: uuid.UUID) -> int:
+    """Number the account's next announcement to the ledger (topups.watches), marking it announced."""
+    version: int = await conn.fetchval(
+        """UPDATE auto_top_ups SET watch_version = watch_version + 1, watch_announced = true
+           WHERE account_id = $1 RETURNING watch_version""",
+        account_id,
+    )
+    return version
+
+
+async def lock_unannounced(conn: asyncpg.Connection, limit: int) -> list[AutoTopUp]:
+    """Settings never announced to the ledger, locked; those another process is announcing are skipped."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM auto_top_ups WHERE NOT watch_announced ORDER BY account_id LIMIT $1
+            FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed column list
+        limit,
+    )
+    return [_config(row) for row in rows]

@@ -27,7 +27,7 @@ from services.billing.price_lists import store as price_lists
 from services.billing.profiles import store as profiles
 from services.billing.purchases import store as purchase_store
 from services.billing.purchases.domain import Purchase, PurchaseOrder, Seller, check_account, checkout_order
-from services.billing.topups import domain, store
+from services.billing.topups import domain, store, watches
 from services.billing.topups.domain import AutoTopUp, TopUpRequest
 
 log = get_logger(__name__)
@@ -58,6 +58,7 @@ async def configure(
             conn, AutoTopUp(wanted.account_id, tenant_id, wanted.account_code, payer, wanted.threshold,
                             wanted.quantity, wanted.daily_cap, monthly_cap_cents=wanted.monthly_cap_cents)
         )
+        await watches.announce(conn, saved)
     log.info("auto_top_up_set", account_id=str(saved.account_id), threshold=saved.threshold,
              quantity=saved.quantity, daily_cap=saved.daily_cap)
     return saved, card
@@ -70,7 +71,8 @@ async def turn_off(pool: asyncpg.Pool, identity: Identity, account_id: uuid.UUID
             raise domain.AutoTopUpNotFound()
         await store.set_status(conn, account_id, "off", None)
         config = await store.get_config(conn, tenant_id, account_id)
-    assert config is not None
+        assert config is not None
+        await watches.announce(conn, config)
     return config
 
 

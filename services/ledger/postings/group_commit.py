@@ -234,5 +234,5 @@ def _facts_of(
     users = {user: found for user, (tenant, found) in facts.users.items() if tenant == tenant_id}
     return store.PostingFacts(
         existing=None, credit_mode=mode, low_balance_threshold=threshold, users=users, seq=facts.seqs[n],
-        now=facts.now + _MICROSECOND * n, last_sequence=last_sequence, alerts=alerts,
+        now=facts.now + _MICROSECOND * n, last_sequence=last_sequence, alerts=alerts, watched=facts.watched,
     )

@@ -4,7 +4,7 @@ writes transactions, postings, balances, journal and outbox together. Parameteri
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -97,6 +97,11 @@ class PostingFacts:
     now: datetime
     last_sequence: int = 0  # the tenant's event stream before this posting (its row is locked)
     alerts: dict[uuid.UUID, AccountAlerts] = field(default_factory=dict)  # accounts with alert levels
+    watched: frozenset[uuid.UUID] = frozenset()  # accounts with auto top-up on, of those locked
+
+
+# Of the user-facing accounts locked ($4), those billing tops up automatically.
+_WATCHED = "ARRAY(SELECT account_id FROM top_up_watches WHERE account_id = ANY($4::uuid[]) AND watched) AS watched"
 
 
 async def posting_facts(
@@ -118,7 +123,8 @@ async def posting_facts(
                       AS next_seq,
                   clock_timestamp() AS now,
                   (SELECT last_sequence FROM event_streams WHERE tenant_id = $1) AS last_sequence,
-                  """ + alerts_store.facts_subquery("$4") + """ AS alerts
+                  """ + alerts_store.facts_subquery("$4") + """ AS alerts,
+                  """ + _WATCHED + """
            FROM (SELECT 1) AS one
            LEFT JOIN transactions tx ON tx.tenant_id = $1 AND tx.idempotency_key = $2
            LEFT JOIN tenants tn ON tn.id = $1""",  # noqa: S608 (a constant subquery)
@@ -133,7 +139,7 @@ async def posting_facts(
         for user_id, team, can_receive in zip(row["user_ids"], row["user_teams"], row["user_can_receive"], strict=True)
     }
     return PostingFacts(existing, row["credit_mode"], int(row["threshold"]), users, row["next_seq"], row["now"],
-                        row["last_sequence"] or 0, alerts_store.decode(row["alerts"]))
+                        row["last_sequence"] or 0, alerts_store.decode(row["alerts"]), frozenset(row["watched"]))
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,8 @@ class PostingWrite:
     # account a purchase credited, with its quantity and moment (the last purchase a percent level follows).
     alerts: dict[uuid.UUID, AccountAlerts] = field(default_factory=dict)
     purchases: Sequence[tuple[uuid.UUID, int, datetime]] = ()
+    # The AMQP headers (as JSON text) of those events that have some, by event id.
+    headers: Mapping[uuid.UUID, str] = field(default_factory=dict)
 
     @property
     def last_sequence(self) -> int:
@@ -220,9 +228,9 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
                ON CONFLICT (account_id) DO UPDATE SET quantity = EXCLUDED.quantity, granted_at = EXCLUDED.granted_at
                WHERE p.granted_at <= EXCLUDED.granted_at
            )
-           INSERT INTO outbox (event_id, routing_key, envelope)
-           SELECT e.id, e.key, e.envelope::jsonb
-           FROM unnest($23::uuid[], $24::text[], $25::text[]) AS e(id, key, envelope)""",
+           INSERT INTO outbox (event_id, routing_key, envelope, headers)
+           SELECT e.id, e.key, e.envelope::jsonb, e.headers::jsonb
+           FROM unnest($23::uuid[], $24::text[], $25::text[], $36::text[]) AS e(id, key, envelope, headers)""",
         [t.id for t in txs], [t.seq for t in txs], [t.tenant_id for t in txs], [t.kind for t in txs],
         [t.idempotency_key for t in txs], [t.request_hash for t in txs], [t.actor_user_id for t in txs],
         [t.reference for t in txs], [t.note for t in txs], [t.terms_version for t in txs],
@@ -236,6 +244,7 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
         list(streams), list(streams.values()),
         [tenant for tenant, _ in logged], [e.sequence_number for _, e in logged], [e.type for _, e in logged],
         level_ids, level_flags, list(bought), [q for q, _ in bought.values()], [at for _, at in bought.values()],
+        [w.headers.get(e.id) for w in writes for e in w.events],
     )
 
 
@@ -294,6 +303,7 @@ class DirectoryFacts:
     now: datetime
     last_sequences: dict[uuid.UUID, int]  # each tenant's event stream before the group (rows locked)
     alerts: dict[uuid.UUID, AccountAlerts] = field(default_factory=dict)  # accounts with alert levels
+    watched: frozenset[uuid.UUID] = frozenset()  # accounts with auto top-up on
 
 
 async def directory_facts(
@@ -316,7 +326,8 @@ async def directory_facts(
                       AS stream_tenants,
                   ARRAY(SELECT last_sequence FROM event_streams WHERE tenant_id = ANY($1::uuid[])
                         ORDER BY tenant_id) AS stream_positions,
-                  """ + alerts_store.facts_subquery("$4") + """ AS alerts""",  # noqa: S608 (a constant subquery)
+                  """ + alerts_store.facts_subquery("$4") + """ AS alerts,
+                  """ + _WATCHED,  # noqa: S608 (constant subqueries)
         list(tenant_ids), list(user_ids), transactions, list(account_ids),
     )
     assert row is not None
@@ -326,7 +337,8 @@ async def directory_facts(
         for u, t, team, receive in zip(row["user_ids"], row["user_tenants"], row["teams"], row["receive"], strict=True)
     }
     streams = dict(zip(row["stream_tenants"], row["stream_positions"], strict=True))
-    return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"], streams, alerts_store.decode(row["alerts"]))
+    return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"], streams, alerts_store.decode(row["alerts"]),
+                          frozenset(row["watched"]))
 
 
 async def lock_accounts(

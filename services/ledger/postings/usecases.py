@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from common.accounts import owner_of
-from common.contracts import events
+from common.contracts import events, headers
 from common.contracts.events import BalanceLow, BalanceRecovered, Event, TransactionPosted
 from services.ledger.alerts import domain as alerts_domain
 from services.ledger.alerts.domain import AccountAlerts
@@ -119,7 +119,12 @@ def prepare(
     event = _posted_event(request, stored, planned, lot_plan)
     # Numbered in the tenant's stream, after what the facts (read under the stream's lock) say came last.
     numbered = [e.with_sequence(facts.last_sequence + n) for n, e in enumerate((event, *alerts_raised), 1)]
-    write = store.PostingWrite(stored, planned.postings, json.dumps(event.data), numbered, alerts_after, purchases)
+    # Billing's queue takes purchases and what touches an account it tops up (common.contracts.headers).
+    # Every account whose balance or reserved credits it changed (a hold changes no posting's amount).
+    watched = any(a.id in facts.watched for a in planned.accounts_after.values())
+    routing = {numbered[0].id: json.dumps(headers.transaction_headers(request.kind, watched))}
+    write = store.PostingWrite(stored, planned.postings, json.dumps(event.data), numbered, alerts_after, purchases,
+                               routing)
     result = PostedTransaction(
         id=stored.id, seq=stored.seq, replayed=False,
         balances={code: (a.balance, a.held) for code, a in planned.accounts_after.items()},

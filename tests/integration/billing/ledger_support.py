@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from common import accounts
 from common.contracts import events
 from common.contracts.events import Event, HoldChange, Posting, TransactionPosted
+from common.contracts.headers import transaction_headers
 from tests.integration.billing.harness import GOOD_CARD, Billing, Buyer
 from tests.support import eventually
 
@@ -24,13 +25,19 @@ def next_seq() -> int:
     return next(_SEQ)
 
 
-async def publish(billing: Billing, *published: Event) -> None:
+async def publish(billing: Billing, *published: Event, watched: bool = True) -> None:
+    """Publish as the ledger does, headers included: a transaction marked as touching an account with
+    auto top-up on (`watched`: these tests' accounts have it, or are about to)."""
     connection = await aio_pika.connect(billing.settings.broker_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(billing.settings.exchange)
         for event in published:
-            await exchange.publish(aio_pika.Message(event.to_json(), message_id=str(event.id)), event.routing_key)
+            routing: dict[str, Any] | None = None
+            if event.type == events.TRANSACTION_POSTED:
+                routing = dict(transaction_headers(event.payload(TransactionPosted).kind, watched))
+            message = aio_pika.Message(event.to_json(), message_id=str(event.id), headers=routing)
+            await exchange.publish(message, event.routing_key)
 
 
 def ledger_event(event_type: str, payload: BaseModel, subject: str | None = None) -> Event:

@@ -4,13 +4,12 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-import aio_pika
-
 from common.contracts import events
 from common.contracts.events import Event, TransactionPosted
 from services.billing.purchases.consumers import ledger_events_handler
 from tests.conftest import Infra
 from tests.integration.billing.harness import Billing
+from tests.integration.billing.ledger_support import publish
 from tests.support import eventually
 
 
@@ -22,12 +21,6 @@ def _posted(billing: Billing, purchase_id: str, seq: int, kind: str = "purchase"
     return Event.new(type=events.TRANSACTION_POSTED, source="ledger", subject=None, data=payload)
 
 
-async def _publish(infra: Infra, billing: Billing, event: Event) -> None:
-    connection = await aio_pika.connect(infra.broker_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(billing.settings.exchange)
-        await exchange.publish(aio_pika.Message(event.to_json(), message_id=str(event.id)), event.routing_key)
 
 
 async def _credited_at(billing: Billing, purchase_id: str) -> datetime | None:
@@ -45,8 +38,8 @@ async def test_the_ledgers_posting_marks_the_purchase_credited_once_even_if_deli
     await billing.pay(purchase)
     posted = _posted(billing, purchase["id"], seq=41)
 
-    await _publish(infra, billing, posted)
-    await _publish(infra, billing, posted)
+    await publish(billing, posted)
+    await publish(billing, posted)
 
     await billing.wait_for_status(purchase["id"], "credited")
 
