@@ -12,6 +12,7 @@ from common.runtime import DB, broker_ctx, consumer_ctx, database_ctx, periodic,
 from common.web import ReadinessCheck, health_routes, observability_middleware
 from gateway.alerts import consumers as alerts
 from gateway.alerts import emails
+from gateway.callers.feed import caller_cache_ctx
 from gateway.clients import TypedClient
 from gateway.live import feed as live
 from gateway.resources import (
@@ -35,6 +36,7 @@ from gateway.web.middleware import (
     api_answer_headers,
     authentication_middleware,
     cors_preflight_middleware,
+    own_changes_middleware,
     security_headers_middleware,
     time_limit_middleware,
     write_limit_middleware,
@@ -57,6 +59,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
             problem_pages.absolute_problem_types(settings.public_base_url),
             observability_middleware(SERVICE),
             time_limit_middleware,
+            own_changes_middleware,
             authentication_middleware(api),
             write_limit_middleware(),
         ],
@@ -89,6 +92,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
             database_ctx(settings.database_url, MIGRATIONS, settings.db_pool_size),
             broker_ctx(settings.broker_url, settings.exchange),
             live.live_ctx(settings.live_buffer_size, settings.live_max_streams),
+            caller_cache_ctx(settings.caller_cache_seconds, settings.caller_cache_size),
             relay_ctx(settings.database_url),
             service_clients_ctx(settings),
             emails.sender_ctx(settings),  # the alerts' and the directory's emails

@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from common.runtime import CleanupCtx
+from gateway.callers.cache import CallerCache
 from gateway.clients import (
     BillingClient,
     LedgerClient,
@@ -31,6 +32,8 @@ BILLING = web.AppKey("billing", BillingClient)
 REPORTING = web.AppKey("reporting", ReportingClient)
 MESSAGING = web.AppKey("messaging", MessagingClient)
 WEBHOOKS = web.AppKey("webhooks", WebhooksClient)
+# The callers this process verified lately (gateway.callers), built with its bus subscription.
+CALLER_CACHE = web.AppKey("caller_cache", CallerCache)
 
 
 def service_clients_ctx(settings: GatewaySettings) -> CleanupCtx:

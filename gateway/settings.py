@@ -56,3 +56,7 @@ class GatewaySettings(MailSettings):
     # How often an open stream checks its caller again (session, active, role, team, manage_credits) as
     # every request does: a sign-out or a change of rights ends it within this, not at the token's expiry.
     live_recheck_seconds: float = Field(default=15.0, validation_alias="LIVE_RECHECK_SECONDS", gt=0, le=30)
+    # The callers each process remembers (gateway.callers): events make every replica forget a changed one at
+    # once; this is the longest any is remembered regardless (a backstop), 0 to look every caller up.
+    caller_cache_seconds: float = Field(default=30.0, validation_alias="CALLER_CACHE_SECONDS", ge=0, le=300)
+    caller_cache_size: int = Field(default=10_000, validation_alias="CALLER_CACHE_SIZE", ge=1)

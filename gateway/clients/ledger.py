@@ -29,7 +29,7 @@ from common.contracts.ledger import (
     UserLimitView,
 )
 from common.identity import Identity
-from gateway.clients.base import TypedClient
+from gateway.clients.base import TypedClient, as_json
 
 
 class LedgerClient(TypedClient):
@@ -55,22 +55,28 @@ class LedgerClient(TypedClient):
         return GrantView.model_validate(answer)
 
     async def transfer(self, identity: Identity, order: TransferOrder, idempotency_key: str) -> PostedTransfer:
-        answer = await self._service.call("POST", "/transfers", identity, body=order.model_dump(mode="json"),
-                                          headers={"Idempotency-Key": idempotency_key})
-        return PostedTransfer.model_validate(answer)
+        return await self._service.call_as(PostedTransfer, "POST", "/transfers", identity, content=as_json(order),
+                                           headers={"Idempotency-Key": idempotency_key})
 
     async def place_hold(self, identity: Identity, hold: HoldRequest, idempotency_key: str) -> HoldView:
-        answer = await self._service.call("POST", "/holds", identity, body=hold.model_dump(mode="json"),
-                                          headers={"Idempotency-Key": idempotency_key})
-        return HoldView.model_validate(answer)
+        return HoldView.model_validate_json(await self.place_hold_as_answered(identity, hold, idempotency_key))
 
-    async def capture_hold(self, identity: Identity, hold_id: uuid.UUID, capture: CaptureRequest) -> HoldView:
-        answer = await self._service.call("POST", f"/holds/{hold_id}/capture", identity,
-                                          body=capture.model_dump(exclude_none=True))
-        return HoldView.model_validate(answer)
+    async def place_hold_as_answered(self, identity: Identity, hold: HoldRequest, idempotency_key: str) -> bytes:
+        """The hold as the ledger answered it, a `HoldView`'s JSON: what the public API answers too, relayed."""
+        answer = await self._service.send("POST", "/holds", identity, as_json(hold),
+                                          headers={"Idempotency-Key": idempotency_key})
+        return answer.body
+
+    async def capture_hold_as_answered(self, identity: Identity, hold_id: uuid.UUID, capture: CaptureRequest) -> bytes:
+        answer = await self._service.send("POST", f"/holds/{hold_id}/capture", identity,
+                                          as_json(capture, exclude_none=True))
+        return answer.body
 
     async def void_hold(self, identity: Identity, hold_id: uuid.UUID) -> HoldView:
-        return HoldView.model_validate(await self._service.call("POST", f"/holds/{hold_id}/void", identity))
+        return HoldView.model_validate_json(await self.void_hold_as_answered(identity, hold_id))
+
+    async def void_hold_as_answered(self, identity: Identity, hold_id: uuid.UUID) -> bytes:
+        return (await self._service.send("POST", f"/holds/{hold_id}/void", identity, None)).body
 
     async def open_holds(self, identity: Identity, tenant_id: uuid.UUID) -> int:
         answer = await self._service.call("GET", f"/tenants/{tenant_id}/open-holds", identity)

@@ -4,7 +4,8 @@ transaction.
 
 The ledger keeps a copy of the facts its rules need (credit mode, teams, who may receive credits) and
 moves credits when a change requires it, so every change here goes out as an event, never as a call
-that could fail after the directory committed.
+that could fail after the directory committed. The gateway's replicas hear the same events: each forgets
+the callers a change concerns (`gateway.callers`), so every event leaves through `publish`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,18 @@ import asyncpg
 from common import outbox
 from common.contracts import events
 from common.contracts.events import Event, TenantChanged, UserChanged
+from gateway.callers import announced
 from gateway.directory import store
 from gateway.directory.domain import Person, Tenant
 
 SOURCE = events.source("gateway")
+
+
+async def publish(conn: asyncpg.Connection, event: Event) -> None:
+    """Into the outbox, in the change's transaction, for the services and the other replicas; and noted for
+    this replica, which applies it to its own caller cache once the request is answered."""
+    await outbox.enqueue(conn, event)
+    announced.note(event)
 
 
 def tenant_event(tenant: Tenant, version: int) -> Event:
@@ -60,8 +69,22 @@ async def announce(conn: asyncpg.Connection, tenants: list[Tenant], people: list
     """Publish the current facts of these tenants and people (used when they are created)."""
     tenant_versions = await store.versions(conn, "tenants", [t.id for t in tenants])
     for tenant in tenants:
-        await outbox.enqueue(conn, tenant_event(tenant, tenant_versions[tenant.id]))
+        await publish(conn, tenant_event(tenant, tenant_versions[tenant.id]))
     members = [p for p in people if p.role in ("master", "user")]
     user_versions = await store.versions(conn, "users", [p.id for p in members])
     for person in members:
-        await outbox.enqueue(conn, user_event(person, user_versions[person.id]))
+        await publish(conn, user_event(person, user_versions[person.id]))
+
+
+async def announce_sessions_ended(conn: asyncpg.Connection, person_id: uuid.UUID) -> None:
+    """A session of this person ended (signed out, a device signed out, a reused refresh token, a new
+    password): every gateway replica must stop accepting its access tokens, so it is announced in the same
+    transaction. No event type tells of sessions yet, so the person's current facts are announced again, at
+    their current version: every replica forgets the person's sessions on hearing it, and the services'
+    copies, which keep only a newer version, change nothing (as after `announce`). Operators and internal
+    systems are never remembered by the replicas, and UserChanged cannot name them: nothing to announce."""
+    person = await store.person(conn, person_id)
+    if person is None or person.tenant_id is None or person.role not in ("master", "user"):
+        return
+    version = (await store.versions(conn, "users", [person_id]))[person_id]
+    await publish(conn, user_event(person, version))

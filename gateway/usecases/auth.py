@@ -10,13 +10,16 @@ import asyncpg
 
 from common.logs import get_logger
 from common.problems import NotFound, Unauthenticated
+from gateway.callers.cache import CallerCache
 from gateway.directory import sessions, store
+from gateway.directory.events import announce_sessions_ended
 from gateway.directory.sessions import SessionRow
 from gateway.settings import GatewaySettings
 from gateway.web.auth import (
     Caller,
     InvalidToken,
     RefreshToken,
+    TokenSubject,
     Verdict,
     issue_access_token,
     judge_refresh,
@@ -113,8 +116,8 @@ async def refresh(pool: asyncpg.Pool, text: str, policy: TokenPolicy, device: De
             await sessions.rotate(conn, renewed.session_id, renewed.generation, renewed.digest, policy.refresh_ttl,
                                   device.ip, forgive_previous=verdict is Verdict.CURRENT)
             return _tokens(person_id, renewed, policy)
-        if verdict is Verdict.REUSED:
-            await sessions.revoke(conn, presented.session_id, "reused")
+        if verdict is Verdict.REUSED and person_id is not None:
+            await _end(conn, presented.session_id, person_id, "reused")
     if verdict is Verdict.REUSED:
         log.warning("refresh_token_reused", session_id=str(presented.session_id))
         raise InvalidRefreshToken("The refresh token was already used; the session has ended. Sign in again.")
@@ -135,18 +138,29 @@ async def sign_out_with_refresh_token(pool: asyncpg.Pool, text: str, grace: time
         return
     async with pool.acquire() as conn, conn.transaction():
         found = await sessions.lock_for_refresh(conn, presented.session_id)
-        state = found[0] if found else None
+        state, person_id = found if found else (None, None)
         verdict = judge_refresh(presented, state, _read_at(state), grace)
-        if verdict in (Verdict.CURRENT, Verdict.RESENT, Verdict.REUSED):
-            await sessions.revoke(conn, presented.session_id,
-                                  "reused" if verdict is Verdict.REUSED else "signed-out")
+        if verdict in (Verdict.CURRENT, Verdict.RESENT, Verdict.REUSED) and person_id is not None:
+            await _end(conn, presented.session_id, person_id,
+                       "reused" if verdict is Verdict.REUSED else "signed-out")
+
+
+async def _end(conn: asyncpg.Connection, session_id: uuid.UUID, person_id: uuid.UUID, because: str,
+               *, theirs_only: bool = False) -> bool:
+    """End a live session and announce it in the same transaction, so that every gateway replica stops
+    accepting its access tokens (`gateway.callers`); True when one ended. `theirs_only`: only if the session
+    is this person's."""
+    ended = await sessions.revoke(conn, session_id, because, person_id=person_id if theirs_only else None)
+    if ended:
+        await announce_sessions_ended(conn, person_id)
+    return ended
 
 
 async def sign_out(pool: asyncpg.Pool, caller: Caller) -> None:
     """End the session the caller's access token belongs to (internal systems have none)."""
     if caller.session_id is not None:
-        async with pool.acquire() as conn:
-            await sessions.revoke(conn, caller.session_id, "signed-out")
+        async with pool.acquire() as conn, conn.transaction():
+            await _end(conn, caller.session_id, caller.person.id, "signed-out")
 
 
 async def sessions_of(pool: asyncpg.Pool, caller: Caller) -> list[SessionRow]:
@@ -158,34 +172,48 @@ async def sessions_of(pool: asyncpg.Pool, caller: Caller) -> list[SessionRow]:
 
 async def end_session(pool: asyncpg.Pool, caller: Caller, session_id: uuid.UUID) -> None:
     """A person signs one of their devices out. Another person's session is not found, like an unknown one."""
-    async with pool.acquire() as conn:
-        ended = caller.session_id is not None and await sessions.revoke(
-            conn, session_id, "ended-by-user", person_id=caller.person.id
+    async with pool.acquire() as conn, conn.transaction():
+        ended = caller.session_id is not None and await _end(
+            conn, session_id, caller.person.id, "ended-by-user", theirs_only=True
         )
     if not ended:
         raise NotFound("No such session.")
 
 
-async def caller_from_token(pool: asyncpg.Pool, token: str, secret: str) -> Caller:
-    """The person behind a token, read fresh from the directory with their session so that
-    deactivation, a changed role or a signed-out session takes effect on the next request, not when
-    the token expires."""
+async def caller_from_token(pool: asyncpg.Pool, token: str, secret: str, cache: CallerCache | None = None) -> Caller:
+    """The person behind a token, as the directory has them now with their session, so that deactivation, a
+    changed role or a signed-out session takes effect on the next request, not when the token expires. With a
+    cache, a person verified lately is taken from it instead: every such change makes every replica forget
+    them (`gateway.callers.cache` says how that keeps the same promise). The token itself is checked each time."""
     subject = subject_of(token, secret)
-    async with pool.acquire() as conn:
-        if subject.kind == "service":
+    if subject.kind == "service":
+        async with pool.acquire() as conn:
             if await store.service_client_secret_hash(conn, subject.subject) is None:
                 raise InvalidToken("The access token is no longer valid.")
-            return service_caller(subject.subject)
-        try:
-            person_id = uuid.UUID(subject.subject)
-        except ValueError:
-            raise InvalidToken("The access token is not valid.") from None
-        if subject.session_id is None:
-            raise InvalidToken("The access token is not valid.")
-        found = await sessions.caller(conn, person_id, subject.session_id)
+        return service_caller(subject.subject)
+    person_id, session_id = _person_session(subject)
+    remembered = cache.get(person_id, session_id) if cache is not None else None
+    if remembered is not None:
+        return remembered
+    ticket = cache.ticket() if cache is not None else 0
+    async with pool.acquire() as conn:
+        found = await sessions.caller(conn, person_id, session_id)
     if found is None or not found[0].active:
         raise InvalidToken("The session has ended; sign in again.")
-    return Caller(found[0], found[1], subject.session_id)
+    caller = Caller(found[0], found[1], session_id)
+    if cache is not None:
+        cache.put(caller, ticket)
+    return caller
+
+
+def _person_session(subject: TokenSubject) -> tuple[uuid.UUID, uuid.UUID]:
+    try:
+        person_id = uuid.UUID(subject.subject)
+    except ValueError:
+        raise InvalidToken("The access token is not valid.") from None
+    if subject.session_id is None:
+        raise InvalidToken("The access token is not valid.")
+    return person_id, subject.session_id
 
 
 async def purge_ended_sessions(pool: asyncpg.Pool) -> None:

@@ -8,14 +8,13 @@ from typing import Literal
 
 import asyncpg
 
-from common import outbox
 from common.contracts import events, problems
 from common.contracts.events import CreditModeChanged, Event
 from common.problems import Conflict, Forbidden, NotFound
 from gateway.clients.ledger import LedgerClient
 from gateway.directory import domain, sessions, store
 from gateway.directory.domain import Person, Tenant
-from gateway.directory.events import SOURCE, tenant_event, user_event
+from gateway.directory.events import SOURCE, publish, tenant_event, user_event
 from gateway.schemas.credits import UserView
 from gateway.usecases.accounts import people, tenant_accounts
 from gateway.usecases.identity import identity_for
@@ -68,7 +67,7 @@ async def update_user(pool: asyncpg.Pool, caller: Caller, user_id: uuid.UUID, ch
         if not person.active:
             # Signed out everywhere at once: their refresh tokens stop working with their access tokens.
             await sessions.revoke_all_of(conn, user_id, "deactivated")
-        await outbox.enqueue(conn, user_event(person, version, actor=caller.person.id))
+        await publish(conn, user_event(person, version, actor=caller.person.id))
         return person
 
 
@@ -93,7 +92,7 @@ async def set_tenant_policies(
         if current.refund_undelivered == refund_undelivered:
             return current
         tenant, version = await store.set_refund_policy(conn, tenant_id, refund_undelivered)
-        await outbox.enqueue(conn, tenant_event(tenant, version))
+        await publish(conn, tenant_event(tenant, version))
         return tenant
 
 
@@ -123,10 +122,10 @@ async def switch_credit_mode(
         raise OpenHoldsBlockSwitch(f"{open_holds} open hold(s) must be captured or voided first.")
     tenant, version = await store.set_credit_mode(conn, tenant_id, mode)
     people_of_tenant = await store.people_of(conn, tenant_id)
-    await outbox.enqueue(conn, tenant_event(tenant, version))
+    await publish(conn, tenant_event(tenant, version))
     change = CreditModeChanged(tenant_id=tenant_id, mode=mode, previous_mode=current.credit_mode,
                                user_ids=[p.id for p in people_of_tenant if p.role in ("master", "user")],
                                actor_user_id=caller.person.id, version=version)
-    await outbox.enqueue(conn, Event.new(type=events.CREDIT_MODE_CHANGED, source=SOURCE,
-                                         subject=events.tenant_subject(tenant_id), data=change))
+    await publish(conn, Event.new(type=events.CREDIT_MODE_CHANGED, source=SOURCE,
+                                  subject=events.tenant_subject(tenant_id), data=change))
     return tenant

@@ -13,10 +13,9 @@ from typing import Any
 
 import asyncpg
 
-from common import outbox
 from gateway.directory import sessions, store
 from gateway.directory.domain import Person
-from gateway.directory.events import announce, user_event
+from gateway.directory.events import announce, publish, user_event
 from gateway.directory.onboarding import EmailTaken, ServiceClientUnbound
 from gateway.schemas.onboarding import DirectoryUserRequest
 from gateway.usecases.holds import require_service
@@ -61,7 +60,7 @@ async def _update(conn: asyncpg.Connection, found: Person, request: DirectoryUse
         person, version = await store.update_person(conn, found.id, changes)
     except asyncpg.UniqueViolationError:  # the new email is someone else's (the transaction is undone)
         raise EmailTaken(f"{request.email} is already the email address of someone else.") from None
-    await outbox.enqueue(conn, user_event(person, version))
+    await publish(conn, user_event(person, version))
     if changes.get("active") is False:
         # As when a master deactivates someone: their sessions end now, not when their tokens run out.
         await sessions.revoke_all_of(conn, person.id, "deactivated")

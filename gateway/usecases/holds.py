@@ -8,7 +8,7 @@ import uuid
 from common.contracts import problems
 from common.problems import Forbidden
 from gateway.clients.ledger import LedgerClient
-from gateway.schemas.credits import CaptureRequest, HoldRequest, HoldView
+from gateway.schemas.credits import CaptureRequest, HoldRequest
 from gateway.usecases.identity import identity_for
 from gateway.web.auth import Caller
 
@@ -22,16 +22,18 @@ def require_service(caller: Caller) -> None:
         raise ServiceTokenRequired("Holds are for internal systems signed in with a service token.")
 
 
-async def place(ledger: LedgerClient, caller: Caller, request: HoldRequest, idempotency_key: str) -> HoldView:
+async def place(ledger: LedgerClient, caller: Caller, request: HoldRequest, idempotency_key: str) -> bytes:
+    """The hold as the ledger answered it. The public answer is the contract's `HoldView` unchanged, so the
+    ledger's JSON is relayed as it came, never decoded and encoded again; so are a capture's and a void's."""
     require_service(caller)
-    return await ledger.place_hold(identity_for(caller), request, idempotency_key)
+    return await ledger.place_hold_as_answered(identity_for(caller), request, idempotency_key)
 
 
-async def capture(ledger: LedgerClient, caller: Caller, hold_id: uuid.UUID, request: CaptureRequest) -> HoldView:
+async def capture(ledger: LedgerClient, caller: Caller, hold_id: uuid.UUID, request: CaptureRequest) -> bytes:
     require_service(caller)
-    return await ledger.capture_hold(identity_for(caller), hold_id, request)
+    return await ledger.capture_hold_as_answered(identity_for(caller), hold_id, request)
 
 
-async def void(ledger: LedgerClient, caller: Caller, hold_id: uuid.UUID) -> HoldView:
+async def void(ledger: LedgerClient, caller: Caller, hold_id: uuid.UUID) -> bytes:
     require_service(caller)
-    return await ledger.void_hold(identity_for(caller), hold_id)
+    return await ledger.void_hold_as_answered(identity_for(caller), hold_id)

@@ -21,7 +21,7 @@ from common.problems import Conflict
 from gateway.directory import sessions, store
 from gateway.directory.domain import Person, Tenant
 from gateway.directory.emails import KIND_OF
-from gateway.directory.events import announce
+from gateway.directory.events import announce, announce_sessions_ended
 from gateway.directory.onboarding import (
     EmailTaken,
     LinkPurpose,
@@ -133,6 +133,7 @@ async def set_password(pool: asyncpg.Pool, token: str, password: str) -> Person:
         found = await store.password_link_by_hash(conn, token_hash(token), lock=True)
         link = require_usable(found[0] if found else None, found[1].active if found else False, datetime.now(UTC))
         await store.set_password(conn, link.user_id, password_hash)
-        await sessions.revoke_all_of(conn, link.user_id, "password-set")
+        if await sessions.revoke_all_of(conn, link.user_id, "password-set"):
+            await announce_sessions_ended(conn, link.user_id)  # every replica stops accepting them
     assert found is not None
     return found[1]

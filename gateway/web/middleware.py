@@ -12,7 +12,8 @@ from aiohttp.typedefs import Middleware
 from common.problems import DependencyUnavailable
 from common.runtime import DB
 from common.web import Handler
-from gateway.resources import LIMITS, SETTINGS
+from gateway.callers import announced, invalidation
+from gateway.resources import CALLER_CACHE, LIMITS, SETTINGS
 from gateway.usecases.auth import caller_from_token
 from gateway.web import ratelimit
 from gateway.web.api import Api
@@ -59,11 +60,25 @@ def authentication_middleware(api: Api) -> Middleware:
             if not header.startswith("Bearer "):
                 raise SignInRequired("Sign in first: send 'Authorization: Bearer <access token>'.")
             request[CALLER] = await caller_from_token(
-                request.app[DB], header[7:].strip(), request.app[SETTINGS].jwt_secret
+                request.app[DB], header[7:].strip(), request.app[SETTINGS].jwt_secret, request.app[CALLER_CACHE]
             )
         return await handler(request)
 
     return middleware
+
+
+@web.middleware
+async def own_changes_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The directory changes a request announced make this process forget whom they concern as soon as it
+    is answered (its transaction committed), before its client can send the next request: that request sees
+    the change here at once; other replicas, when the event reaches them (gateway.callers.announced). Applied
+    whatever the outcome: forgetting someone unchanged costs one lookup."""
+    with announced.collected() as changes:
+        try:
+            return await handler(request)
+        finally:
+            for event in changes:
+                invalidation.apply(request.app[CALLER_CACHE], event)
 
 
 def write_limit_middleware() -> Middleware:

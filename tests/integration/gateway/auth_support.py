@@ -50,19 +50,31 @@ class Gateway:
 async def running_gateway(infra: Infra, new_database: NewDatabase, exchange_name: str,
                           **env: str) -> AsyncIterator[Gateway]:
     """`env`: settings by their environment names, over generous defaults (limits high, no CORS)."""
+    async with running_replicas(infra, new_database, exchange_name, 1, **env) as [gateway]:
+        yield gateway
+
+
+@asynccontextmanager
+async def running_replicas(infra: Infra, new_database: NewDatabase, exchange_name: str, count: int,
+                           **env: str) -> AsyncIterator[list[Gateway]]:
+    """`count` gateway processes behind one load balancer, as deployed: one database, one exchange, the same
+    secrets. `env` as for `running_gateway`."""
     dsn = await new_database("gateway")
     settings = GatewaySettings.model_validate({
         "GATEWAY_DATABASE_URL": dsn, "BROKER_URL": infra.broker_url, "EXCHANGE_NAME": exchange_name,
         "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(40), "JWT_SECRET": secrets.token_urlsafe(40),
         "SIGN_IN_LIMIT_PER_IP": "1000/minute", "SIGN_IN_LIMIT_PER_EMAIL": "1000/minute", **env,
     })
-    client = TestClient(TestServer(create_app(settings)))
-    await client.start_server()
-    await seed(dsn)
+    clients: list[TestClient] = []
     try:
-        yield Gateway(client, settings, dsn)
+        for _ in range(count):
+            clients.append(TestClient(TestServer(create_app(settings))))
+            await clients[-1].start_server()
+        await seed(dsn)
+        yield [Gateway(client, settings, dsn) for client in clients]
     finally:
-        await client.close()
+        for client in clients:
+            await client.close()
 
 
 def claims_of(jwt: str) -> dict[str, Any]:
