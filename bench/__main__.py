@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bench import machine, readme, results
-from bench.benchmarks import events, logs, purchase_latency, report, transfers
+from bench.benchmarks import events, logs, purchase_latency, queue_costs, report, system_transfers, transfers
 from bench.modes import FULL, QUICK, Mode
 from bench.options import Options
 from bench.results import Result
@@ -20,10 +20,12 @@ from bench.results import Result
 Benchmark = Callable[[Mode, Options, Result], Coroutine[Any, Any, None]]
 BENCHMARKS: dict[str, Benchmark] = {
     "transfers": transfers.run,
+    "system": system_transfers.run,
     "purchase_latency": purchase_latency.run,
     "logs": logs.run,
     "events": events.run,
     "report": report.run,
+    "queue_costs": queue_costs.run,
 }
 
 

@@ -18,6 +18,15 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", LOCAL_RABBITMQ)
 
 
+# The benchmark's own connections to a service's database carry this name, so that they are never
+# counted among the service's Postgres backends (see system.System.backend_pids).
+APPLICATION_NAME = "bench"
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    return await asyncpg.connect(dsn, server_settings={"application_name": APPLICATION_NAME})
+
+
 def database_url(name: str) -> str:
     return f"{POSTGRES_URL.rstrip('/')}/{name}"
 
@@ -74,6 +83,9 @@ async def delete_topology(exchange: str) -> None:
         for queue in queue_names(exchange):
             for name in (queue, f"{queue}.dlq"):
                 await channel.queue_delete(name)
+            # A queue that takes only some of its events has a headers exchange of its own in front of it
+            # (common.bus); deleting one that does not exist is not an error.
+            await channel.exchange_delete(f"{queue}.filter")
         await channel.exchange_delete(exchange)
         await channel.exchange_delete(f"{exchange}.dlx")
 
@@ -82,12 +94,16 @@ async def ready_messages(exchange: str, services: frozenset[str]) -> int:
     """Messages waiting in the queues of these services (not counting those being processed)."""
     connection = await aio_pika.connect(BROKER_URL)
     async with connection:
-        channel = await connection.channel()
-        total = 0
-        for name in queue_names(exchange, services):
-            queue = await channel.declare_queue(name, passive=True)
-            total += queue.declaration_result.message_count or 0
-        return total
+        return await ready_on(await connection.channel(), exchange, services)
+
+
+async def ready_on(channel: aio_pika.abc.AbstractChannel, exchange: str, services: frozenset[str]) -> int:
+    """`ready_messages` on a channel the caller holds open."""
+    total = 0
+    for name in queue_names(exchange, services):
+        queue = await channel.declare_queue(name, passive=True)
+        total += queue.declaration_result.message_count or 0
+    return total
 
 
 class QueueSink:

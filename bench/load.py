@@ -2,8 +2,10 @@
 
 Closed loop (`closed_loop`): N workers each send a request, wait for the answer, send the next; after a
 warm-up, every request that starts inside the measured window counts. Open loop (`open_loop`): requests
-at a fixed rate whatever the answers, with a bound on those in flight (a request that would exceed it is
-counted as not sent, so an overloaded system shows as a lower achieved rate, not as a hung client).
+at fixed times whatever the answers, each one's latency from the time it was due; with a bound on those
+in flight, past which requests wait (their wait counted), and those still waiting when the schedule
+ends are not sent, so an overloaded system shows as long latencies and a lower achieved rate, not as a
+hung client.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Leg:
     latencies: list[float] = field(default_factory=list)  # of successful requests, in seconds
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
     usage: Usage | None = None
-    not_sent: int = 0  # open loop only: requests the in-flight bound held back
+    not_sent: int = 0  # open loop only: requests still waiting for a connection when the schedule ended
 
     @property
     def requests(self) -> int:
@@ -96,14 +98,25 @@ async def open_loop(
     request: Request, rate: float, seconds: float, probe: Probe | None = None, max_in_flight: int = 256,
     until: asyncio.Event | None = None,
 ) -> Leg:
-    """Requests at `rate` per second for `seconds`, or until `until` is set if that comes first."""
-    leg = Leg(seconds=seconds)
-    in_flight: set[asyncio.Task[None]] = set()
+    """Requests at `rate` per second for `seconds`, or until `until` is set if that comes first.
 
-    async def one(client: aiohttp.ClientSession) -> None:
-        elapsed, outcome = await _timed(request, client)
+    The k-th request is due at start + k/rate whatever the answers, and its latency runs from then, not
+    from when it could be sent: a system that stalls is charged for every request it held up (no
+    coordinated omission). Requests beyond `max_in_flight` wait for a connection, the wait counted; those
+    still waiting when the schedule ends are not sent (`not_sent`)."""
+    leg = Leg(seconds=seconds)
+    connections = asyncio.Semaphore(max_in_flight)
+    scheduled: set[asyncio.Task[None]] = set()
+    ended = False
+
+    async def one(client: aiohttp.ClientSession, due: float) -> None:
+        async with connections:
+            if ended:
+                leg.not_sent += 1
+                return
+            _, outcome = await _timed(request, client)
         if outcome is None:
-            leg.latencies.append(elapsed)
+            leg.latencies.append(time.perf_counter() - due)
         else:
             leg.errors[outcome] += 1
 
@@ -115,17 +128,15 @@ async def open_loop(
         while (now := time.perf_counter()) < started + seconds and not (until and until.is_set()):
             # Send everything due by now, then sleep a tick: timers are too coarse for one sleep each.
             target = int((now - started) * rate)
-            for _ in range(target - due):
-                if len(in_flight) >= max_in_flight:
-                    leg.not_sent += 1
-                    continue
-                task = asyncio.create_task(one(client))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+            for k in range(due, target):
+                task = asyncio.create_task(one(client, started + (k + 1) / rate))
+                scheduled.add(task)
+                task.add_done_callback(scheduled.discard)
             due = target
             await asyncio.sleep(0.002)
         leg.seconds = time.perf_counter() - started
         if probe is not None:
             leg.usage = probe.stop()
-        await asyncio.gather(*in_flight)
+        ended = True
+        await asyncio.gather(*scheduled)
     return leg

@@ -85,6 +85,20 @@ def peak_rss_mb(pid: int) -> float:
     return round(_status_kb(pid, "VmHWM") / 1024, 1)
 
 
+def pids_named(command: str) -> list[int]:
+    """Every process whose command name (`/proc/<pid>/comm`) is `command`, such as RabbitMQ's `beam.smp`."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/comm") as comm:
+                    if comm.read().strip() == command:
+                        found.append(int(entry.name))
+            except OSError:  # it exited while we looked
+                continue
+    return found
+
+
 def _cpu_seconds(pids: list[int]) -> float:
     return sum(process_cpu_seconds(pid) for pid in pids)
 
@@ -96,6 +110,10 @@ class Usage:
     machine_busy_pct: float  # all cores together, 100 = every core busy
     services_cpu_pct: dict[str, float] = field(default_factory=dict)  # % of one core each
     load1: float = 0.0
+    # The same as CPU seconds over the window: what a per-operation cost is divided from.
+    services_cpu_seconds: dict[str, float] = field(default_factory=dict)
+    client_cpu_seconds: float = 0.0
+    machine_cpu_seconds: float = 0.0  # busy time of all cores together
 
 
 class Probe:
@@ -113,6 +131,16 @@ class Probe:
         """Measure these processes too, from the next start()."""
         self._pids[name] = list(pids)
 
+    def groups(self) -> dict[str, list[int]]:
+        return {name: list(pids) for name, pids in self._pids.items()}
+
+    def include_new(self, name: str, pids: Sequence[int]) -> None:
+        """Measure in the running window also those of `pids` that were not in the group at start():
+        processes born since (a pool that opened a connection), whose whole CPU time falls in the window."""
+        group = self._pids.setdefault(name, [])
+        self._services.setdefault(name, 0.0)
+        group += [pid for pid in pids if pid not in group]
+
     def start(self) -> None:
         self._started = time.perf_counter()
         self._client = time.process_time()
@@ -123,16 +151,17 @@ class Probe:
         seconds = max(time.perf_counter() - self._started, 1e-9)
         busy, total = _machine_ticks()
         busy_delta, total_delta = busy - self._machine[0], max(total - self._machine[1], 1)
-        services = {
-            name: round(100 * (_cpu_seconds(pids) - self._services[name]) / seconds, 1)
-            for name, pids in self._pids.items()
-        }
+        services = {name: _cpu_seconds(pids) - self._services[name] for name, pids in self._pids.items()}
+        client = time.process_time() - self._client
         return Usage(
             seconds=round(seconds, 2),
-            client_cpu_pct=round(100 * (time.process_time() - self._client) / seconds, 1),
+            client_cpu_pct=round(100 * client / seconds, 1),
             machine_busy_pct=round(100 * busy_delta / total_delta, 1),
-            services_cpu_pct=services,
+            services_cpu_pct={name: round(100 * cpu / seconds, 1) for name, cpu in services.items()},
             load1=load()[0],
+            services_cpu_seconds={name: round(cpu, 3) for name, cpu in services.items()},
+            client_cpu_seconds=round(client, 3),
+            machine_cpu_seconds=round(busy_delta / _TICKS, 2),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -29,7 +30,8 @@ from common.db import migrate
 
 SQL = Path(__file__).resolve().parent / "sql"
 LEDGER_MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "ledger" / "migrations"
-SCRIPTS = {"minimal": SQL / "transfer_minimal.sql", "as_ledger": SQL / "transfer_as_ledger.sql"}
+SCRIPTS = {"minimal": SQL / "transfer_minimal.sql", "as_ledger": SQL / "transfer_as_ledger.sql",
+           "hot": SQL / "transfer_hot.sql"}
 ACCOUNTS = 10_000
 TENANT = uuid.UUID("00000000-0000-4000-8000-00000000be11")
 
@@ -119,7 +121,9 @@ async def run(dsn: str, script: str, clients: int, seconds: int) -> PgbenchRun:
         probe = machine.Probe({})
         probe.start()
         process = await asyncio.create_subprocess_exec(
-            _executable(), "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)),
+            # Prepared statements and a thread per core (the clients share them): more threads than
+            # cores would only take turns with the server on the same two cores.
+            _executable(), "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)),
             "-T", str(seconds), "-f", str(script_path), *_json_variables(),
             "-l", "--sampling-rate", "0.2", "--log-prefix", prefix, dsn,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -34,11 +34,11 @@ def markdown(results: list[Result]) -> str:
         before, after = r.machine_before.get("load", []), r.machine_after.get("load", [])
         memory = ", ".join(f"{name} {usage['peak_rss_mb']:.0f} MB" for name, usage in r.services.items())
         notes = "; ".join(r.notes + ([f"FAILED: {r.error}"] if r.error else []))
-        lines.append(f"| {r.name} | {_loads(before)} → {_loads(after)} | {memory or '-'} | {_escape(notes)} |")
+        lines.append(f"| {r.name} | {loads_text(before)} → {loads_text(after)} | {memory or '-'} | {_escape(notes)} |")
     return "\n".join(lines)
 
 
-def _loads(values: list[float]) -> str:
+def loads_text(values: list[float]) -> str:
     return " / ".join(f"{v:.2f}" for v in values) if values else "?"
 
 

@@ -77,6 +77,11 @@ def _figure(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}" if value < 100 else f"{value:,.0f}"
 
 
+def ratio_text(ratio: float) -> str:
+    """A ratio readable at both ends: 0.003x as well as 0.85x."""
+    return f"{ratio:.3f}x" if ratio < 0.1 else f"{ratio:.2f}x"
+
+
 def throughput_text(row: Row) -> str:
     return f"{_figure(row.throughput)} {row.unit}".strip() if row.throughput is not None else "-"
 

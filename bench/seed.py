@@ -129,23 +129,48 @@ async def wait_for_replicas(system: System, expected: dict[str, int], limit_seco
         await asyncio.sleep(0.5)
 
 
-async def open_balances(system: System, directory: Directory, credits: int = OPENING_CREDITS) -> None:
-    """Every user's account opened with `credits`, bought from `world` (one transaction per account)."""
-    accounts, transactions, postings = [], [], []
+# As ledger migration 0008 turned the balances from before lots into lots: each funded account's credits
+# are one opening lot, paid and never expiring (a transfer spends credits lot by lot).
+_OPENING_LOTS = (
+    """INSERT INTO lots (id, tenant_id, origin, paid, reference, granted_at, expires_at, quantity)
+       SELECT md5('opening:' || a.id::text)::uuid, a.tenant_id, 'opening', true, NULL, a.created_at, NULL, a.balance
+       FROM accounts a WHERE a.id = ANY($1::uuid[])""",
+    """INSERT INTO lot_holdings (account_id, lot_id, remaining, reserved)
+       SELECT a.id, md5('opening:' || a.id::text)::uuid, a.balance, 0 FROM accounts a WHERE a.id = ANY($1::uuid[])""",
+    """INSERT INTO lot_movements (transaction_id, account_id, lot_id, amount, reserved)
+       SELECT p.transaction_id, p.account_id, md5('opening:' || p.account_id::text)::uuid, p.amount, 0
+       FROM postings p WHERE p.account_id = ANY($1::uuid[])""",
+)
+
+
+def _funded(seeded: SeededTenant, credits: int, system_credits: int) -> list[tuple[uuid.UUID, str, str, int]]:
+    """(account id, code, kind, opening credits) of each account of the tenant that starts with credits."""
+    funded = [(*seeded.account(person), "user", credits) for person in seeded.users]
+    if system_credits:
+        funded.append((account_id(seeded.tenant.id, SYSTEM), SYSTEM, "system", system_credits))
+    return funded
+
+
+async def open_balances(system: System, directory: Directory, credits: int = OPENING_CREDITS,
+                        system_credits: int = 0) -> None:
+    """Every user's account opened with `credits` and each tenant's System Credits with `system_credits`,
+    bought from `world` (one transaction per account), each account's credits in a lot of its own."""
+    accounts, transactions, postings, funded_ids = [], [], [], []
     for seeded in directory.tenants:
         tenant_id = seeded.tenant.id
         world = account_id(tenant_id, WORLD)
         world_balance = 0
-        for person in seeded.users:
-            account, code = seeded.account(person)
-            accounts.append((account, tenant_id, code, "user", credits))
+        for account, code, kind, amount in _funded(seeded, credits, system_credits):
+            accounts.append((account, tenant_id, code, kind, amount))
+            funded_ids.append(account)
             transaction = uuid.uuid4()
             transactions.append((transaction, tenant_id, "purchase", f"bench-opening:{code}", "bench",
                                  "Opening balance (benchmark seed)"))
-            world_balance -= credits
-            postings += [(transaction, world, -credits, world_balance), (transaction, account, credits, credits)]
+            world_balance -= amount
+            postings += [(transaction, world, -amount, world_balance), (transaction, account, amount, amount)]
         accounts.append((world, tenant_id, WORLD, "world", world_balance))
-        accounts.append((account_id(tenant_id, SYSTEM), tenant_id, SYSTEM, "system", 0))
+        if not system_credits:
+            accounts.append((account_id(tenant_id, SYSTEM), tenant_id, SYSTEM, "system", 0))
     conn = await asyncpg.connect(system.database_url("ledger"))
     try:
         async with conn.transaction():
@@ -156,20 +181,24 @@ async def open_balances(system: System, directory: Directory, credits: int = OPE
                 records=transactions)
             await conn.copy_records_to_table(
                 "postings", columns=["transaction_id", "account_id", "amount", "balance_after"], records=postings)
-        await conn.execute("ANALYZE accounts; ANALYZE transactions; ANALYZE postings")
+            for statement in _OPENING_LOTS:
+                await conn.execute(statement, funded_ids)
+        await conn.execute("ANALYZE accounts; ANALYZE transactions; ANALYZE postings; ANALYZE lot_holdings")
     finally:
         await conn.close()
 
 
-async def seed(system: System, users: int, tenants: int = 1, balances: bool = True) -> Directory:
-    """Plan, insert and announce the directory, wait for the services to have it, open balances."""
+async def seed(system: System, users: int, tenants: int = 1, balances: bool = True,
+               system_credits: int = 0) -> Directory:
+    """Plan, insert and announce the directory, wait for the services to have it, open balances (each
+    tenant's System Credits with `system_credits`)."""
     started = time.monotonic()
     directory = plan(uuid.uuid4().hex[:6], users, tenants)
     expected = {service: n + len(directory.people) for service, n in (await replica_counts(system)).items()}
     await insert_directory(system, directory)
     waited = await wait_for_replicas(system, expected)
     if balances and "ledger" in system.processes:
-        await open_balances(system, directory)
+        await open_balances(system, directory, system_credits=system_credits)
     print(f"  seeded {len(directory.people):,} people in {len(directory.tenants)} tenant(s) in "
           f"{time.monotonic() - started:.1f} s (directory events applied in {waited:.1f} s)", flush=True)
     return directory

@@ -25,9 +25,13 @@ from bench.results import RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {"gateway": "gateway", "ledger": "services.ledger", "billing": "services.billing",
-           "reporting": "services.reporting"}
-# The gateway's /readyz also asks messaging, which no benchmark starts: its /healthz says it is serving
-# (aiohttp binds only after every cleanup context, migrations included, has started).
+           "reporting": "services.reporting", "messaging": "services.messaging", "webhooks": "services.webhooks"}
+# Every service, as `make run` starts them (less the fakes: no SMS is sent, so messaging runs without an
+# SMSC, as it may: it accepts messages and waits for the carrier).
+EVERYTHING = ("ledger", "billing", "reporting", "messaging", "webhooks", "gateway")
+# The gateway's /readyz also asks messaging and webhooks, which most benchmarks do not start: its
+# /healthz says it is serving (aiohttp binds only after every cleanup context, migrations included, has
+# started).
 _READY_PATH = {"gateway": "/healthz"}
 
 
@@ -86,7 +90,9 @@ class System:
             LEDGER_URL=self.url("ledger"),
             BILLING_URL=self.url("billing"),
             REPORTING_URL=self.url("reporting"),
-            MESSAGING_URL=f"http://127.0.0.1:{_free_port()}",  # never started
+            MESSAGING_URL=self.url("messaging"),
+            WEBHOOKS_URL=self.url("webhooks"),
+            SMPP_PORT=str(_free_port()),  # no SMSC: never another run's simulator
             PUBLIC_BASE_URL=self.url("gateway"),
             BILLING_WEBHOOK_URL=self.url("billing") + "/webhooks/test",
             LOG_LEVEL="INFO",  # what production runs: logging is part of the cost being measured
@@ -129,8 +135,9 @@ class System:
         CPU can be measured beside the service's own: the split tells Python from SQL."""
         conn = await asyncpg.connect(self.database_url(service))
         try:
-            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                                    self.database_name(service))
+            rows = await conn.fetch("""SELECT pid FROM pg_stat_activity
+                                       WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name <> $2""",
+                                    self.database_name(service), infra.APPLICATION_NAME)
         finally:
             await conn.close()
         return [row["pid"] for row in rows]
@@ -159,7 +166,7 @@ class System:
 async def running(name: str, services: tuple[str, ...]) -> AsyncIterator[System]:
     """Start `services` (in order), with a sink for the queues of those not started; clean up after."""
     system = System(name, services)
-    idle_queues = infra.queue_names(system.exchange, frozenset(MODULES) - frozenset(services) | {"messaging"})
+    idle_queues = infra.queue_names(system.exchange, frozenset(MODULES) - frozenset(services))
     sink = infra.QueueSink(idle_queues)
     try:
         for service in services:

@@ -1,6 +1,7 @@
-"""The requests the load generator sends: random transfers between the seeded accounts, through the
-gateway (as each tenant's master, signed in like any client) or straight to the ledger (as the gateway
-would call it), and the trivial /healthz that shows what the client and the HTTP stack alone cost."""
+"""The requests the load generator sends: random transfers between the seeded accounts (or, the hot
+account, from System Credits to three users), through the gateway (as each tenant's master, signed in
+like any client) or straight to the ledger (as the gateway would call it), and the trivial /healthz that
+shows what the client and the HTTP stack alone cost."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import aiohttp
 
 from bench.clients import InternalTokens, error_label, identity_of, json_body, sign_in, write_headers
 from bench.seed import PASSWORD, Directory, SeededTenant
+from common.accounts import SYSTEM, account_id
 from common.identity import Identity
 
 
@@ -30,20 +32,41 @@ class _Accounts:
         return seeded, source, target, self._rng.randint(1, 5)
 
 
-class GatewayTransfers:
-    """POST /api/v1/transfers as each tenant's master (who may move any user's credits)."""
+class HotAccount:
+    """A master's day: one credit at a time from the first tenant's System Credits to one of three users,
+    so that every transfer takes the same account's lock (and the same lot)."""
 
-    def __init__(self, gateway_url: str, directory: Directory, tokens: dict[uuid.UUID, str]) -> None:
+    RECIPIENTS = 3
+
+    def __init__(self, directory: Directory) -> None:
+        self._seeded = directory.tenants[0]
+        tenant_id = self._seeded.tenant.id
+        self._source = (account_id(tenant_id, SYSTEM), SYSTEM)
+        # The last users: benchmarks that watch balances use the first ones.
+        self._targets = [self._seeded.account(p) for p in self._seeded.users[-self.RECIPIENTS:]]
+        self._rng = random.Random()
+
+    def pick(self) -> tuple[SeededTenant, tuple[uuid.UUID, str], tuple[uuid.UUID, str], int]:
+        return self._seeded, self._source, self._rng.choice(self._targets), 1
+
+
+class GatewayTransfers:
+    """POST /api/v1/transfers as each tenant's master (who may move any user's credits), between two
+    users at random, or as `accounts` picks them."""
+
+    def __init__(self, gateway_url: str, directory: Directory, tokens: dict[uuid.UUID, str],
+                 accounts: _Accounts | HotAccount | None = None) -> None:
         self._url = gateway_url + "/api/v1/transfers"
-        self._accounts = _Accounts(directory)
+        self._accounts = accounts or _Accounts(directory)
         self._tokens = {tenant_id: "Bearer " + token for tenant_id, token in tokens.items()}
 
     @classmethod
-    async def signed_in(cls, gateway_url: str, directory: Directory) -> GatewayTransfers:
+    async def signed_in(cls, gateway_url: str, directory: Directory, hot: bool = False) -> GatewayTransfers:
+        """`hot`: the HotAccount workload instead of random pairs."""
         async with aiohttp.ClientSession() as session:
             tokens = {s.tenant.id: await sign_in(session, gateway_url, s.master.email, PASSWORD)
                       for s in directory.tenants}
-        return cls(gateway_url, directory, tokens)
+        return cls(gateway_url, directory, tokens, HotAccount(directory) if hot else None)
 
     async def __call__(self, client: aiohttp.ClientSession) -> str | None:
         seeded, (source, _), (target, _), quantity = self._accounts.pick()

@@ -37,6 +37,8 @@ FAKE_SEQ = 10**12
 # The backlog put straight into reporting's queue: sequence numbers of its own.
 QUEUED_SEQ = 2 * 10**12
 _POLL_SECONDS = 0.1
+# Events are routed by their type without its namespace (common.contracts.events.routing_key).
+POSTED_KEY = events.routing_key(events.TRANSACTION_POSTED)
 
 
 async def run(mode: Mode, options: Options, result: Result) -> None:
@@ -69,7 +71,7 @@ def _backlog(directory: Directory, count: int, first_seq: int = FAKE_SEQ) -> lis
                                      balance_after=seed.OPENING_CREDITS + quantity)],
         )
         event = Event.new(type=events.TRANSACTION_POSTED, source="ledger", subject=str(seeded.tenant.id), data=posted)
-        rows.append((event.id, event.type, event.model_dump_json(exclude_none=True)))
+        rows.append((event.id, event.routing_key, event.model_dump_json(exclude_none=True)))
     return rows
 
 
@@ -129,7 +131,7 @@ async def _drain_queue(result: Result, running: system.System, directory: Direct
             for first in range(0, count, 1000):
                 await asyncio.gather(*(exchange.publish(
                     aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                    routing_key=events.TRANSACTION_POSTED) for body in bodies[first:first + 1000]))
+                    routing_key=POSTED_KEY) for body in bodies[first:first + 1000]))
     finally:
         os.kill(pid, signal.SIGCONT)
     probe = Probe(running.pids())
@@ -221,7 +223,7 @@ async def _lags(ledger: str, reporting: str, first_seq: int) -> list[Lag]:
         published = dict(await conn.fetch(
             """SELECT (envelope->'data'->>'seq')::bigint, published_at FROM outbox
                WHERE routing_key = $1 AND (envelope->'data'->>'seq')::bigint > $2""",
-            events.TRANSACTION_POSTED, first_seq))
+            POSTED_KEY, first_seq))
     finally:
         await conn.close()
     conn = await asyncpg.connect(reporting)

@@ -11,27 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import uuid
 from dataclasses import asdict
 
-from bench import load, pgbench, profiling, seed, system
+from bench import ceiling, load, profiling, seed, system
 from bench.load import Request
 from bench.machine import Probe
 from bench.modes import CONCURRENCY, Mode
 from bench.options import Options
-from bench.results import RESULTS, Result, Row
+from bench.results import RESULTS, Result, Row, ratio_text
 from bench.workloads import GatewayTransfers, Healthz, LedgerTransfers
 
 NAME = "transfers"
+PGBENCH_SCRIPTS = ("minimal", "as_ledger")
 PGBENCH_CLIENTS = (8, 32)  # 128 would need more connections than a shared Postgres has free
-PGBENCH_ROUNDS = 2
 SMALL_TENANTS, SMALL_TENANT_USERS = 100, 20
 
 
 async def run(mode: Mode, options: Options, result: Result) -> None:
     """Fills `result` as it goes: what was measured before a failure is kept."""
-    ceilings = await _pgbench(result, mode)
-    ceiling = ceilings["minimal"]
+    best = await ceiling.best(result, mode, PGBENCH_SCRIPTS, PGBENCH_CLIENTS)
+    ceilings = {script: max(tps for (s, _), tps in best.items() if s == script) for script in PGBENCH_SCRIPTS}
+    minimal = ceilings["minimal"]
     async with system.running(NAME, ("ledger", "gateway")) as running:
         try:
             directory = await seed.seed(running, mode.users, tenants=options.tenants)
@@ -43,12 +43,12 @@ async def run(mode: Mode, options: Options, result: Result) -> None:
             }
             for target, request in targets.items():
                 for concurrency in CONCURRENCY:
-                    await _leg(result, running, target, request, concurrency, mode, ceiling)
+                    await _leg(result, running, target, request, concurrency, mode, minimal)
             # The gateway reads a tenant's whole directory per request: the same load on small tenants
             # shows what it costs apart from that.
             small = await seed.seed(running, SMALL_TENANTS * SMALL_TENANT_USERS, tenants=SMALL_TENANTS)
             small_gateway = await GatewayTransfers.signed_in(running.url("gateway"), small)
-            await _leg(result, running, "gateway", small_gateway, 32, mode, ceiling,
+            await _leg(result, running, "gateway", small_gateway, 32, mode, minimal,
                        label=f"gateway c=32, {SMALL_TENANT_USERS}-user tenants")
             if mode.profile_seconds:
                 await _profile(result, running, "ledger", targets["ledger"], 32, mode.profile_seconds)
@@ -59,35 +59,8 @@ async def run(mode: Mode, options: Options, result: Result) -> None:
             result.services = running.usage()
 
 
-async def _pgbench(result: Result, mode: Mode) -> dict[str, float]:
-    """Both scripts at each client count, twice, interleaved: on a shared machine a burst of someone
-    else's work can halve one run, and the ceiling is what Postgres can do, so the better run counts.
-    Answers the best tps of each script."""
-    runs: dict[tuple[str, int], list[pgbench.PgbenchRun]] = {}
-    async with pgbench.scratch_ledger(uuid.uuid4().hex[:8]) as dsn:
-        for _ in range(PGBENCH_ROUNDS):
-            for script in pgbench.SCRIPTS:
-                for clients in PGBENCH_CLIENTS:
-                    runs.setdefault((script, clients), []).append(
-                        await pgbench.run(dsn, script, clients, mode.pgbench_seconds))
-    for (script, clients), tries in runs.items():
-        best = max(tries, key=lambda r: r.tps)
-        capped = f" (capped from {clients})" if best.clients < clients else ""
-        usage = best.usage
-        result.add(Row(
-            case=f"pgbench {script} c={best.clients}{capped}", throughput=round(best.tps, 1), unit="tx/s",
-            **_latency(best.latency), requests=best.transactions, errors=best.failed,
-            load1=usage.load1 if usage else None,
-            note=f"best of {len(tries)} ({', '.join(f'{r.tps:,.0f}' for r in tries)}); "
-                 f"machine {usage.machine_busy_pct if usage else '?'}% busy",
-            details={"runs": [asdict(r) for r in tries]},
-        ))
-    return {script: max(r.tps for (s, _), tries in runs.items() if s == script for r in tries)
-            for script in pgbench.SCRIPTS}
-
-
 async def _leg(result: Result, running: system.System, target: str, request: Request, concurrency: int,
-               mode: Mode, ceiling: float, label: str | None = None) -> None:
+               mode: Mode, pgbench_tps: float, label: str | None = None) -> None:
     # The same client at the same concurrency against /healthz first: if it answers far faster than
     # transfers, the load generator is not what limits the transfers.
     healthz = await load.closed_loop(Healthz(running.url(target)), concurrency, 0.5, mode.baseline_seconds,
@@ -102,14 +75,14 @@ async def _leg(result: Result, running: system.System, target: str, request: Req
     leg = await load.closed_loop(request, concurrency, mode.warmup_seconds, mode.leg_seconds, probe, add_backends)
     usage = leg.usage
     assert usage is not None
-    ratio = leg.throughput / ceiling if ceiling else 0.0
+    ratio = leg.throughput / pgbench_tps if pgbench_tps else 0.0
     # CPU per transfer holds up under a busy machine better than transfers per second do.
     cpu_ms = {name: round(10 * pct / leg.throughput, 2) if leg.throughput else None
               for name, pct in usage.services_cpu_pct.items()}
     result.add(Row(
         case=label or f"{target} c={concurrency}", throughput=round(leg.throughput, 1), unit="transfers/s",
         **_latency(leg.latency_ms()), requests=leg.requests, errors=sum(leg.errors.values()), load1=usage.load1,
-        note=(f"{_times(ratio)} pgbench; CPU ms/transfer: {target} {cpu_ms[target]}, "
+        note=(f"{ratio_text(ratio)} pgbench; CPU ms/transfer: {target} {cpu_ms[target]}, "
               f"its Postgres {cpu_ms[f'postgres ({target})']}; client CPU {usage.client_cpu_pct:.0f}%; "
               f"/healthz {healthz.throughput:,.0f}/s"),
         details={"ratio_to_pgbench": round(ratio, 3), "errors": dict(leg.errors), "usage": asdict(usage),
@@ -141,9 +114,9 @@ def _ratios(result: Result, ceilings: dict[str, float]) -> str:
     parts = []
     for c in CONCURRENCY:
         gateway, ledger = tps.get(f"gateway c={c}", 0.0), tps.get(f"ledger c={c}", 0.0)
-        parts.append(f"c={c}: ledger {_times(ledger / ceilings['minimal'])} pgbench minimal, "
-                     f"{_times(ledger / ceilings['as_ledger'])} pgbench as-ledger; gateway "
-                     f"{_times(gateway / ledger if ledger else 0)} ledger")
+        parts.append(f"c={c}: ledger {ratio_text(ledger / ceilings['minimal'])} pgbench minimal, "
+                     f"{ratio_text(ledger / ceilings['as_ledger'])} pgbench as-ledger; gateway "
+                     f"{ratio_text(gateway / ledger if ledger else 0)} ledger")
     return (f"ratios (pgbench best: minimal {ceilings['minimal']:,.0f} tx/s, as-ledger {ceilings['as_ledger']:,.0f} "
             "tx/s): " + "; ".join(parts))
 
@@ -157,11 +130,6 @@ async def _ledger_check(running: system.System) -> str:
     output, _ = await check.communicate()
     return "ledger invariants held after the run" if check.returncode == 0 else (
         "LEDGER INVARIANTS BROKEN after the run: " + output.decode()[-500:])
-
-
-def _times(ratio: float) -> str:
-    """A ratio readable at both ends: 0.003x as well as 0.85x."""
-    return f"{ratio:.3f}x" if ratio < 0.1 else f"{ratio:.2f}x"
 
 
 def _latency(latency: dict[str, float | None]) -> dict[str, float | None]:
