@@ -11,6 +11,7 @@ restarts (a new `boot`) and ends every stream: their clients reconnect, their id
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -29,7 +30,11 @@ ROUTING_KEYS = tuple(sorted(CATALOGUE[t].routing_key for t in SHOWN_TYPES))
 
 
 def feed(hub: Hub, event: Event) -> None:
-    """One event from the bus into the hub: shaped, numbered, queued for its tenant's streams."""
+    """One event from the bus into the hub: shaped, numbered, queued for its tenant's streams. An event of a
+    tenant nobody here follows is dropped before its payload is read (most of them, on most replicas)."""
+    tenant = event.data.get("tenant_id") if isinstance(event.data, dict) else None
+    if tenant is not None and not _followed(hub, tenant):
+        return
     try:
         shaped = messages_of(event)
     except ValueError as exc:  # a payload that does not match its type's model: nothing to show
@@ -37,6 +42,13 @@ def feed(hub: Hub, event: Event) -> None:
         return
     if shaped:
         hub.publish(shaped[0].concerns.tenant_id, shaped)
+
+
+def _followed(hub: Hub, tenant: object) -> bool:
+    try:
+        return hub.follows(uuid.UUID(str(tenant)))
+    except ValueError:
+        return True  # unreadable: let the shaping judge it (and log it)
 
 
 def _missed_while_away(hub: Hub) -> None:

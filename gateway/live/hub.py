@@ -108,6 +108,11 @@ class Hub:
     def stream_count(self) -> int:
         return self._streams
 
+    def follows(self, tenant_id: uuid.UUID) -> bool:
+        """Whether a tenant's events are kept here: it has a stream here, or had one lately."""
+        self._forget_idle()
+        return tenant_id in self._buffers
+
     def publish(self, tenant_id: uuid.UUID, messages: list[LiveMessage]) -> None:
         """Number the messages, keep them for resuming and queue them for the tenant's streams here. A
         tenant with no stream here (nor recently) is not followed: nobody could resume from it."""

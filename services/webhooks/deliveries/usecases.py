@@ -56,29 +56,32 @@ async def record_events(pool: asyncpg.Pool, batch: Sequence[Arrived]) -> int:
     delivers again makes none."""
     made = 0
     async with pool.acquire() as conn, conn.transaction():
-        fresh = await first_deliveries(conn, WEBHOOKS_EVENTS.name, [a.event.id for a in batch])
-        todo = []
-        for arrived in batch:
-            if arrived.event.id in fresh:
-                fresh.discard(arrived.event.id)  # the same event twice in one batch
-                todo.append(arrived)
-        if not todo:
-            return 0
         # A delivery's position is drawn when it is inserted, not when it commits. So the endpoints that get
         # deliveries are locked first, and another transaction making deliveries for one of them (a second
         # process, as during a consumer handover) waits until this one commits before drawing its own:
         # an endpoint's positions become visible in their order, and a later one is never sent first.
         endpoints = await store.lock_endpoints_wanting(
-            conn, {a.tenant_id for a in todo}, {a.event.type for a in todo}
+            conn, {a.tenant_id for a in batch}, {a.event.type for a in batch}
         )
-        for arrived in todo:
+        wanted = {
+            a.event.id: [e["id"] for e in endpoints
+                         if e["tenant_id"] == a.tenant_id and a.event.type in e["event_types"]]
+            for a in batch
+        }
+        # Only events some endpoint wants leave an inbox row: one that none wants has no effect to repeat, and
+        # most events (every transfer of a tenant without webhooks) cost no write at all.
+        awaited = [event_id for event_id, endpoint_ids in wanted.items() if endpoint_ids]
+        if not awaited:
+            return 0
+        fresh = await first_deliveries(conn, WEBHOOKS_EVENTS.name, awaited)
+        for arrived in batch:
             event = arrived.event
-            endpoint_ids = [e["id"] for e in endpoints
-                            if e["tenant_id"] == arrived.tenant_id and event.type in e["event_types"]]
-            if endpoint_ids:
-                await store.insert_event(conn, event.id, arrived.tenant_id, event.type, event.to_json().decode())
-                await store.insert_deliveries(conn, event.id, endpoint_ids)
-                made += len(endpoint_ids)
+            if event.id not in fresh:
+                continue
+            fresh.discard(event.id)  # the same event twice in one batch
+            await store.insert_event(conn, event.id, arrived.tenant_id, event.type, event.to_json().decode())
+            await store.insert_deliveries(conn, event.id, wanted[event.id])
+            made += len(wanted[event.id])
     return made
 
 

@@ -143,3 +143,26 @@ def test_the_stream_shows_only_public_types_and_nothing_of_the_rest():
     assert all(CATALOGUE[t].audience == "public" for t in SHOWN_TYPES)
     queued = events.MessageQueued(message_id=uuid.uuid4(), tenant_id=TENANT)
     assert messages_of(_event(events.MESSAGE_QUEUED, queued, "/sms-credits/messaging")) == []
+
+
+def test_the_feed_keeps_a_followed_tenants_events_and_drops_the_rest_unread(monkeypatch):
+    from gateway.live import feed as live_feed
+    from gateway.live.hub import Hub
+
+    hub = Hub(buffer_size=10, max_streams=10)
+    opened = hub.open(TENANT, MASTER, None)
+    shaped: list[Event] = []
+    real = live_feed.messages_of
+
+    def counting(event: Event) -> list[LiveMessage]:
+        shaped.append(event)
+        return real(event)
+
+    monkeypatch.setattr(live_feed, "messages_of", counting)
+    live_feed.feed(hub, _transfer(SYSTEM, user_code(BEN)))
+    other = Event.new(type=events.TRANSACTION_POSTED, source="/sms-credits/ledger", subject=f"tenants/{OTHER_TENANT}",
+                      data=events.TransactionPosted(transaction_id=uuid.uuid4(), seq=1, tenant_id=OTHER_TENANT,
+                                                    kind="transfer", occurred_at=datetime.now(UTC), postings=[]))
+    live_feed.feed(hub, other)
+    assert len(shaped) == 1  # the other tenant's event was never shaped
+    assert opened.stream.queue.qsize() == 2  # the followed transfer: both balances
