@@ -22,6 +22,14 @@ SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating the same database.
 _MIGRATION_LOCK_KEY = 7_342_001
 
+# Prefixed to a statement (`... FROM async_commit`), it commits without waiting for the WAL to reach the
+# disk: a crash may lose the last fraction of a second of such commits, never corrupt them. Only for
+# writes whose loss is repaired by design: the relay's "published" marks (lost, the events go out again
+# and the inboxes drop them), the gateway's stored answers (lost, the retry reaches the services under
+# the same derived key and is answered the first result). A commit that waits costs this 2-core machine
+# about 60 us of CPU more (pgbench, one-row inserts: 22,000/s waiting, 56,000/s not).
+ASYNC_COMMIT = "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))"
+
 # What a query raises while the database restarts or cannot be reached: a dependency that is down,
 # to be answered 503 (try again), not a bug of ours (500). Refused and reset connections,
 # a connection lost under a query (class 08), a server shutting down or recovering (class 57), and the

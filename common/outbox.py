@@ -19,7 +19,7 @@ from prometheus_client import Counter
 
 from common.bus import Broker
 from common.contracts.events import Event
-from common.db import DATABASE_UNAVAILABLE
+from common.db import ASYNC_COMMIT, DATABASE_UNAVAILABLE
 from common.logs import get_logger
 
 log = get_logger(__name__)
@@ -111,7 +111,9 @@ class OutboxRelay:
                     log.warning("outbox_publish_unconfirmed", outbox_id=row["id"], error=repr(result))
             if confirmed:
                 await conn.execute(
-                    "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", confirmed
+                    ASYNC_COMMIT + " UPDATE outbox SET published_at = now() FROM async_commit"  # noqa: S608 - constant
+                    " WHERE id = ANY($1::bigint[])",
+                    confirmed,
                 )
             return len(confirmed)
 

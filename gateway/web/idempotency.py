@@ -16,6 +16,8 @@ Rules, decided here and stated in the README:
   Retry-After. A claim whose request died with its process is taken over once no live request can
   hold it (after REQUEST_TIMEOUT_SECONDS and a margin).
 - Entries are kept a day (`KEEP`), then purged by a periodic job.
+- Claims and answers commit without waiting for the disk (common.db.ASYNC_COMMIT): what a Postgres crash
+  could lose of them is repaired by the services' own idempotency under the derived key, as above.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import asyncpg
 from aiohttp import web
 
 from common.contracts import problems
+from common.db import ASYNC_COMMIT
 from common.idempotency import request_fingerprint
 from common.problems import Conflict, DomainError
 from common.runtime import DB
@@ -153,7 +156,9 @@ async def claim(pool: asyncpg.Pool, scope: Scope, fingerprint: bytes, lease: tim
     request with the same body, or an entry past its day not yet purged, is taken over."""
     for _ in range(3):  # the row may be released between the insert's conflict and the read
         claimed = await pool.fetchval(
-            """INSERT INTO idempotent_requests (caller_id, endpoint, key, request_hash) VALUES ($1, $2, $3, $4)
+            ASYNC_COMMIT + """
+               INSERT INTO idempotent_requests (caller_id, endpoint, key, request_hash)
+               SELECT $1, $2, $3, $4 FROM async_commit
                ON CONFLICT (caller_id, endpoint, key) DO UPDATE
                    SET request_hash = EXCLUDED.request_hash, status = NULL, headers = NULL, body = NULL,
                        created_at = now()
@@ -161,7 +166,7 @@ async def claim(pool: asyncpg.Pool, scope: Scope, fingerprint: bytes, lease: tim
                       OR (idempotent_requests.status IS NULL
                           AND idempotent_requests.request_hash = EXCLUDED.request_hash
                           AND idempotent_requests.created_at < now() - $5::interval)
-               RETURNING true""",
+               RETURNING true""",  # noqa: S608 - constants
             scope.caller_id, scope.endpoint, scope.key, fingerprint, lease, KEEP,
         )
         if claimed:
@@ -179,15 +184,16 @@ async def claim(pool: asyncpg.Pool, scope: Scope, fingerprint: bytes, lease: tim
 
 async def record(pool: asyncpg.Pool, scope: Scope, status: int, headers: dict[str, str], body: bytes) -> None:
     await pool.execute(
-        "UPDATE idempotent_requests SET status = $4, headers = $5::jsonb, body = $6"
-        " WHERE caller_id = $1 AND endpoint = $2 AND key = $3",
+        ASYNC_COMMIT + " UPDATE idempotent_requests SET status = $4, headers = $5::jsonb, body = $6"  # noqa: S608
+        " FROM async_commit WHERE caller_id = $1 AND endpoint = $2 AND key = $3",
         scope.caller_id, scope.endpoint, scope.key, status, json.dumps(headers), body,
     )
 
 
 async def release(pool: asyncpg.Pool, scope: Scope) -> None:
     await pool.execute(
-        "DELETE FROM idempotent_requests WHERE caller_id = $1 AND endpoint = $2 AND key = $3 AND status IS NULL",
+        ASYNC_COMMIT + " DELETE FROM idempotent_requests USING async_commit"  # noqa: S608 - constants
+        " WHERE caller_id = $1 AND endpoint = $2 AND key = $3 AND status IS NULL",
         scope.caller_id, scope.endpoint, scope.key,
     )
 
