@@ -42,6 +42,7 @@ PREFETCH = 2 * ReportingSettings.model_fields["consumer_batch_size"].get_default
 MAX_GROWTH_BYTES = 96 * 1024 * 1024
 QUEUE = f"{EXCHANGE}.reporting.ledger-events"
 BILLING_QUEUES = f"{EXCHANGE}.billing."
+WEBHOOKS_QUEUE = f"{EXCHANGE}.webhooks.events"
 
 AVA = next(p for p in PEOPLE if p.email == "master@acme.test")
 MASTER = Identity(role="master", tenant_id=ACME.id, user_id=AVA.id, send_sms=True, credit_mode="individual")
@@ -162,18 +163,20 @@ async def test_reporting_stopped_for_10000_transfers_catches_up_without_error_in
         verdicts = await checks.reporting_verdicts(system) + await checks.broker_verdicts(system)
         failing = [v for v in verdicts if not v.held and "no message sits" not in v.name]
         assert not failing, failing
-        # Billing was never started: its queues still hold the ledger's purchases (no account has auto
-        # top-up on, so not one transfer: they never reach billing) and the directory's events, and nothing
-        # else waits or is unacknowledged anywhere.
+        # Billing and webhooks were never started: billing's queues still hold the ledger's purchases (no
+        # account has auto top-up on, so not one transfer: they never reach billing) and the directory's
+        # events, webhooks' queue every public event (each transaction); nothing else waits or is
+        # unacknowledged anywhere.
         queues = await asyncio.to_thread(system.rabbit.queues)
         waiting = {name: q for name, q in queues.items() if q["ready"] or q["unacked"]}
-        for_billing = {name: waiting.pop(name)["ready"] for name in list(waiting)
-                       if name.startswith(BILLING_QUEUES) and not waiting[name]["unacked"]}
-        print(f"left for billing (never started): {for_billing}, {ledger_total} ledger transactions; "
-              f"anything else waiting: {waiting or 'nothing'}")
+        never_started = {name: waiting.pop(name)["ready"] for name in list(waiting)
+                         if name.startswith((BILLING_QUEUES, WEBHOOKS_QUEUE)) and not waiting[name]["unacked"]}
+        print(f"left for billing and webhooks (never started): {never_started}, {ledger_total} ledger "
+              f"transactions; anything else waiting: {waiting or 'nothing'}")
         purchases = await _count(system, "ledger", "SELECT count(*) FROM transactions WHERE kind = 'purchase'")
-        assert not waiting and purchases <= for_billing.get(f"{BILLING_QUEUES}ledger-events", 0) < ledger_total, (
-            for_billing, purchases, ledger_total, waiting)
+        for_billing = never_started.get(f"{BILLING_QUEUES}ledger-events", 0)
+        assert not waiting and purchases <= for_billing < ledger_total, (never_started, purchases, ledger_total)
+        assert never_started.get(WEBHOOKS_QUEUE, 0) >= ledger_total, (never_started, ledger_total)
         passed = True
     finally:
         await asyncio.to_thread(system.stop_all)
