@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -20,19 +21,26 @@ def _lot(row: asyncpg.Record) -> Lot:
     return Lot(row["id"], row["origin"], row["paid"], row["granted_at"], row["expires_at"], row["reference"])
 
 
+def holdings_subquery(accounts: str) -> str:
+    """Every holding of the accounts named by the parameter `accounts` (a uuid[]), as one array of rows: a
+    posting's facts read them with everything else in one round trip (`decode_holdings`)."""
+    return (f"ARRAY(SELECT (h.account_id, h.remaining, h.reserved, {_LOT_COLUMNS})"  # noqa: S608 (constants)
+            f" FROM lot_holdings h JOIN lots l ON l.id = h.lot_id WHERE h.account_id = ANY({accounts}::uuid[]))")
+
+
+def decode_holdings(rows: Iterable[tuple[Any, ...]]) -> dict[uuid.UUID, list[Holding]]:
+    """`holdings_subquery`'s rows, by account id (an account with none is absent)."""
+    found: dict[uuid.UUID, list[Holding]] = {}
+    for account_id, remaining, reserved, *lot in rows:
+        found.setdefault(account_id, []).append(Holding(Lot(*lot), remaining, reserved))
+    return found
+
+
 async def holdings(conn: asyncpg.Connection, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Holding]]:
     """Every holding of the accounts, by account id (an account with none is absent). Read it after the
     accounts are locked: their locks guard their holdings."""
-    rows = await conn.fetch(
-        f"""SELECT h.account_id, h.remaining, h.reserved, {_LOT_COLUMNS}
-            FROM lot_holdings h JOIN lots l ON l.id = h.lot_id
-            WHERE h.account_id = ANY($1::uuid[])""",  # noqa: S608
-        list(account_ids),
-    )
-    found: dict[uuid.UUID, list[Holding]] = {}
-    for row in rows:
-        found.setdefault(row["account_id"], []).append(Holding(_lot(row), row["remaining"], row["reserved"]))
-    return found
+    rows = await conn.fetchval("SELECT " + holdings_subquery("$1"), list(account_ids))
+    return decode_holdings(rows)
 
 
 @dataclass(frozen=True)
@@ -45,33 +53,35 @@ class LotWrite:
     moves: Sequence[tuple[uuid.UUID, LotMove]]  # (account id, move)
 
 
-async def write(
-    conn: asyncpg.Connection, writes: Sequence[LotWrite], after: dict[tuple[uuid.UUID, uuid.UUID], Holding | None]
-) -> None:
-    """New lots, the holdings as they are now (`after`, by account and lot: None when it went to zero)
-    and the lot movements of one or more transactions, in one statement."""
+def write_ctes(
+    writes: Sequence[LotWrite], after: dict[tuple[uuid.UUID, uuid.UUID], Holding | None], first: int
+) -> tuple[str, list[Any]]:
+    """New lots, the holdings as they are now (`after`, by account and lot: None when it went to zero) and
+    the lot movements of one or more transactions: the common table expressions that write them, with
+    their parameters numbered from `$first`, for the posting's own statement to carry (one round trip)."""
     lots = [(w.tenant_id, lot, quantity) for w in writes for lot, quantity in w.new_lots]
     moves = [(w.transaction_id, account, move) for w in writes for account, move in w.moves]
     gone = [key for key, holding in after.items() if holding is None]
     kept = [(key, holding) for key, holding in after.items() if holding is not None]
-    if not moves and not lots:
-        return
-    await conn.execute(
-        """WITH new_lots AS (
+    n = [f"${first + k}" for k in range(19)]
+    sql = f"""new_lots AS (
                INSERT INTO lots (id, tenant_id, origin, paid, reference, granted_at, expires_at, quantity)
-               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::boolean[], $5::text[],
-                                    $6::timestamptz[], $7::timestamptz[], $8::bigint[])
-           ), gone AS (
-               DELETE FROM lot_holdings h USING unnest($9::uuid[], $10::uuid[]) AS g(account_id, lot_id)
+               SELECT * FROM unnest({n[0]}::uuid[], {n[1]}::uuid[], {n[2]}::text[], {n[3]}::boolean[], {n[4]}::text[],
+                                    {n[5]}::timestamptz[], {n[6]}::timestamptz[], {n[7]}::bigint[])
+           ), gone_holdings AS (
+               DELETE FROM lot_holdings h USING unnest({n[8]}::uuid[], {n[9]}::uuid[]) AS g(account_id, lot_id)
                WHERE h.account_id = g.account_id AND h.lot_id = g.lot_id
-           ), kept AS (
+           ), kept_holdings AS (
                INSERT INTO lot_holdings (account_id, lot_id, remaining, reserved)
-               SELECT * FROM unnest($11::uuid[], $12::uuid[], $13::bigint[], $14::bigint[])
+               SELECT * FROM unnest({n[10]}::uuid[], {n[11]}::uuid[], {n[12]}::bigint[], {n[13]}::bigint[])
                ON CONFLICT (account_id, lot_id) DO UPDATE
                    SET remaining = EXCLUDED.remaining, reserved = EXCLUDED.reserved
-           )
-           INSERT INTO lot_movements (transaction_id, account_id, lot_id, amount, reserved)
-           SELECT * FROM unnest($15::uuid[], $16::uuid[], $17::uuid[], $18::bigint[], $19::bigint[])""",
+           ), lot_moves AS (
+               INSERT INTO lot_movements (transaction_id, account_id, lot_id, amount, reserved)
+               SELECT * FROM unnest({n[14]}::uuid[], {n[15]}::uuid[], {n[16]}::uuid[], {n[17]}::bigint[],
+                                    {n[18]}::bigint[])
+           )"""  # noqa: S608 (parameter numbers only)
+    args: list[Any] = [
         [lot.id for _, lot, _ in lots], [tenant for tenant, _, _ in lots], [lot.origin for _, lot, _ in lots],
         [lot.paid for _, lot, _ in lots], [lot.reference for _, lot, _ in lots],
         [lot.granted_at for _, lot, _ in lots], [lot.expires_at for _, lot, _ in lots], [q for _, _, q in lots],
@@ -80,7 +90,8 @@ async def write(
         [h.reserved for _, h in kept],
         [t for t, _, _ in moves], [a for _, a, _ in moves], [m.lot.id for _, _, m in moves],
         [m.amount for _, _, m in moves], [m.reserved for _, _, m in moves],
-    )
+    ]
+    return sql, args
 
 
 async def reserved_by(conn: asyncpg.Connection, hold_id: uuid.UUID) -> tuple[Pin, ...]:

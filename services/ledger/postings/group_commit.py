@@ -32,7 +32,6 @@ from common.accounts import owner_of
 from common.logs import current_request_id, get_logger
 from common.problems import DependencyUnavailable, DomainError
 from services.ledger.alerts.domain import AccountAlerts
-from services.ledger.lots import store as lots_store
 from services.ledger.lots.domain import Holding
 from services.ledger.postings import domain, store
 from services.ledger.postings.domain import PostedTransaction, PostingRequest
@@ -174,8 +173,7 @@ class GroupCommit:
             facts = await store.directory_facts(
                 conn, sorted({w.request.tenant_id for w in group}), sorted(owners), len(fresh), facing
             )
-            holdings = await lots_store.holdings(conn, facing)
-            prepared = await _plan_in_turn(conn, group, fresh, locked, facts, holdings, outcomes)
+            prepared = await _plan_in_turn(conn, group, fresh, locked, facts, facts.holdings, outcomes)
             if prepared:
                 await write(conn, prepared)
         return outcomes

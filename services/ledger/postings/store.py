@@ -14,6 +14,8 @@ from common.accounts import account_id, kind_of
 from common.contracts.events import Event
 from services.ledger.alerts import store as alerts_store
 from services.ledger.alerts.domain import AccountAlerts
+from services.ledger.lots import store as lots_store
+from services.ledger.lots.domain import Holding
 from services.ledger.postings.domain import Account, PlannedPosting
 
 ACCOUNT_COLUMNS = "id, tenant_id, code, kind, balance, held, low_balance_alerted"
@@ -98,6 +100,7 @@ class PostingFacts:
     last_sequence: int = 0  # the tenant's event stream before this posting (its row is locked)
     alerts: dict[uuid.UUID, AccountAlerts] = field(default_factory=dict)  # accounts with alert levels
     watched: frozenset[uuid.UUID] = frozenset()  # accounts with auto top-up on, of those locked
+    holdings: dict[uuid.UUID, list[Holding]] = field(default_factory=dict)  # the lots of those locked
 
 
 # Of the user-facing accounts locked ($4), those billing tops up automatically.
@@ -124,7 +127,8 @@ async def posting_facts(
                   clock_timestamp() AS now,
                   (SELECT last_sequence FROM event_streams WHERE tenant_id = $1) AS last_sequence,
                   """ + alerts_store.facts_subquery("$4") + """ AS alerts,
-                  """ + _WATCHED + """
+                  """ + _WATCHED + """,
+                  """ + lots_store.holdings_subquery("$4") + """ AS holdings
            FROM (SELECT 1) AS one
            LEFT JOIN transactions tx ON tx.tenant_id = $1 AND tx.idempotency_key = $2
            LEFT JOIN tenants tn ON tn.id = $1""",  # noqa: S608 (a constant subquery)
@@ -139,7 +143,8 @@ async def posting_facts(
         for user_id, team, can_receive in zip(row["user_ids"], row["user_teams"], row["user_can_receive"], strict=True)
     }
     return PostingFacts(existing, row["credit_mode"], int(row["threshold"]), users, row["next_seq"], row["now"],
-                        row["last_sequence"] or 0, alerts_store.decode(row["alerts"]), frozenset(row["watched"]))
+                        row["last_sequence"] or 0, alerts_store.decode(row["alerts"]), frozenset(row["watched"]),
+                        lots_store.decode_holdings(row["holdings"]))
 
 
 @dataclass(frozen=True)
@@ -179,12 +184,16 @@ class PostingWrite:
         return max(e.sequence_number or 0 for e in self.events)
 
 
-async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite], accounts: Sequence[Account]) -> None:
+async def write_postings(
+    conn: asyncpg.Connection, writes: Sequence[PostingWrite], accounts: Sequence[Account],
+    lots: Sequence[lots_store.LotWrite] = (), holdings: dict[tuple[uuid.UUID, uuid.UUID], Holding | None] | None = None,
+) -> None:
     """The transaction rows, their postings, the accounts as they are now (with their alert levels' flags
-    and, for a purchase, its quantity as the account's last), the journal entries and the
-    outbox rows: one statement, one round trip, for one transaction or a group committed together. The
-    sub-statements cannot see each other's rows, and need not: the postings' reference to their
-    transaction is checked at the end of the statement, and the balance check at commit."""
+    and, for a purchase, its quantity as the account's last), the journal entries, the outbox rows and
+    the lots (new lots, holdings as they are now, movements: `lots_store.write_ctes`): one statement, one
+    round trip, for one transaction or a group committed together. The sub-statements cannot see each
+    other's rows, and need not: the postings' and movements' references to their transaction are checked at
+    the end of the statement, and the balance check at commit."""
     txs = [w.transaction for w in writes]
     postings = [(w.transaction.id, p) for w in writes for p in w.postings]
     logged = [(w.transaction.tenant_id, e) for w in writes for e in w.events]
@@ -193,6 +202,7 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
     # Like the accounts, levels and purchases several transactions of a group touched are stored as the last left them.
     level_ids, level_flags = alerts_store.flag_rows({a: al for w in writes for a, al in w.alerts.items()}.values())
     bought = {account: (quantity, at) for w in writes for account, quantity, at in w.purchases}
+    lot_ctes, lot_args = lots_store.write_ctes(lots, holdings or {}, first=37)
     await conn.execute(
         """WITH tx AS (
                INSERT INTO transactions (id, seq, tenant_id, kind, idempotency_key, request_hash,
@@ -227,10 +237,10 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
                SELECT * FROM unnest($33::uuid[], $34::bigint[], $35::timestamptz[])
                ON CONFLICT (account_id) DO UPDATE SET quantity = EXCLUDED.quantity, granted_at = EXCLUDED.granted_at
                WHERE p.granted_at <= EXCLUDED.granted_at
-           )
+           ), """ + lot_ctes + """
            INSERT INTO outbox (event_id, routing_key, envelope, headers)
            SELECT e.id, e.key, e.envelope::jsonb, e.headers::jsonb
-           FROM unnest($23::uuid[], $24::text[], $25::text[], $36::text[]) AS e(id, key, envelope, headers)""",
+           FROM unnest($23::uuid[], $24::text[], $25::text[], $36::text[]) AS e(id, key, envelope, headers)""",  # noqa: S608
         [t.id for t in txs], [t.seq for t in txs], [t.tenant_id for t in txs], [t.kind for t in txs],
         [t.idempotency_key for t in txs], [t.request_hash for t in txs], [t.actor_user_id for t in txs],
         [t.reference for t in txs], [t.note for t in txs], [t.terms_version for t in txs],
@@ -245,6 +255,7 @@ async def write_postings(conn: asyncpg.Connection, writes: Sequence[PostingWrite
         [tenant for tenant, _ in logged], [e.sequence_number for _, e in logged], [e.type for _, e in logged],
         level_ids, level_flags, list(bought), [q for q, _ in bought.values()], [at for _, at in bought.values()],
         [w.headers.get(e.id) for w in writes for e in w.events],
+        *lot_args,
     )
 
 
@@ -304,6 +315,7 @@ class DirectoryFacts:
     last_sequences: dict[uuid.UUID, int]  # each tenant's event stream before the group (rows locked)
     alerts: dict[uuid.UUID, AccountAlerts] = field(default_factory=dict)  # accounts with alert levels
     watched: frozenset[uuid.UUID] = frozenset()  # accounts with auto top-up on
+    holdings: dict[uuid.UUID, list[Holding]] = field(default_factory=dict)  # their lots
 
 
 async def directory_facts(
@@ -327,7 +339,8 @@ async def directory_facts(
                   ARRAY(SELECT last_sequence FROM event_streams WHERE tenant_id = ANY($1::uuid[])
                         ORDER BY tenant_id) AS stream_positions,
                   """ + alerts_store.facts_subquery("$4") + """ AS alerts,
-                  """ + _WATCHED,  # noqa: S608 (constant subqueries)
+                  """ + _WATCHED + """,
+                  """ + lots_store.holdings_subquery("$4") + """ AS holdings""",  # noqa: S608 (constant subqueries)
         list(tenant_ids), list(user_ids), transactions, list(account_ids),
     )
     assert row is not None
@@ -338,7 +351,7 @@ async def directory_facts(
     }
     streams = dict(zip(row["stream_tenants"], row["stream_positions"], strict=True))
     return DirectoryFacts(tenants, users, list(row["seqs"]), row["now"], streams, alerts_store.decode(row["alerts"]),
-                          frozenset(row["watched"]))
+                          frozenset(row["watched"]), lots_store.decode_holdings(row["holdings"]))
 
 
 async def lock_accounts(

@@ -32,7 +32,7 @@ Check = Callable[[asyncpg.Connection, dict[str, domain.Account], store.PostingFa
 
 async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check | None = None) -> PostedTransaction:
     """Apply one double-entry transaction inside the caller's database transaction, in three round
-    trips: lock, read the facts, write everything.
+    trips: lock, read the facts (the lots' holdings among them), write everything (its lots among it).
 
     Idempotent: a key already used with the same request answers the first result; with a different
     request it is refused. The lookup happens after the accounts are locked, so a concurrent twin
@@ -47,21 +47,21 @@ async def post(conn: asyncpg.Connection, request: PostingRequest, check: Check |
         return await _replay(conn, facts.existing, request)
     if check is not None:
         await check(conn, accounts, facts)
-    holdings = await lots_store.holdings(conn, [a.id for a in accounts.values() if a.user_facing])
+    holdings = facts.holdings  # of the user-facing accounts, read with the facts
     prepared = prepare(request, accounts, facts, {code: holdings.get(a.id, []) for code, a in accounts.items()})
     await write(conn, [prepared])
     return prepared.result
 
 
 async def write(conn: asyncpg.Connection, prepared: list[Prepared]) -> None:
-    """Store prepared transactions (one, or a group in the order they were planned): two statements."""
-    # An account several transactions of a group touched is stored once, as the last one left it.
+    """Store prepared transactions (one, or a group in the order they were planned): one statement."""
+    # An account (or a holding) several transactions of a group touched is stored once, as the last one left it.
     accounts = {a.id: a for p in prepared for a in p.accounts_after}
-    await store.write_postings(conn, [p.write for p in prepared], list(accounts.values()))
     holdings: dict[tuple[uuid.UUID, uuid.UUID], lots_domain.Holding | None] = {}
     for p in prepared:  # in order: what the last transaction left is what is stored
         holdings.update(p.holdings_after)
-    await lots_store.write(conn, [p.lots for p in prepared], holdings)
+    await store.write_postings(conn, [p.write for p in prepared], list(accounts.values()), [p.lots for p in prepared],
+                               holdings)
 
 
 async def in_own_transaction(pool: asyncpg.Pool, request: PostingRequest, check: Check | None) -> PostedTransaction:

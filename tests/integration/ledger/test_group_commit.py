@@ -104,11 +104,11 @@ async def test_a_group_that_fails_as_a_whole_is_retried_one_by_one_each_exactly_
     real_write = store.write_postings
     failed = []
 
-    async def write_failing_groups(conn, writes, accounts):
+    async def write_failing_groups(conn, writes, *rest):
         if len(writes) > 1:  # what a group writes; a single transfer writes one
             failed.append(len(writes))
             raise ConnectionResetError("the database went away mid-group")
-        await real_write(conn, writes, accounts)
+        await real_write(conn, writes, *rest)
 
     monkeypatch.setattr(store, "write_postings", write_failing_groups)
     results = await asyncio.gather(*(ledger.transfer(ledger.as_user(master), "system", user_code(ben.user_id), 5)
