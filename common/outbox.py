@@ -29,10 +29,6 @@ PUBLISH_FAILURES = Counter("outbox_publish_failures_total", "Publish attempts th
 RELAY_RETRIES = Counter("outbox_relay_retries_total", "Relay rounds that failed and will be retried")
 
 _POLL_SECONDS = 1.0
-# After a notification, wait this long for the events of the transactions committing just behind it: at a
-# few hundred events a second a round (four round trips and a commit) then carries several, not one. Adds
-# at most this much to an event's way to its consumers.
-GATHER_SECONDS = 0.004
 _RETENTION = "7 days"
 
 
@@ -47,10 +43,8 @@ async def enqueue(conn: asyncpg.Connection, event: Event, headers: Mapping[str, 
 
 
 class OutboxRelay:
-    def __init__(self, dsn: str, pool: asyncpg.Pool, broker: Broker, batch_size: int = 500,
-                 gather_seconds: float = GATHER_SECONDS) -> None:
+    def __init__(self, dsn: str, pool: asyncpg.Pool, broker: Broker, batch_size: int = 500) -> None:
         self._dsn = dsn
-        self._gather_seconds = gather_seconds
         self._pool = pool
         self._broker = broker
         self._batch_size = batch_size
@@ -84,7 +78,6 @@ class OutboxRelay:
             # listener was reconnecting.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=_POLL_SECONDS)
-                await asyncio.sleep(self._gather_seconds)
             self._wake.clear()
 
     async def publish_batch(self) -> int:
