@@ -17,6 +17,7 @@ from services.ledger.alerts.domain import AccountAlerts
 from services.ledger.lots import store as lots_store
 from services.ledger.lots.domain import Holding
 from services.ledger.postings.domain import Account, PlannedPosting
+from services.ledger.top_ups import store as top_ups_store
 
 ACCOUNT_COLUMNS = "id, tenant_id, code, kind, balance, held, low_balance_alerted"
 _ACCOUNT_FIELDS = tuple(ACCOUNT_COLUMNS.split(", "))
@@ -103,10 +104,6 @@ class PostingFacts:
     holdings: dict[uuid.UUID, list[Holding]] = field(default_factory=dict)  # the lots of those locked
 
 
-# Of the user-facing accounts locked ($4), those billing tops up automatically.
-_WATCHED = "ARRAY(SELECT account_id FROM top_up_watches WHERE account_id = ANY($4::uuid[]) AND watched) AS watched"
-
-
 async def posting_facts(
     conn: asyncpg.Connection, tenant_id: uuid.UUID, idempotency_key: str, user_ids: Sequence[uuid.UUID],
     account_ids: Sequence[uuid.UUID] = (),
@@ -127,7 +124,7 @@ async def posting_facts(
                   clock_timestamp() AS now,
                   (SELECT last_sequence FROM event_streams WHERE tenant_id = $1) AS last_sequence,
                   """ + alerts_store.facts_subquery("$4") + """ AS alerts,
-                  """ + _WATCHED + """,
+                  """ + top_ups_store.watched_subquery("$4") + """ AS watched,
                   """ + lots_store.holdings_subquery("$4") + """ AS holdings
            FROM (SELECT 1) AS one
            LEFT JOIN transactions tx ON tx.tenant_id = $1 AND tx.idempotency_key = $2
@@ -188,12 +185,10 @@ async def write_postings(
     conn: asyncpg.Connection, writes: Sequence[PostingWrite], accounts: Sequence[Account],
     lots: Sequence[lots_store.LotWrite] = (), holdings: dict[tuple[uuid.UUID, uuid.UUID], Holding | None] | None = None,
 ) -> None:
-    """The transaction rows, their postings, the accounts as they are now (with their alert levels' flags
-    and, for a purchase, its quantity as the account's last), the journal entries, the outbox rows and
-    the lots (new lots, holdings as they are now, movements: `lots_store.write_ctes`): one statement, one
-    round trip, for one transaction or a group committed together. The sub-statements cannot see each
-    other's rows, and need not: the postings' and movements' references to their transaction are checked at
-    the end of the statement, and the balance check at commit."""
+    """The transactions, their postings, the accounts as they are now (alert flags; a purchase's quantity as
+    the account's last), journal, outbox and lots (`lots_store.write_ctes`): one statement for one transaction
+    or a group. Its parts cannot see each other's rows, and need not: references to the transaction are
+    checked at the end of the statement, the balance check at commit."""
     txs = [w.transaction for w in writes]
     postings = [(w.transaction.id, p) for w in writes for p in w.postings]
     logged = [(w.transaction.tenant_id, e) for w in writes for e in w.events]
@@ -339,7 +334,7 @@ async def directory_facts(
                   ARRAY(SELECT last_sequence FROM event_streams WHERE tenant_id = ANY($1::uuid[])
                         ORDER BY tenant_id) AS stream_positions,
                   """ + alerts_store.facts_subquery("$4") + """ AS alerts,
-                  """ + _WATCHED + """,
+                  """ + top_ups_store.watched_subquery("$4") + """ AS watched,
                   """ + lots_store.holdings_subquery("$4") + """ AS holdings""",  # noqa: S608 (constant subqueries)
         list(tenant_ids), list(user_ids), transactions, list(account_ids),
     )

@@ -7,6 +7,12 @@ import asyncpg
 from common.contracts.events import TopUpWatchChanged
 
 
+def watched_subquery(accounts: str) -> str:
+    """Of the accounts named by the parameter `accounts` (a uuid[]), those billing tops up automatically: read
+    with a posting's facts, so that its event is marked for billing (common.contracts.headers)."""
+    return f"ARRAY(SELECT account_id FROM top_up_watches WHERE account_id = ANY({accounts}::uuid[]) AND watched)"  # noqa: S608
+
+
 async def record_watch(conn: asyncpg.Connection, change: TopUpWatchChanged) -> bool:
     """Keep the newest setting billing announced for the account; an older one arriving late changes
     nothing (and so does the same one twice). Answers whether it changed anything."""
