@@ -11,6 +11,7 @@ import os
 import aio_pika
 import asyncpg
 
+from common.bus import filter_exchange_of
 from common.contracts.queues import TOPOLOGY
 from common.settings import LOCAL_POSTGRES, LOCAL_RABBITMQ
 
@@ -85,7 +86,7 @@ async def delete_topology(exchange: str) -> None:
                 await channel.queue_delete(name)
             # A queue that takes only some of its events has a headers exchange of its own in front of it
             # (common.bus); deleting one that does not exist is not an error.
-            await channel.exchange_delete(f"{queue}.filter")
+            await channel.exchange_delete(filter_exchange_of(queue))
         await channel.exchange_delete(exchange)
         await channel.exchange_delete(f"{exchange}.dlx")
 

@@ -146,7 +146,7 @@ class Broker:
                 await queue.bind(sieve, arguments={"x-match": "all", **wanted})
 
     def filter_exchange_name(self, spec_name: str) -> str:
-        return f"{self.queue_name(spec_name)}.filter"
+        return filter_exchange_of(self.queue_name(spec_name))
 
     @property
     def is_connected(self) -> bool:
@@ -385,3 +385,9 @@ class Broker:
         self._batch_workers.clear()
         if self._connection is not None:
             await self._connection.close()
+
+
+def filter_exchange_of(queue_name: str) -> str:
+    """The headers exchange in front of a queue that takes only some of its events (QueueSpec.header_filters):
+    one name for declaring it and for every clean-up that deletes it."""
+    return f"{queue_name}.filter"

@@ -178,6 +178,7 @@ async def exchange_name(infra: Infra, topology_deletions: set[asyncio.Task[None]
 async def delete_topology(broker_url: str, exchange: str) -> None:
     import aio_pika
 
+    from common.bus import filter_exchange_of
     from common.contracts.queues import TOPOLOGY
 
     connection = await aio_pika.connect(broker_url)
@@ -189,7 +190,8 @@ async def delete_topology(broker_url: str, exchange: str) -> None:
             for queue in (f"{exchange}.{spec.name}", f"{exchange}.{spec.name}.dlq")
         ))
         await asyncio.gather(*(
-            channel.exchange_delete(f"{exchange}.{spec.name}.filter") for spec in TOPOLOGY if spec.header_filters
+            channel.exchange_delete(filter_exchange_of(f"{exchange}.{spec.name}"))
+            for spec in TOPOLOGY if spec.header_filters
         ))
         await channel.exchange_delete(exchange)
         await channel.exchange_delete(f"{exchange}.dlx")
