@@ -43,29 +43,41 @@ async def insert_deliveries(conn: asyncpg.Connection, event_id: uuid.UUID, endpo
     )
 
 
+# $1: at most this many; $2: the lease in seconds. Named so that a test can read its plan (EXPLAIN).
+CLAIM_DUE = """WITH claimed AS MATERIALIZED (
+           SELECT c.id FROM deliveries c
+           WHERE c.id IN (
+               SELECT head.id FROM endpoints ce
+               CROSS JOIN LATERAL (
+                   SELECT p.id, p.position, p.next_attempt_at, p.leased_until FROM deliveries p
+                   WHERE p.endpoint_id = ce.id AND p.status = 'pending'
+                   ORDER BY p.position LIMIT 1) head
+               WHERE ce.enabled AND head.next_attempt_at <= now()
+                 AND (head.leased_until IS NULL OR head.leased_until < now())
+               ORDER BY head.next_attempt_at, head.position
+               LIMIT $1)
+             -- checked again on the row locked: another worker may have claimed or recorded it since
+             AND c.status = 'pending' AND (c.leased_until IS NULL OR c.leased_until < now())
+           FOR UPDATE OF c SKIP LOCKED)
+       UPDATE deliveries d SET leased_until = now() + make_interval(secs => $2)
+       FROM claimed, endpoints e, events ev
+       WHERE d.id = claimed.id AND e.id = d.endpoint_id AND ev.id = d.event_id
+       RETURNING d.id, d.event_id, d.endpoint_id, d.round_attempts, e.url, e.secret,
+                 CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret,
+                 ev.body"""
+
+
 async def claim_due(conn: asyncpg.Connection, batch: int, lease_seconds: float) -> list[asyncpg.Record]:
     """Lease due deliveries, at most one per endpoint: the earliest pending one of an enabled endpoint,
     when its time has come and nobody holds it. SKIP LOCKED lets two workers claim at once without
     waiting for, or taking, each other's rows; a claimed row's lease then keeps it (and, being the
-    earliest, everything of its endpoint behind it) from any other worker until its outcome is recorded."""
-    return await conn.fetch(
-        """UPDATE deliveries d SET leased_until = now() + make_interval(secs => $2)
-           FROM endpoints e, events ev
-           WHERE d.id IN (
-               SELECT c.id FROM deliveries c JOIN endpoints ce ON ce.id = c.endpoint_id
-               WHERE c.status = 'pending' AND ce.enabled AND c.next_attempt_at <= now()
-                 AND (c.leased_until IS NULL OR c.leased_until < now())
-                 AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.endpoint_id = c.endpoint_id
-                                 AND p.status = 'pending' AND p.position < c.position)
-               ORDER BY c.next_attempt_at, c.position
-               LIMIT $1
-               FOR UPDATE OF c SKIP LOCKED)
-             AND e.id = d.endpoint_id AND ev.id = d.event_id
-           RETURNING d.id, d.event_id, d.endpoint_id, d.round_attempts, e.url, e.secret,
-                     CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret,
-                     ev.body""",
-        batch, lease_seconds,
-    )
+    earliest, everything of its endpoint behind it) from any other worker until its outcome is recorded.
+
+    Each endpoint's earliest pending delivery is one probe of `deliveries_pending`, so a claim costs the
+    number of endpoints, not of pending deliveries: an endpoint down for hours, thousands behind it, does
+    not slow every other endpoint's claims (asking every pending row whether an earlier one exists made a
+    claim 28 ms with 5,000 pending, and catching up quadratic)."""
+    return await conn.fetch(CLAIM_DUE, batch, lease_seconds)
 
 
 async def record_attempt(conn: asyncpg.Connection, delivery_id: uuid.UUID, status_code: int | None,
