@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bench import machine, readme, results
-from bench.benchmarks import events, logs, purchase_latency, queue_costs, report, system_transfers, transfers
+from bench.benchmarks import events, floor, logs, purchase_latency, queue_costs, report, system_transfers, transfers
 from bench.modes import FULL, QUICK, Mode
 from bench.options import Options
 from bench.results import Result
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "events": events.run,
     "report": report.run,
     "queue_costs": queue_costs.run,
+    "floor": floor.run,
 }
 
 

@@ -35,7 +35,7 @@ EVERYTHING = ("ledger", "billing", "reporting", "messaging", "webhooks", "gatewa
 _READY_PATH = {"gateway": "/healthz"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -51,7 +51,7 @@ class System:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.ports = {service: _free_port() for service in MODULES}
+        self.ports = {service: free_port() for service in MODULES}
         self.env = self._environment()
 
     @property
@@ -92,7 +92,7 @@ class System:
             REPORTING_URL=self.url("reporting"),
             MESSAGING_URL=self.url("messaging"),
             WEBHOOKS_URL=self.url("webhooks"),
-            SMPP_PORT=str(_free_port()),  # no SMSC: never another run's simulator
+            SMPP_PORT=str(free_port()),  # no SMSC: never another run's simulator
             PUBLIC_BASE_URL=self.url("gateway"),
             BILLING_WEBHOOK_URL=self.url("billing") + "/webhooks/test",
             LOG_LEVEL="INFO",  # what production runs: logging is part of the cost being measured
