@@ -10,6 +10,7 @@ from aiohttp import web
 
 from common.runtime import CleanupCtx
 from gateway.callers.cache import CallerCache
+from gateway.callers.owners import OwnerCache
 from gateway.clients import (
     BillingClient,
     LedgerClient,
@@ -32,8 +33,10 @@ BILLING = web.AppKey("billing", BillingClient)
 REPORTING = web.AppKey("reporting", ReportingClient)
 MESSAGING = web.AppKey("messaging", MessagingClient)
 WEBHOOKS = web.AppKey("webhooks", WebhooksClient)
-# The callers this process verified lately (gateway.callers), built with its bus subscription.
+# The callers this process verified lately, and the owners of accounts it looked up (gateway.callers), built
+# with their bus subscription.
 CALLER_CACHE = web.AppKey("caller_cache", CallerCache)
+OWNER_CACHE = web.AppKey("owner_cache", OwnerCache)
 
 
 def service_clients_ctx(settings: GatewaySettings) -> CleanupCtx:

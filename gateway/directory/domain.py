@@ -98,6 +98,15 @@ def named_accounts(
     return found
 
 
+def owned_candidates(tenant: Tenant, wanted: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of the wanted accounts that could be a person's User Credits, whose owner the directory knows:
+    none in shared mode, and never System Credits."""
+    if tenant.credit_mode != "individual":
+        return []
+    system = account_id(tenant.id, SYSTEM)
+    return [w for w in dict.fromkeys(wanted) if w != system]
+
+
 def find_account(accounts: Iterable[AccountRef], wanted: uuid.UUID) -> AccountRef:
     for account in accounts:
         if account.id == wanted:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from common.runtime import DB
 from common.web import idempotency_key, json_response, parse_json, parse_query, path_uuid
-from gateway.resources import LEDGER
+from gateway.resources import LEDGER, OWNER_CACHE
 from gateway.routes.registry import NOT_MODIFIED, api, caller_of, links_to, no_such
 from gateway.schemas.credits import AccountQuery, AccountView, LotView, TransferAnswer, TransferRequest
 from gateway.usecases import accounts, lots, transfers
@@ -54,5 +54,5 @@ async def transfer(request: web.Request) -> web.Response:
     caller = caller_of(request)
     key = idempotency_key(request)
     body = await parse_json(request, TransferRequest)
-    answer = await transfers.transfer(request.app[DB], request.app[LEDGER], caller, body, key)
+    answer = await transfers.transfer(request.app[DB], request.app[LEDGER], caller, body, key, request.app[OWNER_CACHE])
     return json_response(answer, status=201)

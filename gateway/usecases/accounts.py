@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from common.accounts import SYSTEM_CREDITS
+from gateway.callers.owners import OwnerCache
 from gateway.clients.ledger import LedgerClient
 from gateway.directory import domain, store
 from gateway.directory.domain import AccountRef, Person
@@ -24,10 +25,11 @@ async def tenant_accounts(pool: asyncpg.Pool, caller: Caller) -> list[AccountRef
     return domain.tenant_accounts(tenant, people)
 
 
-async def accounts_named(pool: asyncpg.Pool, tenant: domain.Tenant, *wanted: uuid.UUID) -> list[AccountRef]:
+async def accounts_named(pool: asyncpg.Pool, tenant: domain.Tenant, *wanted: uuid.UUID,
+                         owners: OwnerCache | None = None) -> list[AccountRef]:
     """The accounts a request names, in its order; one that is not this tenant's is not found (404),
     whoever owns it. Reads only the people named, whatever the size of the tenant."""
-    found = await named(pool, tenant, list(wanted))
+    found = await named(pool, tenant, list(wanted), owners)
     return [domain.find_account(found.values(), w) for w in wanted]
 
 
@@ -35,14 +37,23 @@ async def account_named(pool: asyncpg.Pool, tenant: domain.Tenant, wanted: uuid.
     return (await named(pool, tenant, [wanted])).get(wanted)
 
 
-async def named(pool: asyncpg.Pool, tenant: domain.Tenant, wanted: list[uuid.UUID]) -> dict[uuid.UUID, AccountRef]:
-    """Those of the wanted accounts that are this tenant's, by id. In shared mode only System Credits
-    exist, so the directory is not read at all."""
-    owners: dict[uuid.UUID, Person] = {}
-    if tenant.credit_mode == "individual":
+async def named(pool: asyncpg.Pool, tenant: domain.Tenant, wanted: list[uuid.UUID],
+                owners: OwnerCache | None = None) -> dict[uuid.UUID, AccountRef]:
+    """Those of the wanted accounts that are this tenant's, by id. System Credits and, in shared mode, every
+    account need no directory read; with `owners` (the process's memory of them), neither do the people's
+    accounts it remembers."""
+    candidates = domain.owned_candidates(tenant, wanted)
+    known: dict[uuid.UUID, Person] = {}
+    if owners is not None:
+        known, candidates = owners.owners(tenant.id, candidates)
+    if candidates:
+        ticket = owners.ticket() if owners is not None else 0
         async with pool.acquire() as conn:
-            owners = await store.people_by_account(conn, tenant.id, wanted)
-    return domain.named_accounts(tenant, wanted, owners)
+            read = await store.people_by_account(conn, tenant.id, candidates)
+        if owners is not None:
+            owners.remember(tenant.id, read, ticket)
+        known.update(read)
+    return domain.named_accounts(tenant, wanted, known)
 
 
 async def tenant_by_id(pool: asyncpg.Pool, tenant_id: uuid.UUID) -> domain.Tenant | None:

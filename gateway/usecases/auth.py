@@ -192,7 +192,7 @@ async def caller_from_token(pool: asyncpg.Pool, token: str, secret: str, cache: 
                 raise InvalidToken("The access token is no longer valid.")
         return service_caller(subject.subject)
     person_id, session_id = _person_session(subject)
-    remembered = cache.get(person_id, session_id) if cache is not None else None
+    remembered = cache.get_caller(person_id, session_id) if cache is not None else None
     if remembered is not None:
         return remembered
     ticket = cache.ticket() if cache is not None else 0
@@ -202,7 +202,7 @@ async def caller_from_token(pool: asyncpg.Pool, token: str, secret: str, cache: 
         raise InvalidToken("The session has ended; sign in again.")
     caller = Caller(found[0], found[1], session_id)
     if cache is not None:
-        cache.put(caller, ticket)
+        cache.put_caller(caller, ticket)
     return caller
 
 

@@ -14,6 +14,7 @@ from common.accounts import account_id, user_code
 from common.contracts import problems
 from common.contracts.ledger import TransferOrder, TransferRecord, TransfersQuery
 from common.problems import NotFound
+from gateway.callers.owners import OwnerCache
 from gateway.clients.ledger import LedgerClient
 from gateway.directory import domain, store, terms
 from gateway.schemas.credits import TransferAnswer, TransferRequest
@@ -31,10 +32,13 @@ class TransferNotFound(NotFound):
 
 
 async def transfer(
-    pool: asyncpg.Pool, ledger: LedgerClient, caller: Caller, request: TransferRequest, idempotency_key: str
+    pool: asyncpg.Pool, ledger: LedgerClient, caller: Caller, request: TransferRequest, idempotency_key: str,
+    owners: OwnerCache | None = None,
 ) -> TransferAnswer:
+    """`owners`: the process's memory of whose accounts are whose (a master's day is many transfers between
+    the same few accounts)."""
     tenant = caller.require_tenant()
-    source, target = await accounts_named(pool, tenant, request.from_account, request.to_account)
+    source, target = await accounts_named(pool, tenant, request.from_account, request.to_account, owners=owners)
     domain.authorise_transfer(caller.person, source, target)
     order = TransferOrder(from_code=source.code, to_code=target.code, quantity=request.quantity,
                           accept_terms=request.accept_terms, note=request.note, terms_version=terms.VERSION)

@@ -13,7 +13,7 @@ from common.problems import DependencyUnavailable
 from common.runtime import DB
 from common.web import Handler
 from gateway.callers import announced, invalidation
-from gateway.resources import CALLER_CACHE, LIMITS, SETTINGS
+from gateway.resources import CALLER_CACHE, LIMITS, OWNER_CACHE, SETTINGS
 from gateway.usecases.auth import caller_from_token
 from gateway.web import ratelimit
 from gateway.web.api import Api
@@ -77,8 +77,9 @@ async def own_changes_middleware(request: web.Request, handler: Handler) -> web.
         try:
             return await handler(request)
         finally:
+            callers, owners = request.app[CALLER_CACHE], request.app[OWNER_CACHE]
             for event in changes:
-                invalidation.apply(request.app[CALLER_CACHE], event)
+                invalidation.apply_all((callers, owners), event)
 
 
 def write_limit_middleware() -> Middleware:

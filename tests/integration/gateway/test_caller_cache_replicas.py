@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
+from common.accounts import account_id, user_code
 from common.db import connect
-from common.runtime import BROKER
+from common.runtime import BROKER, DB
 from gateway.directory import sessions
-from gateway.resources import CALLER_CACHE
-from gateway.seed import PEOPLE
+from gateway.resources import CALLER_CACHE, OWNER_CACHE
+from gateway.seed import ACME, PEOPLE
+from gateway.usecases import accounts
 from gateway.web.auth import issue_access_token
 from tests.conftest import Infra, NewDatabase
 from tests.integration.gateway.auth_support import Gateway, claims_of, running_replicas
@@ -103,6 +105,34 @@ async def test_a_person_deactivated_through_one_replica_is_refused_by_the_other_
     assert (await a.get("/me", ben))[0] == 401
 
     await _refused_within(b, ben)
+
+
+async def test_a_person_changed_through_one_replica_is_read_again_as_an_accounts_owner_by_the_other(
+        replicas: list[Gateway]):
+    a, b = replicas
+    bens_account = account_id(ACME.id, user_code(BEN.id))
+    owners = b.client.app[OWNER_CACHE]
+
+    async def owner_seen_by_b() -> Any:
+        found = await accounts.named(b.client.app[DB], ACME, [bens_account], owners)
+        return found[bens_account].owner
+
+    for _ in range(10):  # anyone's announcement arriving just then may have it read him once more
+        hits = owners.stats.hits
+        assert (await owner_seen_by_b()).team == BEN.team
+        if owners.stats.hits == hits + 1:
+            break  # from memory
+    else:
+        pytest.fail("the owner was never served from memory")
+    master = (await a.tokens("master@acme.test"))["access_token"]
+
+    changed = await a.client.patch(f"/api/v1/users/{BEN.id}", json={"team": "Moved Team"}, headers=_bearer(master))
+    assert changed.status == 200, await changed.text()
+
+    async def moved() -> bool:
+        return bool((await owner_seen_by_b()).team == "Moved Team")
+
+    await eventually(moved, timeout=EVENT_DEADLINE, every=0.02)
 
 
 async def _sign_out(a: Gateway, first: dict[str, Any], second: dict[str, Any]) -> None:

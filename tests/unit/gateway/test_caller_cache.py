@@ -36,7 +36,7 @@ def in_session(found: Caller) -> Caller:
 
 def remembered(cache: CallerCache, found: Caller) -> Caller | None:
     assert found.session_id is not None
-    return cache.get(found.person.id, found.session_id)
+    return cache.get_caller(found.person.id, found.session_id)
 
 
 def test_a_remembered_caller_is_served_until_the_ttl_and_then_looked_up_again():
@@ -44,7 +44,7 @@ def test_a_remembered_caller_is_served_until_the_ttl_and_then_looked_up_again():
     cache = CallerCache(30, 100, clock=clock)
     ben = in_session(caller(shared_tenant()))
     assert remembered(cache, ben) is None
-    assert cache.put(ben, cache.ticket())
+    assert cache.put_caller(ben, cache.ticket())
     clock.now += 29.9
     assert remembered(cache, ben) is ben
     clock.now += 0.2
@@ -57,8 +57,8 @@ def test_only_a_tenants_people_in_a_session_are_remembered():
     cache = CallerCache(30, 100)
     operator = in_session(dataclasses.replace(caller(tenant, "operator"), tenant=None))
     service = service_caller("crm")
-    assert not may_remember(operator) and not cache.put(operator, cache.ticket())
-    assert not may_remember(service) and not cache.put(service, cache.ticket())
+    assert not may_remember(operator) and not cache.put_caller(operator, cache.ticket())
+    assert not may_remember(service) and not cache.put_caller(service, cache.ticket())
     assert not may_remember(caller(tenant))  # no session
     assert may_remember(in_session(caller(tenant, "master"))) and may_remember(in_session(caller(tenant)))
     assert len(cache) == 0
@@ -71,7 +71,7 @@ def test_forgetting_a_person_forgets_each_of_their_sessions_and_no_one_else():
     phone = dataclasses.replace(laptop, session_id=uuid.uuid4())
     cleo = in_session(caller(tenant))
     for found in (laptop, phone, cleo):
-        assert cache.put(found, cache.ticket())
+        assert cache.put_caller(found, cache.ticket())
     cache.forget_person(laptop.person.id, "user-changed")
     assert remembered(cache, laptop) is None and remembered(cache, phone) is None
     assert remembered(cache, cleo) is cleo
@@ -82,7 +82,7 @@ def test_forgetting_a_tenant_forgets_its_people_only():
     cache = CallerCache(30, 100)
     ava, ben, gail = in_session(caller(acme, "master")), in_session(caller(acme)), in_session(caller(globex))
     for found in (ava, ben, gail):
-        cache.put(found, cache.ticket())
+        cache.put_caller(found, cache.ticket())
     cache.forget_tenant(acme.id, "tenant-changed")
     assert [remembered(cache, c) for c in (ava, ben, gail)] == [None, None, gail]
 
@@ -94,23 +94,23 @@ def test_a_lookup_that_overlapped_a_forgetting_is_not_remembered():
     ben = in_session(caller(tenant))
     ticket = cache.ticket()  # the lookup starts
     cache.forget_person(uuid.uuid4(), "user-changed")  # any change, even someone else's, meanwhile
-    assert not cache.put(ben, ticket)
+    assert not cache.put_caller(ben, ticket)
     assert remembered(cache, ben) is None
-    assert cache.put(ben, cache.ticket())
+    assert cache.put_caller(ben, cache.ticket())
 
 
 def test_while_the_bus_is_down_nothing_is_served_or_remembered_and_what_was_is_forgotten():
     listening = True
     cache = CallerCache(30, 100, listening=lambda: listening)
     ben, cleo = in_session(caller(shared_tenant())), in_session(caller(shared_tenant()))
-    cache.put(ben, cache.ticket())
+    cache.put_caller(ben, cache.ticket())
     ticket = cache.ticket()
     listening = False
     assert remembered(cache, ben) is None and len(cache) == 0
-    assert not cache.put(cleo, cache.ticket())
+    assert not cache.put_caller(cleo, cache.ticket())
     listening = True  # back, with events missed meanwhile: ben is looked up again
     assert remembered(cache, ben) is None
-    assert not cache.put(cleo, ticket)  # a lookup from before the outage
+    assert not cache.put_caller(cleo, ticket)  # a lookup from before the outage
     assert cache.stats.bypassed == 1
 
 
@@ -120,7 +120,7 @@ def test_the_oldest_are_dropped_first_when_the_cache_is_full():
     tenant = shared_tenant()
     callers = [in_session(caller(tenant)) for _ in range(4)]
     for found in callers:
-        cache.put(found, cache.ticket())
+        cache.put_caller(found, cache.ticket())
         clock.now += 1
     assert len(cache) == 3
     assert [remembered(cache, c) is not None for c in callers] == [False, True, True, True]
@@ -129,7 +129,7 @@ def test_the_oldest_are_dropped_first_when_the_cache_is_full():
 def test_a_cache_with_no_ttl_remembers_nothing():
     cache = CallerCache(0, 100)
     ben = in_session(caller(shared_tenant()))
-    assert not cache.enabled and not cache.put(ben, cache.ticket())
+    assert not cache.enabled and not cache.put_caller(ben, cache.ticket())
     assert remembered(cache, ben) is None and cache.stats.bypassed == 1
 
 
@@ -145,7 +145,7 @@ def test_each_directory_announcement_forgets_whom_it_concerns():
 
     def fill() -> None:
         for found in (ava, ben, gail):
-            cache.put(found, cache.ticket())
+            cache.put_caller(found, cache.ticket())
 
     fill()
     invalidation.apply(cache, _event(events.USER_CHANGED, user_id=str(ben.person.id), tenant_id=str(acme.id)))
@@ -183,7 +183,7 @@ def _token(found: Caller, ttl: int = 900) -> str:
 async def test_a_remembered_caller_costs_no_directory_read_but_their_token_is_checked_every_time():
     cache = CallerCache(30, 100)
     ben = in_session(caller(shared_tenant()))
-    cache.put(ben, cache.ticket())
+    cache.put_caller(ben, cache.ticket())
     assert await caller_from_token(NO_DATABASE, _token(ben), SECRET, cache) is ben  # NO_DATABASE: a read fails
     assert cache.stats.hits == 1
     expired = jwt.encode({"sub": str(ben.person.id), "sid": str(ben.session_id), "kind": "person",
