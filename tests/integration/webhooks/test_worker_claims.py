@@ -60,7 +60,8 @@ def _rows_read_from(plan: dict[str, Any], relation: str) -> int:
     """Every row a plan's nodes on `relation` produced or filtered out, over all their loops."""
     node_rows = 0
     if plan.get("Relation Name") == relation:
-        seen = plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0) + plan.get("Rows Removed by Index Recheck", 0)
+        removed = plan.get("Rows Removed by Filter", 0) + plan.get("Rows Removed by Index Recheck", 0)
+        seen = plan["Actual Rows"] + removed
         node_rows = seen * plan["Actual Loops"]
     return node_rows + sum(_rows_read_from(child, relation) for child in plan.get("Plans", ()))
 
