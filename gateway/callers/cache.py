@@ -4,9 +4,7 @@ announces their changes."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 
 from prometheus_client import Counter
 
@@ -28,11 +26,8 @@ def may_remember(caller: Caller) -> bool:
 
 
 class CallerCache(Memory[Key, Caller]):
-    def __init__(self, ttl: float, max_entries: int, listening: Callable[[], bool] = lambda: True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(ttl, max_entries, listening, clock,
-                         counted=lambda outcome: LOOKUPS.labels(outcome).inc(),
-                         forgotten=lambda cause: INVALIDATIONS.labels(cause).inc())
+    lookups = LOOKUPS
+    invalidations = INVALIDATIONS
 
     def get_caller(self, person_id: uuid.UUID, session_id: uuid.UUID) -> Caller | None:
         """The caller of this session if remembered and still to be trusted; None: look them up."""

@@ -20,7 +20,9 @@ import uuid
 from collections import Counter as Tally
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
+
+from prometheus_client import Counter
 
 from common.logs import get_logger
 
@@ -49,18 +51,18 @@ class _Remembered(Generic[V]):
 
 
 class Memory(Generic[K, V]):
-    """Values read from the directory, each of one person of one tenant (whose changes forget it)."""
+    """Values read from the directory, each of one person of one tenant (whose changes forget it). A kind of
+    memory names its metrics: lookups by outcome, forgettings by cause."""
+
+    lookups: ClassVar[Counter | None] = None
+    invalidations: ClassVar[Counter | None] = None
 
     def __init__(self, ttl: float, max_entries: int, listening: Callable[[], bool] = lambda: True,
-                 clock: Callable[[], float] = time.monotonic,
-                 counted: Callable[[str], None] = lambda _: None,
-                 forgotten: Callable[[str], None] = lambda _: None) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._max_entries = max_entries
         self._listening = listening  # whether the announcements can reach this process now
         self._clock = clock
-        self._counted = counted  # a lookup's outcome, for the metrics
-        self._forgotten = forgotten  # a forgetting's cause, for the metrics
         # In the order they were remembered, which is the order they expire in (one ttl for all).
         self._entries: dict[K, _Remembered[V]] = {}
         self._of_person: dict[uuid.UUID, set[K]] = {}
@@ -149,7 +151,8 @@ class Memory(Generic[K, V]):
                 del self._of_person[found.person_id]
 
     def _count(self, outcome: str) -> None:
-        self._counted(outcome)
+        if self.lookups is not None:
+            self.lookups.labels(outcome).inc()
         if outcome == "hit":
             self.stats.hits += 1
         elif outcome == "miss":
@@ -158,5 +161,6 @@ class Memory(Generic[K, V]):
             self.stats.bypassed += 1
 
     def _forgot(self, cause: str) -> None:
-        self._forgotten(cause)
+        if self.invalidations is not None:
+            self.invalidations.labels(cause).inc()
         self.stats.invalidations[cause] += 1

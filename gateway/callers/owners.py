@@ -6,9 +6,8 @@ owns is not remembered: a person created since would own it."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from prometheus_client import Counter
 
@@ -25,11 +24,8 @@ Key = tuple[uuid.UUID, uuid.UUID]  # (tenant, account)
 
 
 class OwnerCache(Memory[Key, Person]):
-    def __init__(self, ttl: float, max_entries: int, listening: Callable[[], bool] = lambda: True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(ttl, max_entries, listening, clock,
-                         counted=lambda outcome: LOOKUPS.labels(outcome).inc(),
-                         forgotten=lambda cause: INVALIDATIONS.labels(cause).inc())
+    lookups = LOOKUPS
+    invalidations = INVALIDATIONS
 
     def owners(self, tenant_id: uuid.UUID, accounts: Sequence[uuid.UUID]) -> tuple[dict[uuid.UUID, Person],
                                                                                      list[uuid.UUID]]:
