@@ -23,6 +23,7 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
+from common import event_metrics
 from common.batches import BatchHandler, BatchIntake, Delivery, Prepared, take_waiting
 from common.contracts.events import Event
 from common.contracts.queues import TOPOLOGY, QueueSpec
@@ -285,6 +286,7 @@ class Broker:
             return await self._apply_one_by_one(batch, handler, spec_name)
         for delivery in batch:
             await delivery.message.ack()
+            event_metrics.applied(spec_name, delivery.event)
         return []
 
     async def _prepare(
@@ -359,6 +361,7 @@ class Broker:
                 await message.nack(requeue=True)
                 return
             await message.ack()
+            event_metrics.applied(spec_name, event)
 
     async def _dead_letter(self, message: AbstractIncomingMessage, spec_name: str, reason: str) -> None:
         """Park a message with the reason it was refused; ack only after the broker confirmed the copy."""

@@ -14,6 +14,7 @@ import asyncpg
 from aiohttp import web
 from prometheus_client import Counter
 
+from common import event_metrics
 from common.bus import Broker, EventHandler
 from common.contracts.queues import QueueSpec
 from common.db import create_pool, migrate
@@ -140,9 +141,12 @@ def periodic(
 def relay_ctx(dsn: str) -> CleanupCtx:
     async def relay(app: web.Application) -> None:
         outbox_relay = OutboxRelay(dsn, app[DB], app[BROKER])
+        # Beside the relay, not inside it: a stuck relay still shows its oldest event growing older.
+        sampler = asyncio.create_task(event_metrics.sample_outbox_forever(app[DB]), name="outbox-sampler")
         try:
             await outbox_relay.run()
         finally:
+            sampler.cancel()
             await outbox_relay.close()
 
     return background_ctx("outbox-relay", relay)

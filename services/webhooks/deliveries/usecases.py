@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from prometheus_client import Counter
 
 from common import mail
 from common.contracts.events import Event
@@ -37,6 +38,9 @@ from services.webhooks.settings import WebhooksSettings
 log = get_logger(__name__)
 
 DISABLED_EMAIL = "endpoint_disabled"
+ATTEMPTS = Counter("webhook_delivery_attempts_total",
+                   "Attempts to deliver a webhook, by what followed: delivered, retry (due again after the back-off), "
+                   "failed (the schedule spent: the endpoint is disabled)", ["outcome"])
 # A claimed delivery is held this much longer than one attempt may take: past it, its worker is taken
 # for dead and the delivery is attempted again.
 LEASE_MARGIN_SECONDS = 30.0
@@ -160,15 +164,17 @@ async def _record(conn: asyncpg.Connection, row: asyncpg.Record, outcome: sender
     delivery_id = row["id"]
     if outcome.delivered:
         assert outcome.status_code is not None
-        recorded = await store.mark_delivered(conn, delivery_id, outcome.status_code)
+        recorded, followed = await store.mark_delivered(conn, delivery_id, outcome.status_code), "delivered"
     elif (delay := domain.retry_delay(row["round_attempts"] + 1, scale)) is not None:
         recorded = await store.schedule_retry(conn, delivery_id, delay, outcome.status_code, outcome.error)
+        followed = "retry"
     else:
-        recorded = await store.mark_failed(conn, delivery_id, outcome.status_code, outcome.error)
+        recorded, followed = await store.mark_failed(conn, delivery_id, outcome.status_code, outcome.error), "failed"
         if recorded:
             await _disable(conn, row, outcome)
     if recorded:
         await store.record_attempt(conn, delivery_id, outcome.status_code, outcome.error, outcome.duration_ms)
+        ATTEMPTS.labels(followed).inc()  # counted before the commit: a rare double count, never a lost failure
 
 
 async def _disable(conn: asyncpg.Connection, row: asyncpg.Record, outcome: sender.Outcome) -> None:
