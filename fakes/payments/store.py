@@ -21,6 +21,21 @@ async def insert_session(conn: asyncpg.Connection, session_id: str, order: Check
     )
 
 
+async def insert_session_unless_purchase_has_one(
+    conn: asyncpg.Connection, session_id: str, order: CheckoutOrder
+) -> None:
+    """For a charge of a saved card: a session of the purchase that a charge at the same moment (another
+    replica's sweeper) inserted first wins; this waits for it to commit, then inserts nothing."""
+    await conn.execute(
+        """INSERT INTO test_provider_sessions
+               (id, purchase_id, tenant_id, quantity, total_cents, currency, description)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (purchase_id) DO NOTHING""",
+        session_id, order.purchase_id, order.tenant_id, order.quantity, order.total_cents,
+        order.currency, order.description,
+    )
+
+
 async def get_session(conn: asyncpg.Connection, session_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM test_provider_sessions WHERE id = $1", session_id)
 

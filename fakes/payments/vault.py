@@ -34,10 +34,12 @@ async def charge_saved_card(
     purchase answers the first charge's outcome and charges nothing."""
     session = await store.session_of_purchase(conn, order.purchase_id)
     if session is None:
-        await store.insert_session(conn, new_session_id(), order)
+        # The same charge under way at the same moment (another replica's sweeper) may be inserting one too:
+        # the insert then waits for it and keeps it, and the session read again is that charge's, completed.
+        await store.insert_session_unless_purchase_has_one(conn, new_session_id(), order)
         session = await store.session_of_purchase(conn, order.purchase_id)
         assert session is not None
-    elif session["status"] != "open":
+    if session["status"] != "open":
         charge = await store.charge_of_session(conn, session["id"])
         assert charge is not None  # a completed session was charged
         return _notice(session["id"], order, CardSummary(charge["card_brand"], charge["card_last4"]),
