@@ -13,7 +13,16 @@ async def credit_mode(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> str | N
 
 
 async def tenant_facts(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT credit_mode, version FROM tenants WHERE id = $1", tenant_id)
+    return await conn.fetchrow("SELECT credit_mode, version, mode_switch_version FROM tenants WHERE id = $1",
+                               tenant_id)
+
+
+async def note_mode_switch(conn: asyncpg.Connection, tenant_id: uuid.UUID, version: int) -> None:
+    await conn.execute(
+        """UPDATE tenants SET mode_switch_version = greatest(coalesce(mode_switch_version, 0), $2)
+           WHERE id = $1""",
+        tenant_id, version,
+    )
 
 
 async def upsert_tenant(

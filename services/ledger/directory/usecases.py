@@ -55,7 +55,10 @@ async def credit_mode_changed(pool: asyncpg.Pool, event_id: uuid.UUID, change: C
         # not know had credits, and leave them with a user in shared mode.
         await postings_store.lock_tenant_postings(conn, change.tenant_id, exclusive=True)
         await store.upsert_tenant(conn, change.tenant_id, change.mode, None, change.version or 0)
-        if change.mode != "shared" or await _overtaken(conn, change):
+        overtaken = await _overtaken(conn, change)
+        if change.version is not None:
+            await store.note_mode_switch(conn, change.tenant_id, change.version)
+        if change.mode != "shared" or overtaken:
             return
         codes = await store.user_accounts_with_credits(conn, change.tenant_id)
         await _sweep_into_system(
@@ -65,14 +68,16 @@ async def credit_mode_changed(pool: asyncpg.Pool, event_id: uuid.UUID, change: C
 
 
 async def _overtaken(conn: asyncpg.Connection, change: CreditModeChanged) -> bool:
-    """Whether a newer directory version than this switch's is already applied (or the tenant is not
-    shared now): a late, older switch changes nothing. Not "whether its upsert applied": the gateway
-    announces the tenant's facts at the same version just before, so the switch usually finds its own
-    version already there."""
+    """Whether a newer switch than this one is already applied (or the tenant is not shared now): a late,
+    older switch changes nothing. Not "whether its upsert applied", nor "whether the tenant's version is
+    newer": the gateway announces the tenant's facts at the same version just before the switch, and any
+    later change of other facts carries the mode too, so a switch often finds its version, or a newer
+    one, already there without anyone having swept."""
     facts = await store.tenant_facts(conn, change.tenant_id)
     if facts is None or facts["credit_mode"] != "shared":
         return True
-    return change.version is not None and facts["version"] > change.version
+    switched = facts["mode_switch_version"]
+    return change.version is not None and switched is not None and switched > change.version
 
 
 async def _sweep_into_system(

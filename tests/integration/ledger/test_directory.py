@@ -124,6 +124,24 @@ async def test_a_switch_announced_as_the_gateway_does_it_sweeps(ledger: LedgerHa
     }
 
 
+async def test_a_switch_overtaken_by_a_later_change_of_other_facts_still_sweeps(ledger: LedgerHarness):
+    """The switch's own event is late (retried, or taken by a slower replica) and a later change of the
+    tenant's other facts, which carries the shared mode too, was applied first: no switch swept yet."""
+    tenant = await ledger.add_tenant()
+    ann = await ledger.add_user(tenant)
+    await ledger.fund(tenant, user_code(ann.user_id), 100)
+    switch, later = next(ledger.versions), next(ledger.versions)
+    for version in (switch, later):  # the switch's facts, then a new threshold: both say shared
+        facts = TenantChanged(tenant_id=tenant, name="T", credit_mode="shared", timezone="UTC",
+                              low_balance_threshold=version, version=version)
+        await directory.tenant_changed(ledger.pool, uuid.uuid4(), facts)
+    await ledger.switch_mode(tenant, "shared", "individual", version=switch)  # late
+    assert await ledger.balances(tenant, "system", user_code(ann.user_id)) == {
+        "system": 100, user_code(ann.user_id): 0
+    }
+    assert len(await _sweeps(ledger, tenant, "mode_change")) == 1
+
+
 async def test_an_older_switch_to_shared_arriving_after_a_newer_switch_back_changes_nothing(
     ledger: LedgerHarness,
 ):
