@@ -13,6 +13,7 @@ answers, never the attempts).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
@@ -28,14 +29,66 @@ from services.messaging.settings import MessagingSettings
 
 log = get_logger(__name__)
 RETRY_SECONDS = 1.0
+# How long a delivery's claim on a message lasts unless renewed (every third of it while it sends): how long
+# another delivery waits before it resumes a message whose sender died.
+SEND_LEASE_SECONDS = 15.0
+
+
+class SendingTakenOver(Exception):
+    """Our claim on the message ran out (a stall longer than its lease) and another delivery took it: this one
+    stops at once rather than submit beside it; its delivery goes back to the queue."""
 
 
 class MessageSender:
-    def __init__(self, pool: asyncpg.Pool, link: CarrierLink, settings: MessagingSettings) -> None:
+    def __init__(self, pool: asyncpg.Pool, link: CarrierLink, settings: MessagingSettings,
+                 lease_seconds: float = SEND_LEASE_SECONDS) -> None:
         self._pool, self._link, self._settings = pool, link, settings
+        self._lease = lease_seconds
 
     async def send(self, message_id: uuid.UUID) -> None:
-        """Submit every part not yet answered; returns once each has an answer (or has expired)."""
+        """Submit every part not yet answered; returns once each has an answer (or has expired).
+
+        One delivery of a message sends at a time (its claim, `messages.sender_token`): a second delivery of
+        the same message, a copy published again or handed to another replica, waits while the first sends
+        and returns once nothing is left unanswered; if the first died, it takes over when the lease runs out
+        and resumes from what the parts recorded. Without the claim both would submit every segment (the
+        carrier's de-duplication by reference was all that kept a recipient from two SMS)."""
+        token = uuid.uuid4()
+        while not await usecases.claim_sending(self._pool, message_id, token, self._lease):
+            if not await self._unanswered(message_id):
+                return  # the delivery that held the claim sent everything
+            await asyncio.sleep(self._lease / 3)
+        try:
+            await self._while_claimed(message_id, token)
+        finally:
+            try:
+                await asyncio.shield(usecases.release_sending(self._pool, message_id, token))
+            except Exception as exc:  # the database is away: the lease runs out instead
+                log.warning("send_claim_not_released", message_id=str(message_id), error=str(exc))
+
+    async def _while_claimed(self, message_id: uuid.UUID, token: uuid.UUID) -> None:
+        sending = asyncio.create_task(self._send_claimed(message_id))
+        try:
+            while True:
+                done, _ = await asyncio.wait({sending}, timeout=self._lease / 3)
+                if done:
+                    return sending.result()
+                if not await usecases.renew_sending(self._pool, message_id, token, self._lease):
+                    raise SendingTakenOver(f"the claim on message {message_id} ran out and was taken over")
+        finally:
+            if not sending.done():
+                sending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+
+    async def _unanswered(self, message_id: uuid.UUID) -> bool:
+        async with self._pool.acquire() as conn:
+            message = await messages_store.message(conn, message_id)
+            parts = await messages_store.parts(conn, message_id) if message else []
+        return message is not None and message["settled_at"] is None and any(
+            p["state"] in UNANSWERED for p in parts)
+
+    async def _send_claimed(self, message_id: uuid.UUID) -> None:
         async with self._pool.acquire() as conn:
             message = await messages_store.message(conn, message_id)
             parts = await messages_store.parts(conn, message_id) if message else []

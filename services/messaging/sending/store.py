@@ -9,6 +9,31 @@ import asyncpg
 from services.messaging.sending.domain import Receipt
 
 
+async def claim_sending(conn: asyncpg.Connection, message_id: uuid.UUID, token: uuid.UUID, lease: float) -> bool:
+    """Take the message's send claim, if nobody holds it or its holder's lease has run out."""
+    return bool(await conn.fetchval(
+        """UPDATE messages SET sender_token = $2, sender_lease_until = now() + make_interval(secs => $3)
+           WHERE id = $1 AND (sender_lease_until IS NULL OR sender_lease_until < now()) RETURNING true""",
+        message_id, token, lease,
+    ))
+
+
+async def renew_sending(conn: asyncpg.Connection, message_id: uuid.UUID, token: uuid.UUID, lease: float) -> bool:
+    """Extend our claim; False when it is no longer ours (it ran out and another delivery took it)."""
+    return bool(await conn.fetchval(
+        """UPDATE messages SET sender_lease_until = now() + make_interval(secs => $3)
+           WHERE id = $1 AND sender_token = $2 RETURNING true""",
+        message_id, token, lease,
+    ))
+
+
+async def release_sending(conn: asyncpg.Connection, message_id: uuid.UUID, token: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE messages SET sender_token = NULL, sender_lease_until = NULL WHERE id = $1 AND sender_token = $2",
+        message_id, token,
+    )
+
+
 async def begin_segment(conn: asyncpg.Connection, part_id: uuid.UUID, seq: int) -> bool:
     """Record that segment `seq` is about to go to the carrier; False when the part has moved on (an
     answer was recorded meanwhile by another delivery of the same message)."""

@@ -20,6 +20,21 @@ from services.messaging.sending.domain import Receipt
 log = get_logger(__name__)
 
 
+async def claim_sending(pool: asyncpg.Pool, message_id: uuid.UUID, token: uuid.UUID, lease: float) -> bool:
+    async with pool.acquire() as conn:
+        return await store.claim_sending(conn, message_id, token, lease)
+
+
+async def renew_sending(pool: asyncpg.Pool, message_id: uuid.UUID, token: uuid.UUID, lease: float) -> bool:
+    async with pool.acquire() as conn:
+        return await store.renew_sending(conn, message_id, token, lease)
+
+
+async def release_sending(pool: asyncpg.Pool, message_id: uuid.UUID, token: uuid.UUID) -> None:
+    async with pool.acquire() as conn:
+        await store.release_sending(conn, message_id, token)
+
+
 async def begin_segment(pool: asyncpg.Pool, part_id: uuid.UUID, seq: int) -> bool:
     async with pool.acquire() as conn:
         return await store.begin_segment(conn, part_id, seq)
