@@ -81,17 +81,19 @@ class MessageSender:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sending
 
-    async def _unanswered(self, message_id: uuid.UUID) -> bool:
+    async def _read(self, message_id: uuid.UUID) -> tuple[asyncpg.Record | None, list[asyncpg.Record]]:
         async with self._pool.acquire() as conn:
             message = await messages_store.message(conn, message_id)
             parts = await messages_store.parts(conn, message_id) if message else []
+        return message, parts
+
+    async def _unanswered(self, message_id: uuid.UUID) -> bool:
+        message, parts = await self._read(message_id)
         return message is not None and message["settled_at"] is None and any(
             p["state"] in UNANSWERED for p in parts)
 
     async def _send_claimed(self, message_id: uuid.UUID) -> None:
-        async with self._pool.acquire() as conn:
-            message = await messages_store.message(conn, message_id)
-            parts = await messages_store.parts(conn, message_id) if message else []
+        message, parts = await self._read(message_id)
         if message is None or message["settled_at"] is not None:
             return
         segmentation = sms.segment(message["body"])
