@@ -164,12 +164,14 @@ async def _record(conn: asyncpg.Connection, row: asyncpg.Record, outcome: sender
     delivery_id = row["id"]
     if outcome.delivered:
         assert outcome.status_code is not None
-        recorded, followed = await store.mark_delivered(conn, delivery_id, outcome.status_code), "delivered"
+        followed = "delivered"
+        recorded = await store.mark_delivered(conn, delivery_id, outcome.status_code)
     elif (delay := domain.retry_delay(row["round_attempts"] + 1, scale)) is not None:
-        recorded = await store.schedule_retry(conn, delivery_id, delay, outcome.status_code, outcome.error)
         followed = "retry"
+        recorded = await store.schedule_retry(conn, delivery_id, delay, outcome.status_code, outcome.error)
     else:
-        recorded, followed = await store.mark_failed(conn, delivery_id, outcome.status_code, outcome.error), "failed"
+        followed = "failed"
+        recorded = await store.mark_failed(conn, delivery_id, outcome.status_code, outcome.error)
         if recorded:
             await _disable(conn, row, outcome)
     if recorded:
