@@ -28,6 +28,7 @@ from dataclasses import asdict
 import aiohttp
 
 from bench import load, pgbench
+from bench.attribution import Cost
 from bench.load import Leg
 from bench.machine import Probe
 from bench.modes import Mode
@@ -109,8 +110,8 @@ def _add_rows(result: Result, case: str, leg: Leg) -> dict[str, float]:
     usage = leg.usage
     assert usage is not None
     done = max(len(leg.latencies), 1)
-    per_process = {name: 1000 * seconds / done for name, seconds in usage.services_cpu_seconds.items()}
-    per_process["load generator"] = 1000 * usage.client_cpu_seconds / done
+    cost = Cost.of(usage, done)  # each process's CPU, the load generator's among them
+    per_process = {name: cost.ms(seconds) for name, seconds in cost.cpu_seconds.items()}
     result.add(Row(
         case=case, throughput=round(leg.throughput, 1), unit="requests/s", **leg.latency_ms(),
         requests=leg.requests, errors=sum(leg.errors.values()), load1=usage.load1,
