@@ -15,6 +15,7 @@ from services.reporting.entries.consumers import ledger_events_ctx
 from services.reporting.logs.routes import routes as log_routes
 from services.reporting.logs.store import planned_dsn
 from services.reporting.maintenance import jobs
+from services.reporting.reads import reads_ctx
 from services.reporting.resources import EXPORT_SLOTS, SETTINGS, export_slots
 from services.reporting.settings import ReportingSettings
 from services.reporting.usage.routes import routes as usage_routes
@@ -34,6 +35,8 @@ def create_app(settings: ReportingSettings) -> web.Application:
     app.cleanup_ctx.extend(
         [
             database_ctx(planned_dsn(settings.database_url), MIGRATIONS, settings.db_pool_size),
+            reads_ctx(planned_dsn(settings.read_database_url) if settings.read_database_url else None,
+                      settings.db_pool_size),
             broker_ctx(settings.broker_url, settings.exchange),
             # Reporting publishes nothing yet; the relay keeps every service's shape the same, so an
             # event it starts to publish later needs no new wiring.

@@ -9,6 +9,10 @@ from common.settings import LOCAL_POSTGRES, ServiceSettings
 
 class ReportingSettings(ServiceSettings):
     database_url: str = Field(default=f"{LOCAL_POSTGRES}/reporting", validation_alias="REPORTING_DATABASE_URL")
+    # A streaming replica of the same database (its own server, same database name): when set, the log's
+    # reads (pages, CSV, report, usage) are served there, falling back to the primary while it is down;
+    # consumers, migrations and the purge always use REPORTING_DATABASE_URL. See docs/consistency.md.
+    read_database_url: str | None = Field(default=None, validation_alias="REPORTING_READ_DATABASE_URL")
     port: int = Field(default=8083, validation_alias="REPORTING_PORT", ge=1, le=65535)
     # How long a log request carrying a consistency token may wait for the ledger's event to arrive.
     # Bounded so a lost or slow event delays a page, never hangs it: past this it answers, marked stale.

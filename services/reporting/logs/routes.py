@@ -13,10 +13,10 @@ from common.contracts.reporting import LogQuery, ReportQuery, SelectionQuery
 from common.identity import Identity
 from common.logs import get_logger
 from common.problems import Forbidden
-from common.runtime import DB
 from common.web import identity_of, json_response, parse_query
 from services.reporting.logs import csv_export, domain, report, report_pdf, usecases
 from services.reporting.logs.schemas import log_page_answer
+from services.reporting.reads import READS
 from services.reporting.resources import EXPORT_SLOTS, SETTINGS
 
 log = get_logger(__name__)
@@ -57,7 +57,7 @@ def _wait_seconds(request: web.Request) -> float:
 async def get_logs(request: web.Request) -> web.Response:
     query = parse_query(request, LogQuery, repeatable=("account",))
     wanted = domain.log_filter(_selection(request, query, datetime.now(UTC)), cursor=query.cursor, limit=query.limit)
-    page = await usecases.read_log(request.app[DB], wanted, query.consistency_token, _wait_seconds(request))
+    page = await usecases.read_log(request.app[READS], wanted, query.consistency_token, _wait_seconds(request))
     response = json_response(log_page_answer(page))
     response.headers.update(_PRIVATE)
     return response
@@ -71,7 +71,7 @@ async def get_logs_csv(request: web.Request) -> web.StreamResponse:
     selected = _selection(request, query, now)
     async with (
         request.app[EXPORT_SLOTS],
-        usecases.log_export(request.app[DB], selected, query.consistency_token, _wait_seconds(request)) as export,
+        usecases.log_export(request.app[READS], selected, query.consistency_token, _wait_seconds(request)) as export,
     ):
         # Everything that can fail with a problem answer has run by now: after prepare() the status
         # is sent, and a later failure can only cut the download short.
@@ -109,7 +109,7 @@ async def get_logs_report(request: web.Request) -> web.StreamResponse:
     async with (
         request.app[EXPORT_SLOTS],
         usecases.report_stream(
-            request.app[DB], selected, identity_of(request), query.consistency_token, _wait_seconds(request), now
+            request.app[READS], selected, identity_of(request), query.consistency_token, _wait_seconds(request), now
         ) as printable,
     ):
         headers = {"X-Log-Stale": "true" if printable.report.stale else "false", **_PRIVATE}

@@ -1,5 +1,10 @@
 """Reading the log: a page, an export and a report, each from one snapshot, each after waiting (bounded)
-for the ledger transaction the caller just made."""
+for the ledger transaction the caller just made.
+
+Reads go through LogReads: the replica when one is set, else (or while it is down) the primary. A read
+carrying a consistency token (the ledger transaction's seq) checks that the transaction is in the log in
+the same read-only snapshot that then serves the read, so "caught up" is a fact about the rows it answers,
+whichever server (or which of several replicas behind a balancer) holds that snapshot."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from services.reporting.entries import store as entries_store
 from services.reporting.entries.domain import LogEntry
 from services.reporting.logs import domain, report, store
 from services.reporting.logs.domain import LogFilter, LogPage, Selection
+from services.reporting.reads import LogReads
 from services.reporting.usage import usecases as usage_usecases
 
 log = get_logger(__name__)
@@ -36,12 +42,15 @@ EXPORT_CHUNK_ROWS = 5000
 
 
 async def read_log(
-    pool: asyncpg.Pool, log_filter: LogFilter, consistency_token: int | None, wait_seconds: float
+    reads: LogReads, log_filter: LogFilter, consistency_token: int | None, wait_seconds: float
 ) -> LogPage:
     """A page of the log, after waiting (bounded) for the ledger transaction the caller just made."""
-    caught_up = await _caught_up(pool, consistency_token, wait_seconds)
-    async with pool.acquire() as conn:
-        # One statement, so one snapshot: the page is consistent without an explicit transaction.
+    if consistency_token is None:
+        async with reads.connection() as conn:
+            # One statement, so one snapshot: the page is consistent without an explicit transaction.
+            rows = await store.log_page(conn, log_filter, rows=log_filter.limit + 1)
+        return domain.page_of(rows, log_filter.limit, stale=False)
+    async with caught_up_snapshot(reads, consistency_token, wait_seconds) as (conn, caught_up):
         rows = await store.log_page(conn, log_filter, rows=log_filter.limit + 1)
     return domain.page_of(rows, log_filter.limit, stale=not caught_up)
 
@@ -56,15 +65,14 @@ class LogExport:
 
 @contextlib.asynccontextmanager
 async def log_export(
-    pool: asyncpg.Pool, selected: Selection, consistency_token: int | None, wait_seconds: float
+    reads: LogReads, selected: Selection, consistency_token: int | None, wait_seconds: float
 ) -> AsyncIterator[LogExport]:
     """Every row of the selection, read through a cursor while the caller writes them out.
 
     Read-only and repeatable read: the names and every chunk come from one snapshot, so rows arriving
     during a long download neither appear halfway nor shift what was already sent.
     """
-    caught_up = await _caught_up(pool, consistency_token, wait_seconds)
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with caught_up_snapshot(reads, consistency_token, wait_seconds) as (conn, caught_up):
         directory = await directory_of(conn, selected.tenant_id)
         if not await store.use_time_zone(conn, directory.zone_name):
             log.warning("log_csv_time_zone_unknown_to_postgres", timezone=directory.zone_name)
@@ -89,7 +97,7 @@ class ReportStream:
 
 @contextlib.asynccontextmanager
 async def report_stream(
-    pool: asyncpg.Pool,
+    reads: LogReads,
     selected: Selection,
     caller: Identity,
     consistency_token: int | None,
@@ -98,8 +106,7 @@ async def report_stream(
 ) -> AsyncIterator[ReportStream]:
     """Totals per account and every row of the selection, from one snapshot so they agree, the rows
     read through a cursor while the caller writes them out: any number of rows in constant memory."""
-    caught_up = await _caught_up(pool, consistency_token, wait_seconds)
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with caught_up_snapshot(reads, consistency_token, wait_seconds) as (conn, caught_up):
         directory = await directory_of(conn, selected.tenant_id)
         records = await store.account_totals(conn, selected)
         days = max(1, round((now - selected.since) / timedelta(days=1)))
@@ -120,25 +127,28 @@ async def report_stream(
             yield ReportStream(printable, chunks)
 
 
-async def _caught_up(pool: asyncpg.Pool, consistency_token: int | None, wait_seconds: float) -> bool:
-    if consistency_token is None:
-        return True
-    return await wait_until_applied(pool, consistency_token, wait_seconds)
+@contextlib.asynccontextmanager
+async def caught_up_snapshot(
+    reads: LogReads, consistency_token: int | None, wait_seconds: float
+) -> AsyncIterator[tuple[asyncpg.Connection, bool]]:
+    """A read-only snapshot of the log and whether it holds ledger transaction `consistency_token` (True
+    without a token), waiting up to `wait_seconds` for one that does.
 
-
-async def wait_until_applied(pool: asyncpg.Pool, seq: int, wait_seconds: float) -> bool:
-    """True once ledger transaction `seq` is in the log; False if it is not within `wait_seconds`."""
+    The check and the caller's read share the snapshot: on a replica that is one consistent point of its
+    replay, so a snapshot that holds the transaction's `applied_transactions` row holds its log rows too
+    (they commit together). Checking on one connection and reading on another would prove nothing about
+    the second when several replicas sit behind a balancer."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     pause = _FIRST_POLL_SECONDS
     while True:
-        # The connection goes back to the pool between checks: waiting readers must not starve the
-        # consumer that is about to write what they wait for.
-        async with pool.acquire() as conn:
-            if await entries_store.is_applied(conn, seq):
-                return True
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return False
+        # A fresh snapshot per check, its connection back to the pool between checks: waiting readers hold
+        # no snapshot open (on the primary, none keeps old row versions alive) and starve no one.
+        async with reads.snapshot() as conn:
+            applied = consistency_token is None or await entries_store.is_applied(conn, consistency_token)
+            remaining = deadline - loop.time()
+            if applied or remaining <= 0:
+                yield conn, applied
+                return
         await asyncio.sleep(min(pause, remaining))
         pause = min(pause * 2, _MAX_POLL_SECONDS)

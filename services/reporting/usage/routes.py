@@ -8,10 +8,10 @@ from aiohttp import web
 
 from common.contracts.reporting import Usage, UsageDay, UsageQuery
 from common.problems import Forbidden
-from common.runtime import DB
 from common.web import identity_of, json_response, parse_query
 from services.reporting.directory.domain import Directory
 from services.reporting.logs import domain as log_domain
+from services.reporting.reads import READS
 from services.reporting.usage import chart, usecases
 from services.reporting.usage.domain import DailyUsage
 
@@ -32,7 +32,7 @@ async def _usage(request: web.Request) -> tuple[Directory, list[DailyUsage]]:
         tenant_id=tenant_id, scope=query.scope, account_ids=query.account, days=query.days,
         kind=None, direction=None, now=now,
     )
-    return await usecases.usage_of(request.app[DB], selected, query.days, now)
+    return await usecases.usage_of(request.app[READS], selected, query.days, now)
 
 
 @routes.get("/usage")

@@ -9,13 +9,14 @@ import asyncpg
 from services.reporting.directory.domain import Directory
 from services.reporting.directory.usecases import directory_of
 from services.reporting.logs.domain import Selection
+from services.reporting.reads import LogReads
 from services.reporting.usage import domain, store
 
 
 async def usage_of(
-    pool: asyncpg.Pool, selected: Selection, days: int, now: datetime
+    reads: LogReads, selected: Selection, days: int, now: datetime
 ) -> tuple[Directory, list[domain.DailyUsage]]:
-    async with pool.acquire() as conn:
+    async with reads.connection() as conn:
         directory = await directory_of(conn, selected.tenant_id)
         return directory, await daily_usage(conn, directory, selected, days, now)
 
