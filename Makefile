@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 ASYNCAPI_SPECS := tools/asyncapi/node_modules/.package-lock.json
 AXE_CORE := tools/axe/node_modules/.package-lock.json
 
-.PHONY: run test unit integration e2e chaos security lint migrate seed clean
+.PHONY: run test unit integration e2e chaos security lint migrate seed clean cluster cluster-e2e
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,21 @@ integration: $(INSTALLED)
 
 e2e: $(INSTALLED) axe-core
 	$(PY) -m pytest tests/e2e -q
+
+## Every service twice behind HAProxy (the gateway on :8080), three RabbitMQ nodes in one cluster, a Postgres
+## primary with a streaming replica that reporting reads from; the demo data; Ctrl-C stops all of it
+## (scripts/cluster, docs/cluster.md). Its servers keep their data in CLUSTER_ROOT between runs.
+CLUSTER_ROOT ?= .local/cluster
+cluster: $(INSTALLED) .env
+	set -a && source ./.env && set +a && $(PY) -m scripts.cluster --root $(CLUSTER_ROOT)
+
+## The end-to-end purchase and transfer tests against a cluster of their own, started afresh for the run (its
+## ports 300 above `make cluster`'s, so both may run at once) and stopped after.
+CLUSTER_E2E_TESTS ?= tests/e2e/test_purchase_flow.py tests/e2e/test_history.py tests/e2e/test_idempotent_replays.py
+cluster-e2e: $(INSTALLED) .env axe-core
+	rm -rf .local/cluster-e2e
+	set -a && source ./.env && set +a && SIGN_IN_LIMIT_PER_IP=100000/minute SIGN_IN_LIMIT_PER_EMAIL=100000/minute \
+	  $(PY) -m scripts.cluster --root .local/cluster-e2e --offset 300 -- $(PY) -m pytest -p no:cacheprovider -q $(CLUSTER_E2E_TESTS)
 
 ## Only make Postgres and RabbitMQ answer and write .local/run.env, as `make run` does first.
 .PHONY: infra

@@ -180,11 +180,30 @@ def _environment(infra: Infra, ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
+# `make cluster-e2e` (scripts/cluster) runs tests here against a running cluster instead: every service
+# twice behind HAProxy, three RabbitMQ nodes, reporting reading from a Postgres replica. Only tests that talk
+# to the system through the gateway and the bus belong in that run; none starts or stops a process there.
+CLUSTER_GATEWAY = "CLUSTER_GATEWAY_URL"
+
+
+def _the_running_cluster() -> System:
+    gateway = os.environ[CLUSTER_GATEWAY]
+    infra = Infra(postgres_url=os.environ["CLUSTER_POSTGRES_URL"], broker_url=os.environ["CLUSTER_BROKER_URL"])
+    # The cluster's own settings (`make cluster-e2e` gives the tests .env's secrets): a one-off command such
+    # as `gateway service-client` runs against the cluster's gateway database.
+    env = {**os.environ, "EXCHANGE_NAME": os.environ["CLUSTER_EXCHANGE_NAME"]}
+    env |= {f"{service.upper()}_DATABASE_URL": infra.database_url(service) for service in SERVICES}
+    return System(infra, env, {"gateway": int(gateway.rsplit(":", 1)[1])})
+
+
 # Package scope: the system stops when the last end-to-end test is done, not when the whole run is. Kept
 # to the end, it sat beside every later test (and tests/security's own system) holding Postgres
 # connections and two cores' worth of idle relays and consumers.
 @pytest.fixture(scope="package")
 async def system(infra: Infra) -> AsyncIterator[System]:
+    if CLUSTER_GATEWAY in os.environ:
+        yield _the_running_cluster()
+        return
     ports = {service: free_port() for service in [*SERVICES, *SIMULATOR, "smpp"]}
     system = System(infra, _environment(infra, ports), ports)
     seeded = subprocess.run(
