@@ -12,7 +12,17 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bench import machine, readme, results
-from bench.benchmarks import events, floor, logs, purchase_latency, queue_costs, report, system_transfers, transfers
+from bench.benchmarks import (
+    events,
+    floor,
+    logs,
+    purchase_latency,
+    queue_costs,
+    rate_limits,
+    report,
+    system_transfers,
+    transfers,
+)
 from bench.modes import FULL, QUICK, Mode
 from bench.options import Options
 from bench.results import Result
@@ -27,6 +37,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "report": report.run,
     "queue_costs": queue_costs.run,
     "floor": floor.run,
+    "rate_limits": rate_limits.run,
 }
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
 
 from common.contracts import queues
-from common.runtime import DB, broker_ctx, consumer_ctx, database_ctx, periodic, readiness_checks, relay_ctx
+from common.runtime import DB, CleanupCtx, broker_ctx, consumer_ctx, database_ctx, periodic, readiness_checks, relay_ctx
 from common.web import ReadinessCheck, health_routes, observability_middleware
 from gateway.alerts import consumers as alerts
 from gateway.alerts import emails
@@ -22,7 +22,6 @@ from gateway.resources import (
     LIMITS,
     MESSAGING,
     REPORTING,
-    RESET_LIMITS,
     SETTINGS,
     WEBHOOKS,
     service_clients_ctx,
@@ -30,7 +29,7 @@ from gateway.resources import (
 from gateway.routes import api
 from gateway.settings import GatewaySettings
 from gateway.usecases import auth
-from gateway.web import admin_pages, caching, event_docs, idempotency, pages, problem_pages, ui
+from gateway.web import admin_pages, caching, event_docs, idempotency, pages, problem_pages, ratelimit_store, ui
 from gateway.web.dev_mail import routes as dev_mail_routes
 from gateway.web.middleware import (
     api_answer_headers,
@@ -42,7 +41,6 @@ from gateway.web.middleware import (
     write_limit_middleware,
 )
 from gateway.web.ratelimit import Limits
-from gateway.web.reset_limits import PasswordResetLimits
 
 SERVICE = "gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,8 +63,6 @@ def create_app(settings: GatewaySettings) -> web.Application:
         ],
     )
     app[SETTINGS] = settings
-    app[LIMITS] = Limits.from_settings(settings)
-    app[RESET_LIMITS] = PasswordResetLimits.from_settings(settings)
     app.on_response_prepare.append(api_answer_headers(settings.cors_origins))
     app.on_response_prepare.append(caching.gzip_when_accepted)
     app.on_shutdown.append(live.end_streams)  # before the server waits for open requests to finish
@@ -90,6 +86,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.extend(
         [
             database_ctx(settings.database_url, MIGRATIONS, settings.db_pool_size),
+            _limits_ctx(settings),  # they count in the database: shared by every replica
             broker_ctx(settings.broker_url, settings.exchange),
             live.live_ctx(settings.live_buffer_size, settings.live_max_streams),
             caller_cache_ctx(settings.caller_cache_seconds, settings.caller_cache_size),
@@ -99,9 +96,20 @@ def create_app(settings: GatewaySettings) -> web.Application:
             consumer_ctx(queues.GATEWAY_ALERTS, alerts.alerts_handler),
             periodic("session-purge", SESSION_PURGE_SECONDS, lambda app: auth.purge_ended_sessions(app[DB])),
             periodic("idempotency-purge", idempotency.PURGE_SECONDS, idempotency.purge),
+            periodic("rate-limit-sweep", ratelimit_store.SWEEP_SECONDS, ratelimit_store.sweep, first_wait=True),
         ]
     )
     return app
+
+
+def _limits_ctx(settings: GatewaySettings) -> CleanupCtx:
+    """The rate limits, on the database pool (so after `database_ctx`)."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        app[LIMITS] = Limits.from_settings(settings, app[DB])
+        yield
+
+    return ctx
 
 
 def _service_ready(client: Callable[[], TypedClient]) -> ReadinessCheck:

@@ -21,13 +21,11 @@ from gateway.clients import (
 )
 from gateway.settings import GatewaySettings
 from gateway.web.ratelimit import Limits
-from gateway.web.reset_limits import PasswordResetLimits
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 # Whether /dev/mail exists (DEV_MAIL_DIR, `make run` only): the app then points operators to it.
 DEV_MAIL = web.AppKey("dev_mail", bool)
 LIMITS = web.AppKey("limits", Limits)
-RESET_LIMITS = web.AppKey("password_reset_limits", PasswordResetLimits)
 LEDGER = web.AppKey("ledger", LedgerClient)
 BILLING = web.AppKey("billing", BillingClient)
 REPORTING = web.AppKey("reporting", ReportingClient)

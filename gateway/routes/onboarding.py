@@ -10,7 +10,7 @@ from common.runtime import DB
 from common.web import idempotency_key, json_response, parse_json
 from gateway.directory.domain import Person, Tenant
 from gateway.directory.onboarding import link_key
-from gateway.resources import LIMITS, RESET_LIMITS, SETTINGS
+from gateway.resources import LIMITS, SETTINGS
 from gateway.routes.registry import api, caller_of
 from gateway.schemas.credits import UserDetail
 from gateway.schemas.onboarding import (
@@ -65,7 +65,7 @@ async def request_password_reset(request: web.Request) -> web.Response:
     body = await parse_json(request, PasswordResetRequest)
     address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
                              request.app[LIMITS].trusted_proxies)
-    quota = request.app[RESET_LIMITS].attempt(address, body.email)
+    quota = await request.app[LIMITS].password_reset(address, body.email)
     await onboarding.request_password_reset(request.app[DB], body.email, _link_key(request))
     return web.Response(status=202, headers=quota.headers())
 

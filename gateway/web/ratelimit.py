@@ -1,14 +1,20 @@
-"""Rate limits and sign-in lock-out, kept in this process's memory.
+"""Rate limits and sign-in lock-out, shared by every gateway replica.
 
-Limits protect against runaway clients and password guessing. They are per process: with several
-gateway workers each counts on its own, so the effective limit is that many times higher (a shared
-store such as Redis would make it exact; none is part of this system yet).
+Limits protect against runaway clients and password guessing. They count in the gateway's database
+(`gateway.web.ratelimit_store`), so with any number of replicas behind a load balancer a client gets each
+limit once, password resets among them. (`MovingWindow`, the exact window in one process's memory that
+counted them before, is kept for tests and tools that need a limit without a database.)
 
 Sign-in is limited per address and per account. The address limit is generous: the people of one
 office share an address, and their everyday sign-ins must not lock one another out; it only stops one
 machine trying thousands of accounts. The account limit is tight, and failures lock the account, never
 the address. Every limited answer tells the client where it stands (`Quota`: the IETF draft's
 `RateLimit-Limit`, `-Remaining` and `-Reset` header fields).
+
+When the database cannot be reached, sign-in and renewal fail closed (503, through the error middleware:
+guessing must not get easier because the database is away, and both need the database anyway), while
+writes fail open (counted nowhere, let through: the guard against runaway clients must not turn an outage
+of the gateway's database into one of every write; each service keeps its own database and limits).
 """
 
 from __future__ import annotations
@@ -18,28 +24,25 @@ import math
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from limits import RateLimitItem, parse
+import asyncpg
+from limits import RateLimitItem
+from prometheus_client import Counter
 
+from common.db import DATABASE_UNAVAILABLE
+from common.logs import get_logger
 from common.problems import TooManyRequests
 from gateway.settings import GatewaySettings
+from gateway.web.ratelimit_store import Count, PostgresWindows, Quota, Window, WindowStore, key_secret
+
+__all__ = ["Limits", "MovingWindow", "Quota", "RateLimited", "client_address", "networks", "tightest"]
+
+log = get_logger(__name__)
+STORE_UNAVAILABLE = Counter("gateway_rate_limit_store_unavailable_total",
+                            "Events let through unchecked: the database of the rate limits was unavailable",
+                            ["limit"])
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True)
-class Quota:
-    """Where a caller stands against a limit: how many events the window allows, how many are left, and
-    in how many seconds the oldest counted one leaves the window (one more is then allowed)."""
-
-    limit: int
-    remaining: int
-    reset: int
-
-    def headers(self) -> dict[str, str]:
-        return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
-                "RateLimit-Reset": str(self.reset)}
 
 
 def tightest(*quotas: Quota) -> Quota:
@@ -116,50 +119,79 @@ class MovingWindow:
 
 
 class Limits:
-    def __init__(self, sign_in_per_ip: str, sign_in_per_email: str, writes_per_user: str,
-                 lockout_failures: int, lockout_seconds: int, trusted_proxies: Sequence[Network] = ()) -> None:
-        self._sign_in_ip = MovingWindow(parse(sign_in_per_ip))
-        self._sign_in_email = MovingWindow(parse(sign_in_per_email))
-        self._writes = MovingWindow(parse(writes_per_user))
-        self._failures = MovingWindow(parse(f"{lockout_failures}/{lockout_seconds} seconds"))
+    def __init__(self, store: WindowStore, sign_in_per_ip: str, sign_in_per_email: str, writes_per_user: str,
+                 lockout_failures: int, lockout_seconds: int, trusted_proxies: Sequence[Network] = (),
+                 resets_per_ip: str = "30/minute", resets_per_email: str = "3/hour") -> None:
+        self._store = store
+        self._sign_in_ip = Window.of("sign_in_ip", sign_in_per_ip)
+        self._sign_in_email = Window.of("sign_in_email", sign_in_per_email)
+        self._writes = Window.of("writes", writes_per_user)
+        self._failures = Window("sign_in_failures", lockout_failures, float(lockout_seconds))
+        self._reset_ip = Window.of("password_reset_ip", resets_per_ip)
+        self._reset_email = Window.of("password_reset_email", resets_per_email)
         self.trusted_proxies = tuple(trusted_proxies)
 
     @classmethod
-    def from_settings(cls, settings: GatewaySettings) -> Limits:
-        return cls(settings.sign_in_limit_per_ip, settings.sign_in_limit_per_email, settings.write_limit_per_user,
-                   settings.lockout_failures, settings.lockout_seconds, networks(settings.trusted_proxies))
+    def from_settings(cls, settings: GatewaySettings, pool: asyncpg.Pool) -> Limits:
+        return cls(PostgresWindows(pool, key_secret(settings.jwt_secret)), settings.sign_in_limit_per_ip,
+                   settings.sign_in_limit_per_email, settings.write_limit_per_user, settings.lockout_failures,
+                   settings.lockout_seconds, networks(settings.trusted_proxies),
+                   settings.password_reset_limit_per_ip, settings.password_reset_limit_per_email)
 
     async def sign_in_attempt(self, ip: str, email: str) -> Quota:
-        """Count an attempt; refuse it when the address or the account is over its limit, or locked."""
+        """Count an attempt; refuse it when the account is locked, or the address or the account is over its
+        limit. The address is counted first: an attempt it refuses is not counted against the account (one
+        machine trying many accounts must not use up their owners' attempts), while one the account refuses
+        has been counted against the address (a machine hammering one account soon meets the address limit)."""
         email = email.strip().lower()
-        if not self._failures.test(email):
+        failures = await self._store.peek(self._failures, email)
+        if failures.full(self._failures):
             raise RateLimited("Too many failed sign-ins for this account; try again later.",
-                              self._failures.retry_after(email), self._failures.quota(email))
-        windows = ((self._sign_in_ip, ip), (self._sign_in_email, email))
-        for window, key in windows:
-            if not window.test(key):
-                raise RateLimited("Too many sign-in attempts; wait a moment.", window.retry_after(key),
-                                  window.quota(key))
-        for window, key in windows:
-            window.hit(key)
-        return tightest(*(window.quota(key) for window, key in windows), self._failures.quota(email))
+                              failures.retry_after(), failures.quota(self._failures))
+        counts = []
+        for window, key in ((self._sign_in_ip, ip), (self._sign_in_email, email)):
+            count = await self._store.hit(window, key)
+            if not count.counted:
+                raise RateLimited("Too many sign-in attempts; wait a moment.", count.retry_after(),
+                                  count.quota(window))
+            counts.append(count.quota(window))
+        return tightest(*counts, failures.quota(self._failures))
 
     async def sign_in_failed(self, email: str) -> None:
-        self._failures.hit(email.strip().lower())
+        await self._store.hit(self._failures, email.strip().lower())
 
     async def renewal(self, ip: str) -> Quota:
         """A refresh from this address: counted with its sign-ins (a refresh token is far too
         long to guess, but a flood of them still costs a database round trip each)."""
-        if not self._sign_in_ip.hit(ip):
-            raise RateLimited("Too many requests from this address; wait a moment.",
-                              self._sign_in_ip.retry_after(ip), self._sign_in_ip.quota(ip))
-        return self._sign_in_ip.quota(ip)
+        count = await self._store.hit(self._sign_in_ip, ip)
+        if not count.counted:
+            raise RateLimited("Too many requests from this address; wait a moment.", count.retry_after(),
+                              count.quota(self._sign_in_ip))
+        return count.quota(self._sign_in_ip)
+
+    async def password_reset(self, ip: str, email: str) -> Quota:
+        """A password reset asked for: per address, against one machine mailing thousands of people; per
+        email, so that nobody's mailbox is flooded with reset links. An email with no account is counted the
+        same as one with: a limit only real accounts reach would tell which exist. Fails closed, as sign-in."""
+        counts = []
+        for window, key in ((self._reset_ip, ip), (self._reset_email, email.strip().lower())):
+            count = await self._store.hit(window, key)
+            if not count.counted:
+                raise RateLimited("Too many password reset requests; try again later.", count.retry_after(),
+                                  count.quota(window))
+            counts.append(count.quota(window))
+        return tightest(*counts)
 
     async def write(self, user_key: str) -> Quota:
-        if not self._writes.hit(user_key):
-            raise RateLimited("Too many requests; slow down.", self._writes.retry_after(user_key),
-                              self._writes.quota(user_key))
-        return self._writes.quota(user_key)
+        try:
+            count = await self._store.hit(self._writes, user_key)
+        except DATABASE_UNAVAILABLE as exc:
+            STORE_UNAVAILABLE.labels(self._writes.name).inc()
+            log.warning("rate_limit_store_unavailable", limit=self._writes.name, outcome="allowed", error=repr(exc))
+            return Count(False, 0, 0.0).quota(self._writes)  # nothing counted: the whole amount stands
+        if not count.counted:
+            raise RateLimited("Too many requests; slow down.", count.retry_after(), count.quota(self._writes))
+        return count.quota(self._writes)
 
 
 def networks(text: str) -> tuple[Network, ...]:
