@@ -1,9 +1,9 @@
 """RabbitMQ: one topic exchange, every consumer's durable queue with its dead-letter queue, a
 publisher that waits for the broker's confirm, and a consumer loop with manual acks.
 
-The whole topology is declared by every service at start-up (declarations are idempotent). A producer
-that starts before a consumer would otherwise publish into an exchange with no queue bound yet, and
-RabbitMQ would drop the event: a lost credit.
+The whole topology exists before a service publishes (declarations are idempotent): a producer that
+started before a consumer would otherwise publish into an exchange with no queue bound yet, and RabbitMQ
+would drop the event: a lost credit. Who declares which part: common.topology.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import aio_pika
@@ -23,17 +22,16 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
-from common import event_metrics
+from common import event_metrics, topology
 from common.batches import BatchHandler, BatchIntake, Delivery, Prepared, take_waiting
 from common.contracts.events import Event
-from common.contracts.queues import TOPOLOGY, QueueSpec
 from common.logs import get_logger, request_context
+from common.topology import filter_exchange_of
 
 log = get_logger(__name__)
 
-# After this many failed deliveries RabbitMQ moves the message to the dead-letter queue itself, so a
-# message that crashes its handler every time cannot block the queue forever.
-DELIVERY_LIMIT = 30
+__all__ = ["Broker", "EventHandler", "PoisonEvent", "filter_exchange_of"]
+
 RETRY_DELAY_SECONDS = 1.0
 
 
@@ -53,8 +51,7 @@ class Broker:
         self._batch_workers: list[asyncio.Task[None]] = []
 
     def queue_name(self, spec_name: str) -> str:
-        # Prefixed by the exchange so that test runs sharing one broker never share queues.
-        return f"{self.exchange_name}.{spec_name}"
+        return topology.queue_name(self.exchange_name, spec_name)
 
     async def connect(self, attempts: int = 60, declaring_attempts: int = 5) -> None:
         for declaring in range(1, declaring_attempts + 1):
@@ -97,54 +94,16 @@ class Broker:
                 await connection.close()
 
     async def _declare_topology(self) -> None:
+        # What these credentials may declare is declared, the rest must exist (common.topology).
+        # On a plain connection of its own: a refused declaration closes its channel, which a robust
+        # connection would reopen under the next declaration.
         assert self._connection is not None
         self._channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange = await self._channel.declare_exchange(
-            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
-        )
-        self._dead_letters = await self._channel.declare_exchange(
-            f"{self.exchange_name}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
-        )
-        # Each queue on a channel of its own, all at once: a channel waits for each declaration in turn,
-        # and creating a quorum queue is the slow part of a service's start (20 of them).
-        outcomes = await asyncio.gather(*(self._declare(spec) for spec in TOPOLOGY), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-
-    async def _declare(self, spec: QueueSpec) -> None:
-        assert self._connection and self._exchange and self._dead_letters
-        name = self.queue_name(spec.name)
-        async with await self._connection.channel() as channel:
-            dead = await channel.declare_queue(
-                f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"}
+        async with await aio_pika.connect(self._url) as declaring:
+            self._exchange, self._dead_letters = await topology.declare_exchanges(
+                declaring, self._channel, self.exchange_name
             )
-            await dead.bind(self._dead_letters, routing_key=name)
-            queue = await channel.declare_queue(
-                name,
-                durable=True,
-                arguments={
-                    "x-queue-type": "quorum",
-                    "x-delivery-limit": DELIVERY_LIMIT,
-                    "x-dead-letter-exchange": self._dead_letters.name,
-                    "x-dead-letter-routing-key": name,
-                    **({"x-single-active-consumer": True} if spec.single_active else {}),
-                },
-            )
-            if not spec.header_filters:
-                for key in spec.routing_keys:
-                    await queue.bind(self._exchange, routing_key=key)
-                return
-            # The spec's events pass through a headers exchange of the queue's own, which lets in only
-            # those whose headers match a filter. A direct binding from before the filter is removed.
-            sieve = await channel.declare_exchange(
-                self.filter_exchange_name(spec.name), aio_pika.ExchangeType.HEADERS, durable=True
-            )
-            for key in spec.routing_keys:
-                await sieve.bind(self._exchange, routing_key=key)
-                await queue.unbind(self._exchange, routing_key=key)
-            for wanted in spec.header_filters:
-                await queue.bind(sieve, arguments={"x-match": "all", **wanted})
+            await topology.declare_queues(declaring, self._exchange, self._dead_letters)
 
     def filter_exchange_name(self, spec_name: str) -> str:
         return filter_exchange_of(self.queue_name(spec_name))
@@ -193,7 +152,7 @@ class Broker:
         assert self._connection is not None and self._exchange is not None, "connect() first"
         channel = await self._connection.channel()
         queue = await channel.declare_queue(
-            f"{self.exchange_name}.{purpose}.{uuid.uuid4().hex}", exclusive=True, auto_delete=True, durable=False
+            topology.transient_queue_name(self.exchange_name, purpose), exclusive=True, auto_delete=True, durable=False
         )
         for key in routing_keys:
             await queue.bind(self._exchange, routing_key=key)
@@ -389,8 +348,3 @@ class Broker:
         if self._connection is not None:
             await self._connection.close()
 
-
-def filter_exchange_of(queue_name: str) -> str:
-    """The headers exchange in front of a queue that takes only some of its events (QueueSpec.header_filters):
-    one name for declaring it and for every clean-up that deletes it."""
-    return f"{queue_name}.filter"

@@ -4,18 +4,32 @@ apart (tests/unit/deploy/test_kubernetes.py checks the files are what this write
 against the Kubernetes schemas). `kubectl apply -k deploy/kubernetes` applies them; docs/scaling.md says
 what each part is for.
 
-What it assumes of the cluster: the RabbitMQ Cluster Operator (`RabbitmqCluster`), CloudNativePG
-(`Cluster`, `Database`) and the Prometheus Operator (`PodMonitor`, `PrometheusRule`) are installed, and a
-Secret `sms-credits-secrets` holds the keys listed in SECRET_KEYS (never in these files)."""
+What it assumes of the cluster: the RabbitMQ Cluster Operator (`RabbitmqCluster`) and its messaging
+topology operator (`Vhost`, `User`, `Permission`, `TopicPermission`, `Exchange`, `Queue`, `Binding`),
+CloudNativePG (`Cluster`, `Database`) and the Prometheus Operator (`PodMonitor`, `PrometheusRule`) are
+installed, and these Secrets exist (never in these files): `sms-credits-secrets` with the keys in
+SECRET_KEYS; per service `sms-credits-<service>` with the keys in service_secret_keys (its own database
+and broker URLs); `postgres-<service>` (basic-auth: its role's password, for CloudNativePG) and
+`rabbitmq-<service>` (username = the service's name, password: its RabbitMQ user, for the operator).
+
+Least privilege (docs/security.md): each service's Postgres role owns its database alone; its RabbitMQ
+user, in the vhost `sms-credits`, may configure, bind and consume only its own queues and publish only
+its own events. The whole topology is declared by the topology operator (rabbitmq-topology.yaml, from
+common.contracts.queues.TOPOLOGY with the arguments the services declare), not by the services."""
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from common.contracts.queues import TOPOLOGY, QueueSpec
+from common.topology import dead_letter_exchange_of, filter_exchange_of, queue_arguments, queue_name
+from scripts.provision import broker_permissions
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "deploy" / "kubernetes"
@@ -24,6 +38,9 @@ NAMESPACE = "sms-credits"
 IMAGE = "sms-credits:local"  # set the registry's image with `kustomize edit set image sms-credits=...`
 PART_OF = {"app.kubernetes.io/part-of": "sms-credits"}
 SECRETS_NAME = "sms-credits-secrets"  # the Secret object's name, not a secret
+VHOST = "sms-credits"
+EXCHANGE = "sms-credits"
+BROKER = {"rabbitmqClusterReference": {"name": "rabbitmq"}}
 
 
 @dataclass(frozen=True)
@@ -42,10 +59,19 @@ SERVICES = (
     Service("messaging", "services.messaging", 8084),
     Service("webhooks", "services.webhooks", 8086),
 )
-# Each service's database URL (its own role and password: it can reach no other's database), the shared
-# signing secrets, the broker's URL, and the payment, SMTP and SMPP credentials.
-SECRET_KEYS = (*(f"{s.name.upper()}_DATABASE_URL" for s in SERVICES), "BROKER_URL", "INTERNAL_TOKEN_SECRET",
-               "JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SMTP_PASSWORD", "SMPP_PASSWORD")
+# The shared signing secrets and the payment, SMTP and SMPP credentials.
+SECRET_KEYS = ("INTERNAL_TOKEN_SECRET", "JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SMTP_PASSWORD",
+               "SMPP_PASSWORD")
+
+
+def service_secret_keys(service: Service) -> tuple[str, ...]:
+    """What only this service is given (Secret `sms-credits-<service>`): its database URL (its own role, which
+    can reach no other's database) and its broker URL (its own user in the vhost sms-credits)."""
+    return f"{service.name.upper()}_DATABASE_URL", f"{service.name.upper()}_BROKER_URL"
+
+
+def service_secret_name(service: Service) -> str:
+    return f"sms-credits-{service.name}"
 
 
 def labels(service: Service) -> dict[str, str]:
@@ -93,7 +119,8 @@ def deployment(service: Service) -> dict[str, Any]:
                         # Every interface of the pod: the kubelet's probes and the Service reach it there.
                         "env": [{"name": "HOST", "value": "0.0.0.0"}],  # noqa: S104
                         "envFrom": [{"configMapRef": {"name": "sms-credits-config"}},
-                                    {"secretRef": {"name": SECRETS_NAME}}],
+                                    {"secretRef": {"name": SECRETS_NAME}},
+                                    {"secretRef": {"name": service_secret_name(service)}}],
                         # Ready: its database and broker answer (the gateway: every service behind it too).
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5,
                                            "failureThreshold": 2},
@@ -154,6 +181,64 @@ def rabbitmq() -> dict[str, Any]:
     }
 
 
+def _broker_object(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    # Object names: the resource's own where Kubernetes allows it (lowercase, digits, `-` and `.`).
+    return {"apiVersion": "rabbitmq.com/v1beta1", "kind": kind,
+            "metadata": {"name": re.sub(r"[^a-z0-9.-]", "-", name.lower()), "namespace": NAMESPACE, "labels": PART_OF},
+            "spec": {**spec, **BROKER}}
+
+
+def rabbitmq_access() -> list[dict[str, Any]]:
+    """The vhost and, per service, a user (credentials from Secret `rabbitmq-<service>`) with its permissions."""
+    docs = [_broker_object("Vhost", VHOST, {"name": VHOST})]
+    for service in SERVICES:
+        allowed = broker_permissions(service.name, EXCHANGE)
+        user = {"name": service.name}
+        docs += [
+            _broker_object("User", service.name, {
+                "tags": [], "importCredentialsSecret": {"name": f"rabbitmq-{service.name}"}}),
+            _broker_object("Permission", service.name, {
+                "vhost": VHOST, "userReference": user,
+                "permissions": {"configure": allowed.configure, "write": allowed.write, "read": allowed.read}}),
+            _broker_object("TopicPermission", service.name, {
+                "vhost": VHOST, "userReference": user,
+                "permissions": {"exchange": EXCHANGE, "write": allowed.publishes, "read": ".*"}}),
+        ]
+    return docs
+
+
+def _queue_objects(spec: QueueSpec) -> list[dict[str, Any]]:
+    name, dead_letters = queue_name(EXCHANGE, spec.name), dead_letter_exchange_of(EXCHANGE)
+    arguments = {k: v for k, v in queue_arguments(spec, name, dead_letters).items() if k != "x-queue-type"}
+    queue = {"vhost": VHOST, "type": "quorum", "durable": True, "autoDelete": False}
+    docs = [_broker_object("Queue", name, {"name": name, **queue, "arguments": arguments}),
+            _broker_object("Queue", f"{name}.dlq", {"name": f"{name}.dlq", **queue}),
+            _broker_object("Binding", f"{name}.dlq", {
+                "vhost": VHOST, "source": dead_letters, "destination": f"{name}.dlq", "destinationType": "queue",
+                "routingKey": name})]
+    if not spec.header_filters:
+        return docs + [_broker_object("Binding", f"{name}.{key}", {
+            "vhost": VHOST, "source": EXCHANGE, "destination": name, "destinationType": "queue", "routingKey": key})
+            for key in spec.routing_keys]
+    # As common.topology declares it: the events through a headers exchange of the queue's own.
+    sieve = filter_exchange_of(name)
+    docs.append(_broker_object("Exchange", sieve, {"name": sieve, "vhost": VHOST, "type": "headers", "durable": True}))
+    docs += [_broker_object("Binding", f"{sieve}.{key}", {
+        "vhost": VHOST, "source": EXCHANGE, "destination": sieve, "destinationType": "exchange", "routingKey": key})
+        for key in spec.routing_keys]
+    return docs + [_broker_object("Binding", f"{sieve}.{index}", {
+        "vhost": VHOST, "source": sieve, "destination": name, "destinationType": "queue",
+        "arguments": {"x-match": "all", **wanted}}) for index, wanted in enumerate(spec.header_filters, 1)]
+
+
+def rabbitmq_topology() -> list[dict[str, Any]]:
+    """Every exchange, queue and binding, declared by the operator: the services' users may declare only
+    their own queues, and check at start that every other is there (common/topology.py)."""
+    exchanges = [_broker_object("Exchange", name, {"name": name, "vhost": VHOST, "type": kind, "durable": True})
+                 for name, kind in ((EXCHANGE, "topic"), (dead_letter_exchange_of(EXCHANGE), "direct"))]
+    return exchanges + [doc for spec in TOPOLOGY for doc in _queue_objects(spec)]
+
+
 def postgres() -> list[dict[str, Any]]:
     """One primary and one streaming replica; each service's role owns its database and nothing else."""
     cluster = {
@@ -204,6 +289,8 @@ def documents() -> dict[str, list[dict[str, Any]]]:
                             "metadata": {"name": NAMESPACE, "labels": PART_OF}}],
         "config.yaml": [config_map()],
         "rabbitmq.yaml": [rabbitmq()],
+        "rabbitmq-access.yaml": rabbitmq_access(),
+        "rabbitmq-topology.yaml": rabbitmq_topology(),
         "postgres.yaml": postgres(),
         "monitoring.yaml": monitoring(),
     }

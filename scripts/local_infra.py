@@ -14,11 +14,19 @@ tried step after step until one server answers:
   5. nothing is installed and we are root: apt-get install it, then think again;
   6. otherwise say in one line what to run, and stop.
 Variables already set (from .env or the shell) win: a BROKER_URL or a *_DATABASE_URL there is used as is.
+
+Then each service gets credentials of its own (scripts/provision.py, docs/security.md): a Postgres role
+owning its database (an existing database, made by the superuser, is handed over with its tables) and a
+RabbitMQ user in the vhost `sms-credits` that may touch only its own queues; the whole topology is declared
+with the admin's credentials, which no service gets. Passwords are made once in .local/credentials.env
+(mode 0600). Where that cannot be done (rabbitmqctl refused without root, a Postgres user that is no
+superuser) the line says so and the services share the server's URL as before.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import subprocess
@@ -28,6 +36,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+import asyncpg
+
+from scripts import provision
 from scripts.local_servers import (
     ProjectPostgres,
     ProjectRabbit,
@@ -35,6 +46,7 @@ from scripts.local_servers import (
     port_answers,
     postgres_bin,
     rabbit_bin,
+    rabbit_node_env,
     wait_until,
 )
 from scripts.local_servers import run as run_command
@@ -165,13 +177,17 @@ def rabbitmq(root: Path) -> Server:
 
 
 def settings_for_run(environ: Mapping[str, str], postgres_url: str | None, broker_url: str | None,
-                     mail_folder: Path, mail_port: int) -> dict[str, str]:
-    """The variables `make run` gives every process, except those already set (.env or the shell win)."""
+                     mail_folder: Path, mail_port: int, own_urls: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables `make run` gives every process, except those already set (.env or the shell win).
+    `own_urls`: each service's own database and broker URLs (provisioned), which take the place of the
+    servers' shared ones."""
+    own = dict(own_urls or {})
     chosen: dict[str, str] = {}
     if postgres_url is not None:
         chosen.update({f"{s.upper()}_DATABASE_URL": f"{postgres_url}/{s}" for s in SERVICES_WITH_DATABASES})
-    if broker_url is not None:
+    if broker_url is not None and not any(name.endswith("_BROKER_URL") for name in own):
         chosen["BROKER_URL"] = broker_url
+    chosen.update(own)
     # Every email is caught (fakes/mailcatcher) and shown at /dev/mail, unless .env names a real server.
     if "SMTP_HOST" not in environ:
         chosen.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail_port), SMTP_SECURITY="none")
@@ -186,6 +202,38 @@ def _brought_up(server: Server, usual_port: int, own_port: Callable[[], int]) ->
     if step is Step.GIVE_UP:
         return None
     return usual_port if step is Step.USE_USUAL else own_port()
+
+
+def own_postgres(admin_url: str, passwords: Mapping[str, str]) -> dict[str, str]:
+    """Each service's role and database on the server `make run` uses, or nothing when it cannot be done."""
+    try:
+        urls = asyncio.run(provision.provision_postgres(f"{admin_url}/postgres", passwords))
+    except (OSError, asyncpg.PostgresError) as exc:  # the services share the superuser, as before
+        print(f"Postgres: every service as the superuser (own roles not made: {type(exc).__name__}: {exc})")
+        return {}
+    print("Postgres: a role of its own for each service (sms_ledger, …), owning only its database")
+    return urls
+
+
+def own_rabbitmq(root: Path, port: int, passwords: Mapping[str, str], exchange: str) -> dict[str, str]:
+    """The vhost, a user per service and the whole topology on the node `make run` uses, or nothing (guest)."""
+    if port == 5672:
+        ctl = provision.Rabbitmqctl()
+    else:
+        node = f"sms-credits-{port}@localhost"  # as scripts.local_servers.ProjectRabbit names it
+        ctl = provision.Rabbitmqctl((rabbit_bin("rabbitmqctl") or "rabbitmqctl", "-n", node),
+                                    rabbit_node_env(root / "rabbitmq", node, port, port + 20000))
+    names = provision.Names(exchange=exchange)
+    address = f"127.0.0.1:{port}"
+    try:
+        urls = provision.provision_rabbitmq(address, ctl, passwords, names)
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"RabbitMQ: every service as guest (own users not made: {exc})")
+        return {}
+    # The services may declare only their own queues: every other must be there before they start.
+    asyncio.run(provision.declare_topology(provision.admin_broker_url(address, passwords, names), exchange))
+    print(f"RabbitMQ: a user of its own for each service in the vhost {names.vhost}; topology declared")
+    return urls
 
 
 def main() -> int:
@@ -206,11 +254,20 @@ def main() -> int:
         return 1
     else:
         broker_url = f"amqp://guest:guest@127.0.0.1:{port}/"
+    passwords = provision.load_passwords(root / "credentials.env")
+    own = own_postgres(postgres_url, passwords) if postgres_url is not None else {}
+    if broker_url is not None:
+        own |= own_rabbitmq(root, int(broker_url.rsplit(":", 1)[1].rstrip("/")), passwords,
+                            env.get("EXCHANGE_NAME", provision.NAMES.exchange))
     mail_port = int(env.get("MAILCATCHER_PORT") or free_port(MAIL_CATCHER_PORT))
-    chosen = settings_for_run(env, postgres_url, broker_url, root / "mail", mail_port)
+    chosen = settings_for_run(env, postgres_url, broker_url, root / "mail", mail_port, own)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "run.env").write_text("# Written by `make run` (scripts/local_infra.py) at each start.\n"
-                                  + "".join(f"{name}={value}\n" for name, value in chosen.items()))
+    # Mode 0600: the services' passwords are in their URLs.
+    fd = os.open(root / "run.env", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("# Written by `make run` (scripts/local_infra.py) at each start.\n"
+                  + "".join(f"{name}={value}\n" for name, value in chosen.items()))
+    (root / "run.env").chmod(0o600)
     if "SMTP_HOST" not in env:
         base = env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{env.get('GATEWAY_PORT', '8080')}")
         print(f"Mail: caught on 127.0.0.1:{mail_port}, shown at {base}/dev/mail")

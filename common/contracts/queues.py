@@ -1,9 +1,18 @@
 """Every consumer's queue, with the events it receives, grouped by the service that consumes them.
 
 A queue's name is also its consumer's key in that service's inbox, so it never changes once deployed.
-Every service declares the whole topology at start (declarations are idempotent): a producer that starts
-before a consumer would otherwise publish into an exchange with no queue bound yet, and RabbitMQ would
-drop the event: a lost credit.
+The whole topology exists before any service publishes (declarations are idempotent): a producer that
+starts before a consumer would otherwise publish into an exchange with no queue bound yet, and RabbitMQ
+would drop the event: a lost credit.
+
+Who declares it: a service whose broker user may configure everything (`guest` in tests, a bare local
+run) declares the whole topology at start, as it always did. In a deployment each service has a user of
+its own that may configure only its own queues (the spec's `service`, its first name part; permissions
+built by scripts/provision.py): the topology is declared beforehand with the admin's credentials
+(`python -m scripts.provision topology`, docker-compose's `topology` step, the Kubernetes topology
+operator's objects), and each service declares its own queues and stops at start, naming it, if another
+service's queue is missing. Taking the admin's step away would never lose an event silently: the services
+would refuse to start. common.topology does the declaring; docs/security.md has the permissions.
 """
 
 from __future__ import annotations
@@ -72,6 +81,10 @@ WEBHOOKS_EVENTS = QueueSpec(
     "webhooks.events", tuple(sorted(spec.type for spec in CATALOGUE.values() if spec.audience == "public")),
     single_active=True,
 )
+
+# The services that also hold exclusive queues of a process's own (Broker.subscribe_transient: the gateway's
+# live stream and its caches' invalidation), which their broker users may therefore create.
+TRANSIENT_SUBSCRIBERS = ("gateway",)
 
 TOPOLOGY: tuple[QueueSpec, ...] = (
     LEDGER_PURCHASES,

@@ -11,12 +11,17 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from common.contracts.queues import TOPOLOGY
+from common.topology import queue_arguments
 from scripts import k8s_manifests
+from scripts.provision import broker_permissions
 
 KUBERNETES_VERSION = "1.30"
 # Kinds of the operators the manifests rely on: no schema of theirs ships with kubernetes-validate, so their
 # fields are checked below one by one.
-OPERATOR_KINDS = {"RabbitmqCluster", "Cluster", "Database", "PodMonitor", "PrometheusRule", "Kustomization"}
+OPERATOR_KINDS = {"RabbitmqCluster", "Cluster", "Database", "PodMonitor", "PrometheusRule", "Kustomization",
+                  # the RabbitMQ messaging topology operator's
+                  "Vhost", "User", "Permission", "TopicPermission", "Exchange", "Queue", "Binding"}
 
 
 def _documents() -> list[dict[str, Any]]:
@@ -95,3 +100,49 @@ def test_the_kustomization_lists_every_file():
     [kustomization] = _of_kind("Kustomization").values()
     files = {path.name for path in k8s_manifests.OUT.glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == files
+
+
+def test_each_service_is_given_its_own_secret_and_no_others():
+    for name, deployment in _of_kind("Deployment").items():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        secrets = {ref["secretRef"]["name"] for ref in container["envFrom"] if "secretRef" in ref}
+        assert secrets == {k8s_manifests.SECRETS_NAME, f"sms-credits-{name}"}, name
+    assert not {key for key in k8s_manifests.SECRET_KEYS if key.endswith(("_DATABASE_URL", "_BROKER_URL"))}
+
+
+def test_each_service_has_a_broker_user_with_only_its_own_permissions():
+    users, permissions, topics = _of_kind("User"), _of_kind("Permission"), _of_kind("TopicPermission")
+    names = {s.name for s in k8s_manifests.SERVICES}
+    assert set(users) == set(permissions) == set(topics) == names
+    [vhost] = _of_kind("Vhost").values()
+    for name in names:
+        allowed = broker_permissions(name, k8s_manifests.EXCHANGE)
+        assert users[name]["spec"]["importCredentialsSecret"] == {"name": f"rabbitmq-{name}"}
+        spec = permissions[name]["spec"]
+        assert (spec["vhost"], spec["userReference"]) == (vhost["spec"]["name"], {"name": name})
+        assert spec["permissions"] == {"configure": allowed.configure, "write": allowed.write, "read": allowed.read}
+        assert topics[name]["spec"]["permissions"]["write"] == allowed.publishes
+
+
+def test_the_operator_declares_every_queue_as_the_services_do():
+    queues = {doc["spec"]["name"]: doc["spec"] for doc in _documents() if doc["kind"] == "Queue"}
+    for spec in TOPOLOGY:
+        name = f"{k8s_manifests.EXCHANGE}.{spec.name}"
+        declared = queues[name]
+        assert declared["type"] == "quorum" and declared["durable"] is True
+        expected = queue_arguments(spec, name, f"{k8s_manifests.EXCHANGE}.dlx")
+        assert {"x-queue-type": "quorum", **declared["arguments"]} == expected
+        assert f"{name}.dlq" in queues
+    bound = {(doc["spec"]["destination"], doc["spec"].get("routingKey")) for doc in _documents()
+             if doc["kind"] == "Binding" and doc["spec"]["source"] == k8s_manifests.EXCHANGE}
+    for spec in TOPOLOGY:
+        target = f"{k8s_manifests.EXCHANGE}.{spec.name}" + (".filter" if spec.header_filters else "")
+        assert {(target, key) for key in spec.routing_keys} <= bound, spec.name
+
+
+def test_object_names_are_unique_per_kind():
+    seen: dict[tuple[str, str], int] = {}
+    for doc in _documents():
+        key = (doc["kind"], doc.get("metadata", {}).get("name", ""))
+        seen[key] = seen.get(key, 0) + 1
+    assert [key for key, count in seen.items() if count > 1] == []
