@@ -75,7 +75,8 @@ cluster: $(INSTALLED) .env
 
 ## The end-to-end purchase and transfer tests against a cluster of their own, started afresh for the run (its
 ## ports 300 above `make cluster`'s, so both may run at once) and stopped after.
-CLUSTER_E2E_TESTS ?= tests/e2e/test_purchase_flow.py tests/e2e/test_history.py tests/e2e/test_idempotent_replays.py
+CLUSTER_E2E_TESTS ?= tests/e2e/test_purchase_flow.py tests/e2e/test_history.py tests/e2e/test_idempotent_replays.py \
+	tests/e2e/test_cluster_reads.py
 cluster-e2e: $(INSTALLED) .env axe-core
 	rm -rf .local/cluster-e2e
 	set -a && source ./.env && set +a && SIGN_IN_LIMIT_PER_IP=100000/minute SIGN_IN_LIMIT_PER_EMAIL=100000/minute \

@@ -42,10 +42,11 @@ def cluster_variables(cluster: Cluster) -> dict[str, str]:
     layout = cluster.layout
     return {
         "CLUSTER_GATEWAY_URL": cluster.gateway_url,
-        "CLUSTER_BROKER_URL": cluster.env["BROKER_URL"],
+        "CLUSTER_BROKER_URL": cluster.admin_broker_url,
         "CLUSTER_EXCHANGE_NAME": cluster.env.get("EXCHANGE_NAME", "sms-credits"),
         "CLUSTER_POSTGRES_URL": f"postgresql://postgres@127.0.0.1:{layout.postgres_primary_port}",
         "CLUSTER_ROOT": str(layout.root),
+        "CLUSTER_GATEWAY_REPLICAS": ",".join(f"http://127.0.0.1:{r.port}" for r in layout.replicas_of("gateway")),
     }
 
 

@@ -39,13 +39,13 @@ class RabbitCluster:
     nodes: list[RabbitNode]
     processes: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def _env(self, node: RabbitNode) -> dict[str, str]:
+    def node_env(self, node: RabbitNode) -> dict[str, str]:
         # The nodes talk to each other on 127.0.0.1 only (Erlang would listen on every interface).
         return {**rabbit_node_env(node.root, node.node, node.port, node.dist_port),
                 "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}"}
 
     def ctl(self, node: RabbitNode, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([_ctl_path(), "-n", node.node, *args], env=self._env(node), capture_output=True,  # noqa: S603
+        return subprocess.run([_ctl_path(), "-n", node.node, *args], env=self.node_env(node), capture_output=True,  # noqa: S603
                               text=True, timeout=timeout, check=False)
 
     def _prepare(self) -> None:
@@ -73,7 +73,7 @@ class RabbitCluster:
             raise RuntimeError("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
         with (node.root / "server.log").open("ab") as log:
             self.processes[node.number] = subprocess.Popen(  # noqa: S603
-                [server], env=self._env(node), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                [server], env=self.node_env(node), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                 start_new_session=True)
 
     def wait_node(self, node: RabbitNode, timeout: float = _NODE_TIMEOUT_SECONDS) -> None:

@@ -12,6 +12,7 @@ reads (REPORTING_READ_DATABASE_URL), the balancer's addresses for the broker and
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -22,10 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts import provision
 from scripts.cluster.balancer import Balancer
 from scripts.cluster.layout import SERVICES, Layout
 from scripts.cluster.rabbit import RabbitCluster
 from scripts.cluster.replicas import OUTSIDE, ROOT, Replicas
+from scripts.local_servers import rabbit_bin
 from scripts.pg_replica import PostgresPair
 
 READY_TIMEOUT_SECONDS = 180
@@ -47,6 +50,7 @@ class Cluster:
     balancer: Balancer
     replicas: Replicas
     env: dict[str, str] = field(default_factory=dict)
+    admin_broker_url: str = ""  # set by `provision`; for operators' tools and tests, never for a service
 
     @classmethod
     def create(cls, root: Path, base_env: Mapping[str, str], offset: int = 0,
@@ -80,6 +84,8 @@ class Cluster:
         self.postgres.start()
         step("RabbitMQ: three nodes " + ", ".join(f":{n.port}" for n in self.layout.rabbit_nodes) + ", one cluster")
         self.rabbit.start()
+        step("least privilege: a Postgres role and a RabbitMQ user for each service, the queues declared")
+        self.provision()
         step("HAProxy: the gateway on :{}, the broker on :{}, every backend at http://127.0.0.1:{}/".format(
             self.layout.balanced_port("gateway"), self.layout.amqp_port, self.layout.stats_port))
         self.balancer.start()
@@ -99,6 +105,29 @@ class Cluster:
             self.wait_replicas(number)
         self.wait_balanced()
         step(f"ready: http://127.0.0.1:{self.layout.balanced_port('gateway')}")
+
+    def provision(self) -> None:
+        """Each service's own role and database on the primary and its own broker user in the product's vhost
+        (scripts/provision.py); the whole topology declared by the admin before any service starts. The
+        replicas are told their own URLs only, the broker's through the balancer; the admin's stays here."""
+        exchange = self.env.get("EXCHANGE_NAME", "sms-credits")
+        names = provision.Names(exchange=exchange)
+        passwords = provision.load_passwords(self.layout.root / "credentials.env", self.env)
+        admin_url = f"postgresql://postgres@127.0.0.1:{self.layout.postgres_primary_port}/postgres"
+        own = asyncio.run(provision.provision_postgres(admin_url, passwords, names))
+        first = self.layout.rabbit_nodes[0]
+        ctl = provision.Rabbitmqctl((rabbit_bin("rabbitmqctl") or "rabbitmqctl", "-n", first.node),
+                                    self.rabbit.node_env(first))
+        own |= provision.provision_rabbitmq(f"127.0.0.1:{self.layout.amqp_port}", ctl, passwords, names)
+        asyncio.run(provision.declare_topology(
+            provision.admin_broker_url(f"127.0.0.1:{first.port}", passwords, names), exchange))
+        self.admin_broker_url = provision.admin_broker_url(f"127.0.0.1:{self.layout.amqp_port}", passwords, names)
+        # Reporting reads from the replica as its own role, which the replica has from the primary's WAL.
+        reporting = own["REPORTING_DATABASE_URL"]
+        own["REPORTING_READ_DATABASE_URL"] = reporting.replace(f":{self.layout.postgres_primary_port}/",
+                                                               f":{self.layout.postgres_replica_port}/")
+        self.env.pop("BROKER_URL", None)
+        self.env.update(own)
 
     def ready(self, name: str) -> bool:
         replica = next(r for r in self.layout.replicas if r.name == name)
