@@ -66,8 +66,10 @@ SECRET_KEYS = ("INTERNAL_TOKEN_SECRET", "JWT_SECRET", "STRIPE_SECRET_KEY", "STRI
 
 def service_secret_keys(service: Service) -> tuple[str, ...]:
     """What only this service is given (Secret `sms-credits-<service>`): its database URL (its own role, which
-    can reach no other's database) and its broker URL (its own user in the vhost sms-credits)."""
-    return f"{service.name.upper()}_DATABASE_URL", f"{service.name.upper()}_BROKER_URL"
+    can reach no other's database) and its broker URL (its own user in the vhost sms-credits). Reporting also
+    reads from the replica (CloudNativePG's `postgres-ro` service, the same role): docs/consistency.md."""
+    own = (f"{service.name.upper()}_DATABASE_URL", f"{service.name.upper()}_BROKER_URL")
+    return (*own, "REPORTING_READ_DATABASE_URL") if service.name == "reporting" else own
 
 
 def service_secret_name(service: Service) -> str:
