@@ -45,6 +45,7 @@ async def segment_accepted(
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await store.lock_segment(conn, carrier_id)
+        await _lock_message(conn, message_id)
         if await store.record_accepted(conn, part_id, seq, carrier_id, last) and last:
             await _settle_if_answered(conn, message_id)
             # Its receipts may have come before this answer was recorded: they settle its delivery now.
@@ -56,6 +57,7 @@ async def part_ended(
 ) -> None:
     """The carrier refused segment `seq` (`rejected`), or its hold ran out before it went (`expired`)."""
     async with pool.acquire() as conn, conn.transaction():
+        await _lock_message(conn, message_id)
         if await store.record_refused(conn, part_id, seq, state, code):
             await _settle_if_answered(conn, message_id)
 
@@ -72,6 +74,13 @@ async def expire_overdue(pool: asyncpg.Pool, margin_seconds: float) -> int:
             await _settle_if_answered(conn, message_id)
         log.warning("message_parts_expired", message_id=str(message_id), parts=expired)
     return len(overdue)
+
+
+async def _lock_message(conn: asyncpg.Connection, message_id: uuid.UUID) -> None:
+    """Every transaction that changes a message's parts locks the message row first (after the segment's
+    advisory lock, where it takes one): one order for all, so an answer never holds a part the expiry
+    sweeper waits for while it waits for the message the sweeper holds (a deadlock, one side rolled back)."""
+    await messages_store.message(conn, message_id, lock=True)
 
 
 async def _settle_if_answered(conn: asyncpg.Connection, message_id: uuid.UUID) -> None:

@@ -193,3 +193,34 @@ async def test_two_receipt_sweepers_at_once_end_each_recipient_once_even_as_its_
     rows = await pool.fetch("SELECT id, delivery, refund_announced_at IS NOT NULL AS announced FROM parts")
     assert {r["id"]: (r["delivery"], r["announced"]) for r in rows} == {
         **{p: ("expired", True) for p in silent}, **{p: (d, d == "expired") for p, d in ended.items()}}
+
+
+@pytest.mark.parametrize("answer", ["accepted", "refused"])
+async def test_a_carriers_answer_racing_the_expiry_sweeper_takes_the_locks_in_its_order(
+    replicas: Replicas, answer: str
+) -> None:
+    """The sweeper locks a message, then changes its parts. An answer for one of those parts arriving
+    meanwhile waits for the message before it touches its part: the sweeper's update of the part then goes
+    through. (An answer that locked its part first deadlocked with it, and Postgres rolled one back.)"""
+    message_id = await _message(replicas.first, overdue=True, settled=False)
+    part_id = await _part(replicas.first, message_id, 0, "submitting", ["c-first"])
+    async with replicas.first.acquire() as sweeper, sweeper.transaction():
+        await sweeper.execute("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE", message_id)
+        pool = replicas.second
+        record = (sending.segment_accepted(pool, message_id, part_id, 2, "c-second", True) if answer == "accepted"
+                  else sending.part_ended(pool, message_id, part_id, 2, "rejected", 8))
+        answering = asyncio.create_task(record)
+
+        async def answer_waits() -> bool:
+            return bool(await replicas.first.fetchval(
+                """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                   AND application_name = 'replica-2' AND wait_event_type = 'Lock'"""))
+
+        await eventually(answer_waits, timeout=5, every=0.01)
+        # Within a second, not Postgres's deadlock_timeout later with one side rolled back.
+        await sweeper.execute("SET LOCAL lock_timeout = '1s'")
+        expired = await sweeper.execute(
+            "UPDATE parts SET state = 'expired' WHERE id = $1 AND state = 'submitting'", part_id)
+    await answering  # then finds the part expired: nothing recorded, no error
+    assert expired == "UPDATE 1"
+    assert await replicas.first.fetchval("SELECT state FROM parts WHERE id = $1", part_id) == "expired"
