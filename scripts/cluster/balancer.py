@@ -4,7 +4,9 @@ RabbitMQ nodes on one AMQP port.
 
 A replica is taken out after two failed checks a second apart (`/readyz`: its database and broker answer,
 and for the gateway the services behind it) and back in after two good ones; a request that finds a
-replica gone is sent again to the other when nothing was sent yet (`option redispatch`, `retries`). An
+replica gone is sent again to the other when nothing was sent yet (`option redispatch`, `retries`), and
+one the replica died answering when sending it again is harmless (a read, or a write with an
+Idempotency-Key). An
 AMQP connection is long-lived: HAProxy only picks the node when it opens, and a service whose node dies
 reconnects (common/bus.py) through the balancer to a live one.
 """
@@ -18,6 +20,8 @@ from pathlib import Path
 from scripts.cluster.layout import SERVICES, Layout
 
 CHECK = "inter 1s fall 2 rise 2"
+# A write without an Idempotency-Key is never sent twice by the balancer.
+NOT_AGAIN = "    http-request disable-l7-retry if !METH_GET !METH_HEAD !{ req.hdr(Idempotency-Key) -m found }"
 
 
 def config(layout: Layout) -> str:
@@ -35,6 +39,12 @@ def config(layout: Layout) -> str:
         "    timeout tunnel 1h",
         "    option redispatch",
         "    retries 2",
+        # A replica killed mid-request closes the connection unanswered: the request is sent again to another
+        # replica when repeating it is harmless (a read, or a write carrying an Idempotency-Key, which the
+        # gateway answers once whichever replica sees it), never otherwise. The whole request is buffered
+        # first, so that it can be sent again.
+        "    option http-buffer-request",
+        "    retry-on conn-failure empty-response response-timeout",
         "",
         "listen stats",
         f"    bind 127.0.0.1:{layout.stats_port}",
@@ -53,6 +63,7 @@ def config(layout: Layout) -> str:
             "",
             f"backend {service}",
             "    balance roundrobin",
+            NOT_AGAIN,
             "    option httpchk GET /readyz",
             "    http-check expect status 200",
             f"    default-server {CHECK}",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.cluster.balancer import Balancer, config
+from scripts.cluster.balancer import NOT_AGAIN, Balancer, config
 from scripts.cluster.layout import RABBIT_NODES, REPLICAS, SERVICES, Layout
 from scripts.cluster.system import environment
 
@@ -47,6 +47,8 @@ def test_the_balancer_checks_every_replica_on_readyz_and_every_broker_node() -> 
     http = {name: body for name, body in backends if name != "rabbitmq"}
     assert set(http) == set(SERVICES)
     assert all("option httpchk GET /readyz" in body for body in http.values())
+    # Sent again to another replica only when that is harmless: never a write without an Idempotency-Key.
+    assert all(NOT_AGAIN in body for body in http.values())
     assert f"bind 127.0.0.1:{layout.amqp_port}" in text
 
 
