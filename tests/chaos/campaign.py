@@ -17,7 +17,7 @@ import aiohttp
 
 from gateway.seed import DEMO_PASSWORD
 from tests.chaos import checks, sms, webhooks
-from tests.chaos.checks import Verdict
+from tests.chaos.checks import SystemUnderTest, Verdict
 from tests.chaos.driver import CARDS, Client, Driver, Operation, Stats, World, sign_in_everyone
 from tests.chaos.faults import Injector
 from tests.chaos.system import SERVICES, ChaosSystem
@@ -86,7 +86,7 @@ class Report:
         return "\n".join(lines)
 
 
-async def _directory_known(system: ChaosSystem, timeout: float = 60) -> None:
+async def directory_known(system: SystemUnderTest, timeout: float = 60) -> None:
     """The ledger learns the people from the gateway's events: transfers need them."""
     deadline = time.monotonic() + timeout
     while True:
@@ -102,6 +102,9 @@ async def _directory_known(system: ChaosSystem, timeout: float = 60) -> None:
         await asyncio.sleep(0.3)
 
 
+_directory_known = directory_known  # the name tests/chaos/test_backlog.py imports it by
+
+
 async def _prepare(system: ChaosSystem) -> str:
     await asyncio.to_thread(system.start_infrastructure)
     seeded = await asyncio.to_thread(system.command, "gateway", "seed")
@@ -113,12 +116,12 @@ async def _prepare(system: ChaosSystem) -> str:
     for service in SERVICES:
         system.start(service)
     await system.wait_ready()
-    await _directory_known(system)
+    await directory_known(system)
     return created.stdout.strip()
 
 
-def _secrets(system: ChaosSystem, world: World, client_secret: str,
-             receiver: webhooks.Receiver) -> dict[str, str]:
+def secrets_of(system: SystemUnderTest, world: World, client_secret: str,
+               receiver: webhooks.Receiver) -> dict[str, str]:
     secrets = {"demo password": DEMO_PASSWORD, "service client secret": client_secret,
                "service token": world.service_token}
     secrets |= {f"webhook secret of {tenant}": secret for tenant, secret in receiver.secrets.items()}
@@ -169,7 +172,9 @@ async def run_campaign(duration: float, workers: int = 8, seed: int | None = Non
         report.catch_up_seconds = time.monotonic() - calm_from
         phase("catch up")
         report.restarts_after_exit = dict(system.restarts_after_exit)
-        report.verdicts = await _verdicts(system, report, world, _secrets(system, world, client_secret, receiver))
+        logs = [*sorted(system.logs.glob("*.log")), system.postgres.root / "postgres.log"]
+        report.verdicts = await campaign_verdicts(system, report, world,
+                                                  secrets_of(system, world, client_secret, receiver), logs)
         report.verdicts += await webhooks.verdicts(system, receiver, subscribed_after)
         phase("checks")
     finally:
@@ -188,7 +193,9 @@ async def run_campaign(duration: float, workers: int = 8, seed: int | None = Non
     return report
 
 
-async def _verdicts(system: ChaosSystem, report: Report, world: World, secrets: dict[str, str]) -> list[Verdict]:
+async def campaign_verdicts(system: SystemUnderTest, report: Report, world: World, secrets: dict[str, str],
+                            logs: list[Path]) -> list[Verdict]:
+    """Every promise of the campaign; `logs` are the files no secret may appear in."""
     waiting = {k: v for k, v in report.still_waiting.items() if v}
     verdicts = [Verdict("everything caught up once the faults stopped", not waiting, str(waiting) if waiting else "")]
     verdicts += await checks.command_verdicts(system)
@@ -202,6 +209,5 @@ async def _verdicts(system: ChaosSystem, report: Report, world: World, secrets: 
     server_errors = report.stats.server_errors.get(500, 0)
     verdicts.append(Verdict("no answer was a 500 (a fault answers 503)", not server_errors,
                             f"{server_errors} answers were 500" if server_errors else ""))
-    logs = [*sorted(system.logs.glob("*.log")), system.postgres.root / "postgres.log"]
     verdicts.append(checks.secrets_verdict(logs, secrets))
     return verdicts

@@ -4,17 +4,46 @@ databases themselves and the broker, and against the driver's record of what it 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+
+import asyncpg
 
 from tests.chaos.driver import Operation
-from tests.chaos.system import EXCHANGE, SERVICES, ChaosSystem
+from tests.chaos.system import EXCHANGE, SERVICES
 from tests.security.leaks import SHAPES, leaks
 
 USER_FACING = ("system", "user")
+
+
+class Queues(Protocol):
+    def queues(self) -> dict[str, dict[str, int]]:
+        """Every queue with its ready and unacknowledged message counts."""
+        ...
+
+
+class SystemUnderTest(Protocol):
+    """What the checks use of a running system: tests/chaos/system.py's ChaosSystem, or the cluster's
+    (tests/chaos/cluster/system.py), whose databases are the Postgres primary's."""
+
+    @property
+    def rabbit(self) -> Queues: ...
+
+    @property
+    def env(self) -> dict[str, str]: ...
+
+    def url(self, service: str) -> str: ...
+
+    def database_url(self, service: str) -> str: ...
+
+    async def connect(self, service: str) -> asyncpg.Connection: ...
+
+    def command(self, module: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]: ...
 
 
 @dataclass(frozen=True)
@@ -30,7 +59,7 @@ def sample(items: Iterable[object], limit: int = 5) -> str:
     return ", ".join(str(i) for i in listed[:limit]) + more
 
 
-async def caught_up(system: ChaosSystem) -> dict[str, int]:
+async def caught_up(system: SystemUnderTest) -> dict[str, int]:
     """What is still on its way: unpublished outbox rows, queued or unacknowledged messages, open holds,
     paid purchases not yet credited, undelivered payment webhooks, ledger transactions not in the log,
     SMS not settled and recipients whose delivery is not final. All zero means caught up."""
@@ -70,7 +99,7 @@ async def caught_up(system: ChaosSystem) -> dict[str, int]:
     return waiting
 
 
-async def wait_caught_up(system: ChaosSystem, timeout: float) -> dict[str, int]:
+async def wait_caught_up(system: SystemUnderTest, timeout: float) -> dict[str, int]:
     """Wait until nothing is on its way, twice in a row; answers what still was at the deadline."""
     deadline, calm = time.monotonic() + timeout, 0
     while True:
@@ -113,7 +142,7 @@ def expected_from(operations: list[Operation]) -> Expected:
     return Expected(dict(purchased), dict(spent), dict(balances))
 
 
-async def ledger_verdicts(system: ChaosSystem, operations: list[Operation], tenants: list[str]) -> list[Verdict]:
+async def ledger_verdicts(system: SystemUnderTest, operations: list[Operation], tenants: list[str]) -> list[Verdict]:
     expected = expected_from(operations)
     conn = await system.connect("ledger")
     try:
@@ -145,7 +174,7 @@ async def ledger_verdicts(system: ChaosSystem, operations: list[Operation], tena
     return verdicts
 
 
-async def _derived_keys(system: ChaosSystem) -> dict[str, str]:
+async def _derived_keys(system: SystemUnderTest) -> dict[str, str]:
     """The key each client key was handed down to the ledger under (the gateway scopes a client's key
     to its caller and endpoint), from the answers the gateway recorded. A key whose request was
     refused before anything was decided has no entry, and is looked for as the client sent it."""
@@ -217,7 +246,7 @@ def _exactly_once(
     ]
 
 
-async def reporting_verdicts(system: ChaosSystem) -> list[Verdict]:
+async def reporting_verdicts(system: SystemUnderTest) -> list[Verdict]:
     ledger = await system.connect("ledger")
     try:
         journal = {(r["id"], r["seq"]) for r in await ledger.fetch("SELECT id::text, seq FROM transactions")}
@@ -249,7 +278,7 @@ async def reporting_verdicts(system: ChaosSystem) -> list[Verdict]:
     ]
 
 
-async def broker_verdicts(system: ChaosSystem) -> list[Verdict]:
+async def broker_verdicts(system: SystemUnderTest) -> list[Verdict]:
     queues = await asyncio.to_thread(system.rabbit.queues)
     ours = {name: q for name, q in queues.items() if name.startswith(f"{EXCHANGE}.")}
     busy = {n: q for n, q in ours.items() if not n.endswith(".dlq") and (q["ready"] or q["unacked"])}
@@ -261,7 +290,7 @@ async def broker_verdicts(system: ChaosSystem) -> list[Verdict]:
     ]
 
 
-async def command_verdicts(system: ChaosSystem) -> list[Verdict]:
+async def command_verdicts(system: SystemUnderTest) -> list[Verdict]:
     checked = await asyncio.to_thread(system.command, "services.ledger", "check")
     return [Verdict("`python -m services.ledger check` exits 0", checked.returncode == 0,
                     checked.stdout.strip().splitlines()[-1] if checked.stdout.strip() else checked.stderr[-300:])]

@@ -58,10 +58,21 @@ class Operation:
     refunded: int = 0  # SMS: credits owed back for recipients it never reached, from messaging (checks.py)
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP request the client sent (monotonic seconds), and whether it failed: a 5xx or no answer at
+    all. A 429 or an idempotent request still in progress is a careful server's "later", not a failure."""
+
+    started: float
+    ended: float
+    failed: bool
+
+
 @dataclass
 class Stats:
     server_errors: Counter[int] = field(default_factory=Counter)
     transport_errors: Counter[str] = field(default_factory=Counter)
+    attempts: list[Attempt] = field(default_factory=list)  # every request, retries included (availability)
 
 
 @dataclass(frozen=True)
@@ -105,9 +116,11 @@ class Client:
             if op is not None:
                 op.requests += 1
                 op.retries += attempt > 1
+            started = time.monotonic()
             try:
                 async with self.session.request(method, url, json=body, headers=headers, timeout=TIMEOUT) as r:
                     answer = await r.json(content_type=None)
+                    self.stats.attempts.append(Attempt(started, time.monotonic(), r.status >= 500))
                     # The same key still in flight elsewhere (its gateway may have died with it): not an
                     # answer yet, so come back as Retry-After says, like any careful client.
                     in_progress = r.status == 409 and str(answer.get("type", "")).endswith(
@@ -116,6 +129,7 @@ class Client:
                         return r.status, answer
                     self.stats.server_errors[r.status] += 1
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                self.stats.attempts.append(Attempt(started, time.monotonic(), True))
                 self.stats.transport_errors[type(exc).__name__] += 1
             if time.monotonic() > self.resolve_by:
                 raise Unresolved(f"{method} {path}: no definite answer in time")

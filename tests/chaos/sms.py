@@ -15,9 +15,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.chaos.checks import Verdict, sample
+from tests.chaos.checks import SystemUnderTest, Verdict, sample
 from tests.chaos.driver import RECIPIENT_KINDS, Operation
-from tests.chaos.system import ChaosSystem
 
 # A captured recipient's credits come back when it ends so (services/messaging/messages/domain.py).
 REFUNDABLE = frozenset({"undeliverable", "expired", "rejected"})
@@ -89,7 +88,7 @@ class SmsRecord:
     carrier_duplicates: int  # segments submitted again and recognised (not sent twice)
 
 
-async def load(system: ChaosSystem) -> SmsRecord:
+async def load(system: SystemUnderTest) -> SmsRecord:
     conn = await system.connect("messaging")
     try:
         rows = await conn.fetch("SELECT id::text, hold_id::text, captured_credits FROM messages")

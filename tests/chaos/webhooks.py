@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from tests.chaos.checks import Verdict, sample
+from tests.chaos.checks import SystemUnderTest, Verdict, sample
 from tests.chaos.driver import Client, World
 from tests.chaos.infra import free_port
-from tests.chaos.system import ChaosSystem
 
 WANTED = ("com.smscredits.ledger.transaction.posted",)
 
@@ -65,7 +64,7 @@ class Receiver:
         return web.Response(status=204)
 
 
-async def register(client: Client, world: World, receiver: Receiver, system: ChaosSystem) -> dict[str, int]:
+async def register(client: Client, world: World, receiver: Receiver, system: SystemUnderTest) -> dict[str, int]:
     """Each tenant's master subscribes the receiver to its transactions; answers, per tenant id, the last
     event number the ledger had once the subscription existed: every later one must reach the receiver."""
     for person in ("acme-master", "globex-master"):
@@ -82,7 +81,7 @@ async def register(client: Client, world: World, receiver: Receiver, system: Cha
     return {tenant: dict(rows).get(tenant, 0) for tenant in world.tenants.values()}
 
 
-async def verdicts(system: ChaosSystem, receiver: Receiver, since: dict[str, int]) -> list[Verdict]:
+async def verdicts(system: SystemUnderTest, receiver: Receiver, since: dict[str, int]) -> list[Verdict]:
     ledger = await system.connect("ledger")
     try:
         logged = await ledger.fetch(
