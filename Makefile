@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 ASYNCAPI_SPECS := tools/asyncapi/node_modules/.package-lock.json
 AXE_CORE := tools/axe/node_modules/.package-lock.json
 
-.PHONY: run test unit integration e2e chaos security lint migrate seed clean cluster cluster-e2e
+.PHONY: run test unit integration e2e chaos security lint migrate seed clean cluster cluster-e2e chaos-cluster
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,13 @@ cluster-e2e: $(INSTALLED) .env axe-core
 	rm -rf .local/cluster-e2e
 	set -a && source ./.env && set +a && SIGN_IN_LIMIT_PER_IP=100000/minute SIGN_IN_LIMIT_PER_EMAIL=100000/minute \
 	  $(PY) -m scripts.cluster --root .local/cluster-e2e --offset 300 -- $(PY) -m pytest -p no:cacheprovider -q $(CLUSTER_E2E_TESTS)
+
+## The fault campaign against a cluster of its own (make cluster's shape, ports 600 above it, its own node
+## names): one RabbitMQ node, one replica or the Postgres replica away at a time under load; the invariants of
+## `make chaos`, and availability (the share of client requests that failed while something was down).
+CHAOS_CLUSTER_SECONDS ?= 180
+chaos-cluster: $(INSTALLED)
+	$(PY) -m tests.chaos.cluster --duration $(CHAOS_CLUSTER_SECONDS) --json test-artifacts/chaos-cluster.json $(CHAOS_CLUSTER_ARGS)
 
 ## Only make Postgres and RabbitMQ answer and write .local/run.env, as `make run` does first.
 .PHONY: infra

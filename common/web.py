@@ -323,12 +323,13 @@ def health_routes(checks: dict[str, ReadinessCheck]) -> list[web.RouteDef]:
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        failing = {}
-        for name, check in checks.items():
-            try:
-                await asyncio.wait_for(check(), timeout=2)
-            except Exception as exc:
-                failing[name] = type(exc).__name__
+        # All at once: a load balancer's check waits for the slowest, not for the sum (the gateway asks each
+        # service behind it, and a balancer that waits too long takes every replica out at once).
+        names = list(checks)
+        outcomes = await asyncio.gather(*(asyncio.wait_for(checks[name](), timeout=2) for name in names),
+                                        return_exceptions=True)
+        failing = {name: type(outcome).__name__ for name, outcome in zip(names, outcomes, strict=True)
+                   if isinstance(outcome, BaseException)}
         if failing:
             return problem_response(
                 503, problems.NOT_READY, "Dependencies are unreachable: " + ", ".join(sorted(failing))

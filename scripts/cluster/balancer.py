@@ -35,6 +35,9 @@ def config(layout: Layout) -> str:
         "    timeout connect 2s",
         "    timeout client 60s",
         "    timeout server 60s",
+        # The gateway's /readyz asks each service behind it (at once, 2 s at most): a check must be given
+        # longer than that, or a slow moment takes both gateway replicas out together.
+        "    timeout check 3s",
         # Live streams (SSE) and AMQP connections stay open for hours.
         "    timeout tunnel 1h",
         "    option redispatch",
