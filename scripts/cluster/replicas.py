@@ -19,6 +19,17 @@ ROOT = Path(__file__).resolve().parents[2]
 OUTSIDE = {"smsc": "fakes.smsc", "mailcatcher": "fakes.mailcatcher"}
 
 
+def end(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, patience: float = 20) -> None:
+    """Signal a process and wait for it to exit; SIGKILL it after `patience` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(sig)
+    try:
+        process.wait(timeout=patience)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class Replicas:
     layout: Layout
@@ -49,15 +60,8 @@ class Replicas:
         if hold:
             self.held_down.add(name)
         process = self.processes.pop(name, None)
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(sig)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            end(process, sig)
 
     def kill(self, name: str) -> None:
         self.stop(name, signal.SIGKILL)

@@ -102,7 +102,14 @@ async def directory_known(system: SystemUnderTest, timeout: float = 60) -> None:
         await asyncio.sleep(0.3)
 
 
-_directory_known = directory_known  # the name tests/chaos/test_backlog.py imports it by
+async def clients_of(session: aiohttp.ClientSession, system: SystemUnderTest, stats: Stats, seed: int,
+                     client_secret: str, receiver: webhooks.Receiver) -> tuple[Client, World, dict[str, int], Driver]:
+    """Everyone signed in through the gateway, the receiver subscribed to each tenant's transactions (the
+    event number after which every one must reach it, per tenant), and the driver that will load the system."""
+    client = Client(session, system.gateway_url, stats)
+    world = await sign_in_everyone(client, (SERVICE_CLIENT, client_secret))
+    subscribed_after = await webhooks.register(client, world, receiver, system)
+    return client, world, subscribed_after, Driver(client, world, random.Random(seed))
 
 
 async def _prepare(system: ChaosSystem) -> str:
@@ -153,10 +160,8 @@ async def run_campaign(duration: float, workers: int = 8, seed: int | None = Non
         phase("start")
         supervisor = asyncio.create_task(system.supervise())
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=4 * workers)) as session:
-            client = Client(session, system.gateway_url, report.stats)
-            world = await sign_in_everyone(client, (SERVICE_CLIENT, client_secret))
-            subscribed_after = await webhooks.register(client, world, receiver, system)
-            driver = Driver(client, world, random.Random(seed))
+            client, world, subscribed_after, driver = await clients_of(session, system, report.stats, seed,
+                                                                       client_secret, receiver)
             # A short run pauses less between faults, to hit every target within it.
             injector = Injector(system, random.Random(seed + 1), pause=(0.5, 3.0) if duration < 120 else (1.0, 6.0))
             started = time.monotonic()

@@ -10,7 +10,6 @@ within the run; a recipient without one expires after a few seconds, not 48 hour
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
+from scripts.cluster.replicas import end
 from tests.chaos.infra import OwnPostgres, OwnRabbit, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,15 +152,8 @@ class ChaosSystem:
     def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
         self.held_down.add(service)
         process = self.processes.pop(service, None)
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(sig)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            end(process, sig)
 
     def pause(self, service: str, seconds: float) -> None:
         process = self.processes.get(service)

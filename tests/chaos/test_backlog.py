@@ -30,7 +30,7 @@ from common.identity import Identity, issue_internal_token
 from gateway.seed import ACME, PEOPLE
 from services.reporting.settings import ReportingSettings
 from tests.chaos import checks
-from tests.chaos.campaign import _directory_known
+from tests.chaos.campaign import directory_known
 from tests.chaos.system import EXCHANGE, ChaosSystem
 from tests.support import eventually
 
@@ -114,7 +114,7 @@ async def test_reporting_stopped_for_10000_transfers_catches_up_without_error_in
         for service in ("gateway", "ledger", "reporting"):
             system.start(service)
         await system.wait_ready(["gateway", "ledger", "reporting"])
-        await _directory_known(system)
+        await directory_known(system)
         await _fund(system, ACME_CODES, TRANSFERS)
 
         async def funded() -> bool:

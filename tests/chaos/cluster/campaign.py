@@ -25,6 +25,7 @@ from tests.chaos.campaign import (
     SERVICE_CLIENT,
     Report,
     campaign_verdicts,
+    clients_of,
     directory_known,
     secrets_of,
 )
@@ -32,7 +33,7 @@ from tests.chaos.checks import Verdict
 from tests.chaos.cluster.availability import GOAL_PERCENT, Availability, Window, availability
 from tests.chaos.cluster.faults import ClusterInjector, every_kind
 from tests.chaos.cluster.system import ClusterSystem
-from tests.chaos.driver import Client, Driver, sign_in_everyone
+from tests.chaos.driver import Client, Driver
 
 EXTRA_LOAD_SECONDS = 5  # how much longer the load goes on at a time while the first round of faults finishes
 
@@ -157,10 +158,8 @@ async def run_cluster_campaign(duration: float, workers: int = 8, seed: int | No
         phase("start")
         supervisor = asyncio.create_task(system.supervise())
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=4 * workers)) as session:
-            client = Client(session, system.gateway_url, report.stats)
-            world = await sign_in_everyone(client, (SERVICE_CLIENT, client_secret))
-            subscribed_after = await webhooks.register(client, world, receiver, system)
-            driver = Driver(client, world, random.Random(seed))
+            client, world, subscribed_after, driver = await clients_of(session, system, report.stats, seed,
+                                                                       client_secret, receiver)
             injector = ClusterInjector(system, random.Random(seed + 1))
             report.load_started = await _load_and_faults(driver, client, injector, workers, duration)
             report.load_seconds = time.monotonic() - report.load_started
