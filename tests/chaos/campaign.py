@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 
@@ -112,6 +113,29 @@ async def clients_of(session: aiohttp.ClientSession, system: SystemUnderTest, st
     return client, world, subscribed_after, Driver(client, world, random.Random(seed))
 
 
+EXTRA_LOAD_SECONDS = 5  # how much longer the load goes on at a time while the first round of faults finishes
+
+
+class FaultInjector(Protocol):
+    async def run(self, stop_at: float, started: float) -> None:
+        """Inject faults until `stop_at`, and on until every kind has been injected once."""
+        ...
+
+
+async def load_and_faults(driver: Driver, client: Client, injector: FaultInjector, workers: int,
+                          duration: float) -> float:
+    """The load for `duration`, and on while the injector finishes its first round; answers its start."""
+    started = time.monotonic()
+    client.resolve_by = started + duration + RESOLVE_SECONDS
+    faults = asyncio.create_task(injector.run(started + duration, started))
+    await driver.run(workers, started + duration)
+    while not faults.done():
+        client.resolve_by = time.monotonic() + EXTRA_LOAD_SECONDS + RESOLVE_SECONDS
+        await driver.run(workers, time.monotonic() + EXTRA_LOAD_SECONDS)
+    await faults
+    return started
+
+
 async def _prepare(system: ChaosSystem) -> str:
     await asyncio.to_thread(system.start_infrastructure)
     seeded = await asyncio.to_thread(system.command, "gateway", "seed")
@@ -164,11 +188,7 @@ async def run_campaign(duration: float, workers: int = 8, seed: int | None = Non
                                                                        client_secret, receiver)
             # A short run pauses less between faults, to hit every target within it.
             injector = Injector(system, random.Random(seed + 1), pause=(0.5, 3.0) if duration < 120 else (1.0, 6.0))
-            started = time.monotonic()
-            client.resolve_by = started + duration + RESOLVE_SECONDS
-            faults = asyncio.create_task(injector.run(started + duration, started))
-            await driver.run(workers, started + duration)
-            await faults
+            await load_and_faults(driver, client, injector, workers, duration)
         phase("load and faults")
         report.operations, report.injected, report.timeline = driver.operations, injector.injected, injector.timeline
         await system.wait_ready()

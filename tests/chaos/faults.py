@@ -44,7 +44,9 @@ class Injector:
         pending = self._first_round()[::-1]
         while True:
             await asyncio.sleep(self.rng.uniform(*self.pause))
-            if time.monotonic() >= stop_at:
+            # The first round is finished whatever the time (the campaign's load goes on meanwhile): on a slow
+            # machine a short run would otherwise end before it has hit everything once.
+            if not pending and time.monotonic() >= stop_at:
                 return
             kind = pending.pop() if pending else self.rng.choice(KINDS)
             self.timeline.append((time.monotonic() - started, kind))

@@ -21,21 +21,18 @@ import aiohttp
 from tests.chaos import checks, webhooks
 from tests.chaos.campaign import (
     CATCH_UP_SECONDS,
-    RESOLVE_SECONDS,
     SERVICE_CLIENT,
     Report,
     campaign_verdicts,
     clients_of,
     directory_known,
+    load_and_faults,
     secrets_of,
 )
 from tests.chaos.checks import Verdict
 from tests.chaos.cluster.availability import GOAL_PERCENT, Availability, Window, availability
 from tests.chaos.cluster.faults import ClusterInjector, every_kind
 from tests.chaos.cluster.system import ClusterSystem
-from tests.chaos.driver import Client, Driver
-
-EXTRA_LOAD_SECONDS = 5  # how much longer the load goes on at a time while the first round of faults finishes
 
 
 @dataclass
@@ -124,20 +121,6 @@ async def _prepare(system: ClusterSystem) -> str:
     return created.stdout.strip()
 
 
-async def _load_and_faults(driver: Driver, client: Client, injector: ClusterInjector, workers: int,
-                           duration: float) -> float:
-    """The load for `duration`, and on while the injector finishes its first round; answers its start."""
-    started = time.monotonic()
-    client.resolve_by = started + duration + RESOLVE_SECONDS
-    faults = asyncio.create_task(injector.run(started + duration, started))
-    await driver.run(workers, started + duration)
-    while not faults.done():
-        client.resolve_by = time.monotonic() + EXTRA_LOAD_SECONDS + RESOLVE_SECONDS
-        await driver.run(workers, time.monotonic() + EXTRA_LOAD_SECONDS)
-    await faults
-    return started
-
-
 async def run_cluster_campaign(duration: float, workers: int = 8, seed: int | None = None, keep: bool = False,
                                offset: int = 600) -> ClusterReport:
     seed = seed if seed is not None else random.randrange(1_000_000)
@@ -161,7 +144,7 @@ async def run_cluster_campaign(duration: float, workers: int = 8, seed: int | No
             client, world, subscribed_after, driver = await clients_of(session, system, report.stats, seed,
                                                                        client_secret, receiver)
             injector = ClusterInjector(system, random.Random(seed + 1))
-            report.load_started = await _load_and_faults(driver, client, injector, workers, duration)
+            report.load_started = await load_and_faults(driver, client, injector, workers, duration)
             report.load_seconds = time.monotonic() - report.load_started
         phase("load and faults")
         report.operations, report.injected, report.timeline = driver.operations, injector.injected, injector.timeline
