@@ -47,10 +47,16 @@ class RabbitNode:
     port: int  # AMQP
     dist_port: int  # Erlang distribution, for the other nodes and rabbitmqctl
     root: Path
+    prefix: str = "sms-credits-cluster"  # Erlang refuses two nodes of one name on a machine
 
     @property
     def node(self) -> str:
-        return f"sms-credits-cluster-{self.number}@localhost"
+        return f"{self.prefix}-{self.number}@localhost"
+
+    @property
+    def prometheus_port(self) -> int:
+        """The node's Prometheus exporter: 15692 for the first node of `make cluster`."""
+        return self.port + 10011
 
     @property
     def name(self) -> str:
@@ -61,6 +67,7 @@ class RabbitNode:
 class Layout:
     root: Path  # .local/cluster
     offset: int = 0
+    node_prefix: str = "sms-credits-cluster"  # another cluster on the machine (a campaign's) names its own
 
     def port(self, usual: int) -> int:
         return usual + self.offset
@@ -81,7 +88,7 @@ class Layout:
 
     @property
     def rabbit_nodes(self) -> list[RabbitNode]:
-        return [RabbitNode(n, self.port(5680 + n), self.port(25680 + n), self.root / f"rabbit-{n}")
+        return [RabbitNode(n, self.port(5680 + n), self.port(25680 + n), self.root / f"rabbit-{n}", self.node_prefix)
                 for n in range(1, RABBIT_NODES + 1)]
 
     @property
@@ -113,6 +120,15 @@ class Layout:
     @property
     def mail_port(self) -> int:
         return self.port(1025)
+
+    @property
+    def ports(self) -> list[int]:
+        """Every port the cluster listens on."""
+        nodes = self.rabbit_nodes
+        return [*(self.balanced_port(s) for s in SERVICES), *(r.port for r in self.replicas),
+                *(n.port for n in nodes), *(n.dist_port for n in nodes), *(n.prometheus_port for n in nodes),
+                self.amqp_port, self.postgres_primary_port, self.postgres_replica_port, self.stats_port,
+                self.smpp_port, self.smsc_http_port, self.mail_port]
 
     @property
     def logs(self) -> Path:

@@ -59,11 +59,11 @@ class RabbitCluster:
                 own_cookie.chmod(0o400)
             (node.root / "enabled_plugins").write_text("[rabbitmq_prometheus].\n")
             (node.root / "rabbitmq-env.conf").write_text("")
-            # Each node's Prometheus exporter on a port of its own (15692 + n), for `make cluster`'s operators.
+            # Each node's Prometheus exporter on a port of its own, for `make cluster`'s operators.
             (node.root / "rabbitmq.conf").write_text(
                 f"listeners.tcp.default = 127.0.0.1:{node.port}\n"
                 "loopback_users = none\n"
-                f"prometheus.tcp.port = {node.port + 10011}\n"
+                f"prometheus.tcp.port = {node.prometheus_port}\n"
                 "prometheus.tcp.ip = 127.0.0.1\n"
             )
 

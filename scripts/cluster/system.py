@@ -54,9 +54,12 @@ class Cluster:
 
     @classmethod
     def create(cls, root: Path, base_env: Mapping[str, str], offset: int = 0,
-               overrides: Mapping[str, str] | None = None) -> Cluster:
-        layout = Layout(root.resolve(), offset)
-        postgres = PostgresPair(layout.root / "postgres", layout.postgres_primary_port, layout.postgres_replica_port)
+               overrides: Mapping[str, str] | None = None, node_prefix: str = "sms-credits-cluster",
+               durable: bool = True) -> Cluster:
+        """`durable=False`: a throwaway cluster (a fault campaign's), its Postgres pair without fsync."""
+        layout = Layout(root.resolve(), offset, node_prefix)
+        postgres = PostgresPair(layout.root / "postgres", layout.postgres_primary_port, layout.postgres_replica_port,
+                                durable=durable)
         env = {**base_env, **environment(layout), **(overrides or {})}
         return cls(layout, postgres, RabbitCluster(layout.rabbit_nodes), Balancer(layout), Replicas(layout, env), env)
 

@@ -20,14 +20,15 @@ from pathlib import Path
 
 import asyncpg
 
-from scripts.cluster.layout import SERVICES, Layout, RabbitNode
+from scripts.cluster.layout import Layout
 from scripts.cluster.rabbit import RabbitCluster
 from scripts.cluster.system import Cluster
 from scripts.local_servers import port_answers
-from scripts.pg_replica import PostgresPair
 from scripts.provision import NAMES, load_passwords
 from tests.chaos.system import EXCHANGE
 
+# Named apart from `make cluster`'s nodes, which may be running beside the campaign.
+NODE_PREFIX = "sms-credits-chaos"
 # tests/chaos/system.py's settings that matter here; the addresses and databases are the cluster's.
 TEST_SETTINGS = {
     "EXCHANGE_NAME": EXCHANGE,
@@ -52,22 +53,6 @@ TEST_SETTINGS = {
 }
 
 
-@dataclass(frozen=True)
-class ChaosRabbitNode(RabbitNode):
-    @property
-    def node(self) -> str:
-        return f"sms-credits-chaos-{self.number}@localhost"
-
-
-@dataclass(frozen=True)
-class ChaosLayout(Layout):
-    """`make cluster`'s layout, but for the RabbitMQ nodes' names."""
-
-    @property
-    def rabbit_nodes(self) -> list[RabbitNode]:
-        return [ChaosRabbitNode(n.number, n.port, n.dist_port, n.root) for n in super().rabbit_nodes]
-
-
 def base_environment() -> dict[str, str]:
     """The machine's little that a process needs, and secrets of this run's own (no .env)."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
@@ -78,12 +63,7 @@ def base_environment() -> dict[str, str]:
 
 def busy_ports(layout: Layout) -> list[int]:
     """The layout's ports something already answers on (another cluster, another campaign)."""
-    ports = [*(layout.balanced_port(s) for s in SERVICES), *(r.port for r in layout.replicas),
-             *(n.port for n in layout.rabbit_nodes), *(n.dist_port for n in layout.rabbit_nodes),
-             *(n.port + 10011 for n in layout.rabbit_nodes), layout.amqp_port, layout.postgres_primary_port,
-             layout.postgres_replica_port, layout.stats_port, layout.smpp_port, layout.smsc_http_port,
-             layout.mail_port]
-    return [port for port in ports if port_answers(port)]
+    return [port for port in layout.ports if port_answers(port)]
 
 
 @dataclass
@@ -120,14 +100,9 @@ class ClusterSystem:
     @classmethod
     def create(cls, root: Path, offset: int) -> ClusterSystem:
         root.chmod(0o755)  # Postgres runs as its own user and must reach its folder
-        cluster = Cluster.create(root, base_environment(), offset, TEST_SETTINGS)
-        layout = ChaosLayout(cluster.layout.root, offset)
-        cluster.layout = cluster.balancer.layout = cluster.replicas.layout = layout
-        cluster.rabbit = RabbitCluster(layout.rabbit_nodes)
         # Throwaway: a killed server (never the machine) loses nothing without fsync, and 2 cores go further.
-        cluster.postgres = PostgresPair(layout.root / "postgres", layout.postgres_primary_port,
-                                        layout.postgres_replica_port, durable=False)
-        return cls(cluster)
+        return cls(Cluster.create(root, base_environment(), offset, TEST_SETTINGS, node_prefix=NODE_PREFIX,
+                                  durable=False))
 
     # -- what the checks use (checks.SystemUnderTest) ---------------------------------------------
 

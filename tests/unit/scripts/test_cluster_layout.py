@@ -13,17 +13,9 @@ from scripts.cluster.layout import RABBIT_NODES, REPLICAS, SERVICES, Layout
 from scripts.cluster.system import environment
 
 
-def _every_port(layout: Layout) -> list[int]:
-    return [*(layout.balanced_port(s) for s in SERVICES), *(r.port for r in layout.replicas),
-            *(n.port for n in layout.rabbit_nodes), *(n.dist_port for n in layout.rabbit_nodes),
-            *(n.port + 10011 for n in layout.rabbit_nodes),  # each node's Prometheus exporter
-            layout.amqp_port, layout.postgres_primary_port, layout.postgres_replica_port, layout.stats_port,
-            layout.smpp_port, layout.smsc_http_port, layout.mail_port]
-
-
 @pytest.mark.parametrize("offset", [0, 300, 600])
 def test_no_two_things_share_a_port_and_none_takes_the_machines_usual_servers(offset: int) -> None:
-    ports = _every_port(Layout(Path("/x"), offset))
+    ports = Layout(Path("/x"), offset).ports
     assert len(ports) == len(set(ports))
     assert not {5432, 5672, 25672, 4369} & set(ports)  # the machine's Postgres, RabbitMQ, its epmd
 
