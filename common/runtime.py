@@ -41,15 +41,19 @@ def database_ctx(
         await migrate(dsn, migrations, extra_migrations)
         app[DB] = await create_pool(dsn, size)
         yield
-        pool = app[DB]
-        try:
-            # A graceful close waits for every connection to be handed back, however long that takes.
-            await asyncio.wait_for(pool.close(), SHUTDOWN_SECONDS)
-        except TimeoutError:
-            log.warning("shutdown_slow", resource="database pool", waited_s=SHUTDOWN_SECONDS)
-            pool.terminate()
+        await close_pool(app[DB], "database pool")
 
     return ctx
+
+
+async def close_pool(pool: asyncpg.Pool, resource: str) -> None:
+    """Close gracefully, which waits for every connection to be handed back however long that takes: so
+    for SHUTDOWN_SECONDS at most, then terminate."""
+    try:
+        await asyncio.wait_for(pool.close(), SHUTDOWN_SECONDS)
+    except TimeoutError:
+        log.warning("shutdown_slow", resource=resource, waited_s=SHUTDOWN_SECONDS)
+        pool.terminate()
 
 
 def broker_ctx(url: str, exchange: str) -> CleanupCtx:

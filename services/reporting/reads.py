@@ -18,7 +18,7 @@ from prometheus_client import Counter
 
 from common.db import DATABASE_UNAVAILABLE
 from common.logs import get_logger
-from common.runtime import DB, SHUTDOWN_SECONDS, CleanupCtx
+from common.runtime import DB, CleanupCtx, close_pool
 
 log = get_logger(__name__)
 
@@ -136,10 +136,6 @@ def reads_ctx(replica_dsn: str | None, size: int) -> CleanupCtx:
             log.info("reporting_reads_from_replica")
         yield
         if replica is not None:
-            try:
-                await asyncio.wait_for(replica.close(), SHUTDOWN_SECONDS)
-            except TimeoutError:
-                log.warning("shutdown_slow", resource="replica pool", waited_s=SHUTDOWN_SECONDS)
-                replica.terminate()
+            await close_pool(replica, "replica pool")
 
     return ctx
