@@ -141,10 +141,10 @@ class Server:
             outcome = "installed and started" if Step.INSTALL in tried else "started"
 
 
-def install(package: str) -> bool:
+def install(*packages: str) -> bool:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     return run_command(["apt-get", "update", "-qq"], env, 600) and run_command(
-        ["apt-get", "install", "-y", "-qq", package], env, 900)
+        ["apt-get", "install", "-y", "-qq", *packages], env, 900)
 
 
 def start_postgres_clusters() -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from scripts.cluster.system import Cluster
+from scripts.local_infra import install
 
 PACKAGES = {"haproxy": Path("/usr/sbin/haproxy"), "rabbitmq-server": Path("/usr/lib/rabbitmq/bin/rabbitmq-server"),
             "postgresql": Path("/usr/lib/postgresql")}
@@ -32,9 +33,8 @@ def install_missing() -> None:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         sys.exit(f"cluster: missing {', '.join(missing)}; run `sudo apt-get install -y {' '.join(missing)}`")
     print(f"cluster: installing {', '.join(missing)}", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], env=env, check=True)  # noqa: S607
-    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], env=env, check=True)  # noqa: S603, S607
+    if not install(*missing):
+        sys.exit(f"cluster: apt-get could not install {', '.join(missing)}")
     # Debian starts the packaged servers on their usual ports; the cluster needs none of them running.
 
 
